@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# tse2.sh: the one stage script of every tse2 recipe (text-guided target speech extraction with
+# inter-speaker relative cues).  A recipe's run.sh calls it with its corpus settings; every stage
+# maps directories to directories, logs each job, and is restartable: a finished stage leaves a
+# marker holding the options it ran with and is skipped on a rerun with the same options.
+#
+#   ./run.sh [--stage N] [--stop_stage M] [--nj 8] [--ngpu 1] [--cmd "queue.pl --mem 4G"]
+#
+# Stages (SPEC "Canonical stages"; inputs and outputs in egs/TEMPLATE/tse2/README.md):
+#   1  data preparation: local/data.sh writes Kaldi data dirs, then they are validated
+#   2  speech attribute extraction              (not implemented yet)
+#   3  mixture simulation                       (not implemented yet)
+#   4  cue labelling and prompt generation      (not implemented yet)
+#   5  separator training                       (not implemented yet)
+#   6  separation and SI-SDR target labels      (not implemented yet)
+#   7  classifier training                      (not implemented yet)
+#   8  classifier inference                     (not implemented yet)
+#   9  scoring and reports                      (not implemented yet)
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+die() {
+    log "Error: $*" >&2
+    exit 1
+}
+
+# General options
+stage=1           # first stage to run
+stop_stage=10000  # last stage to run
+nj=4              # parallel jobs of CPU stages
+ngpu=0            # GPUs per training job (0: CPU)
+cmd=              # job runner for CPU stages (default: train_cmd of cmd.sh)
+gpu_cmd=          # job runner for GPU stages (default: cuda_cmd of cmd.sh)
+force=false       # rerun stages even when their done-marker matches
+
+# Data options
+fs=16000          # sample rate of every data dir, in Hz
+train_set=        # training data dir name under data/
+valid_set=        # validation data dir name under data/
+test_sets=        # space-separated test data dir names under data/
+local_data_opts=  # options passed to local/data.sh
+
+help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
+
+log "$0 $*"
+run_args=$(printf '%q ' "$0" "$@")
+# shellcheck disable=SC1091
+. ./path.sh
+# shellcheck disable=SC1091
+. ./cmd.sh
+. utils/parse_options.sh
+
+[ $# -eq 0 ] || die "unexpected positional arguments: $*"
+[ -n "${train_set}" ] || die "--train_set is required"
+[ -n "${valid_set}" ] || die "--valid_set is required"
+[ -n "${test_sets}" ] || die "--test_sets is required"
+[[ ${nj} =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, got '${nj}'"
+[[ ${ngpu} =~ ^[0-9]+$ ]] || die "--ngpu must be a non-negative integer, got '${ngpu}'"
+cmd=${cmd:-${train_cmd}}
+gpu_cmd=${gpu_cmd:-${cuda_cmd}}
+all_sets="${train_set} ${valid_set} ${test_sets}"
+
+# A stage is done when its marker holds exactly the options it would run with now.
+stage_done() {  # <marker> <signature>
+    [ "${force}" = false ] && [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]
+}
+mark_done() {  # <marker> <signature>
+    mkdir -p "$(dirname "$1")"
+    printf '%s\n' "$2" > "$1.tmp" && mv "$1.tmp" "$1"
+}
+not_implemented() {  # <stage> <what>
+    die "stage $1 ($2) is not implemented yet; run with --stop_stage $(( $1 - 1 ))"
+}
+
+mkdir -p exp
+printf '%s\n' "${run_args}" >> exp/run_history.txt
+
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+    log "Stage 1: data preparation for ${all_sets}"
+    marker=data/.stage1.done
+    signature="local_data_opts=${local_data_opts} fs=${fs} sets=${all_sets}"
+    if stage_done "${marker}" "${signature}"; then
+        log "Stage 1: already done with the same options (${marker}); skipping"
+    else
+        rm -f "${marker}"
+        # shellcheck disable=SC2086
+        local/data.sh --nj "${nj}" --cmd "${cmd}" --fs "${fs}" ${local_data_opts}
+        for dset in ${all_sets}; do
+            [ -d "data/${dset}" ] || die "local/data.sh did not create data/${dset}"
+        done
+        # shellcheck disable=SC2086
+        python -m tse2.bin.validate_data_dir --fs "${fs}" $(for d in ${all_sets}; do echo "data/${d}"; done) \
+            || die "invalid data dirs (see the messages above)"
+        mark_done "${marker}" "${signature}"
+    fi
+fi
+
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+    log "Stage 2: speech attribute extraction"
+    not_implemented 2 "speech attribute extraction"
+fi
+
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    log "Stage 3: mixture simulation"
+    not_implemented 3 "mixture simulation"
+fi
+
+if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    log "Stage 4: cue labelling and prompt generation"
+    not_implemented 4 "cue labelling and prompt generation"
+fi
+
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+    log "Stage 5: separator training"
+    not_implemented 5 "separator training"
+fi
+
+if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+    log "Stage 6: separation and SI-SDR target labels"
+    not_implemented 6 "separation and SI-SDR target labels"
+fi
+
+if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+    log "Stage 7: classifier training"
+    not_implemented 7 "classifier training"
+fi
+
+if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
+    log "Stage 8: classifier inference"
+    not_implemented 8 "classifier inference"
+fi
+
+if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
+    log "Stage 9: scoring and reports"
+    not_implemented 9 "scoring and reports"
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -1,0 +1,1 @@
+../../TEMPLATE/tse2/tse2.sh

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Stage 1 of the embedded recipe: synthesize the espeak-ng corpus and write data/{train,dev,test}.
+# Plan speakers/utterances -> split the utterance list -> ${cmd} JOB=1:nj synthesis -> data dirs.
+# Reruns skip utterances already synthesized from the same plan.
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+
+nj=2                       # parallel synthesis jobs
+cmd=run.pl                 # job runner
+fs=16000                   # output sample rate
+langs="en fr de es zh"     # languages (sentence lists in local/sentences/<lang>.txt)
+speakers_per_lang="4 2 2"  # speakers per language in train, dev, test
+utts_per_speaker=10        # utterances per speaker
+scale=1                    # multiplies speakers_per_lang (e.g. 10 for ~4000 utterances)
+seed=0                     # corpus seed: same seed, same corpus
+wav_dir=downloads/mini_espeak/wav
+
+# shellcheck disable=SC1091
+. ./path.sh
+. utils/parse_options.sh
+
+work=data/local/espeak
+log "Planning the corpus (seed ${seed}, scale ${scale})"
+python -m tse2.bin.espeak_corpus plan --sentence_dir local/sentences --outdir "${work}" \
+    --langs "${langs}" --speakers_per_lang "${speakers_per_lang}" \
+    --utts_per_speaker "${utts_per_speaker}" --scale "${scale}" --seed "${seed}"
+
+nutt=$(wc -l < "${work}/utt.list")
+[ "${nj}" -le "${nutt}" ] || nj=${nutt}
+split_dir=${work}/split${nj}
+mkdir -p "${split_dir}"
+split_lists=()
+for n in $(seq "${nj}"); do split_lists+=("${split_dir}/utt.${n}.list"); done
+utils/split_scp.pl "${work}/utt.list" "${split_lists[@]}"
+
+log "Synthesizing ${nutt} utterances with ${nj} jobs (logs: ${work}/log/synth.*.log)"
+${cmd} JOB=1:"${nj}" "${work}/log/synth.JOB.log" \
+    python -m tse2.bin.espeak_corpus synth --plan "${work}/plan.jsonl" \
+        --utt_list "${split_dir}/utt.JOB.list" --wav_dir "${wav_dir}" --fs "${fs}"
+
+log "Writing data dirs"
+python -m tse2.bin.espeak_corpus datadir --plan "${work}/plan.jsonl" --wav_dir "${wav_dir}" \
+    --data_root data --report "${work}/corpus.md"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Embedded recipe: a multilingual multi-speaker corpus synthesized offline with espeak-ng.
+# Runs on a CPU-only machine with no download.  Size: --local_data_opts "--scale 10".
+set -euo pipefail
+
+./tse2.sh \
+    --fs 16000 \
+    --train_set train \
+    --valid_set dev \
+    --test_sets "test" \
+    --nj 2 \
+    "$@"

@@ -1,0 +1,57 @@
+"""The embedded recipe's stage 1 end to end, in a throw-away recipe dir made by setup.sh."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, requires_espeak
+from tse2.utils.datadir import read_map
+
+pytestmark = requires_espeak
+OPTS = "--speakers_per_lang 2,2,2 --utts_per_speaker 2 --langs en,de,zh"
+
+
+@pytest.fixture
+def recipe(tmp_path, bash) -> Path:
+    target = tmp_path / "egs/tiny/tse2"
+    bash([str(ROOT / "egs/TEMPLATE/tse2/setup.sh"), str(target)])
+    shutil.copytree(ROOT / "egs/mini_espeak/tse2/local", target / "local", dirs_exist_ok=True)
+    shutil.copy(ROOT / "egs/mini_espeak/tse2/run.sh", target / "run.sh")
+    return target
+
+
+def test_stage1_builds_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
+    out = bash(["./run.sh", "--stop_stage", "1", "--local_data_opts", OPTS], cwd=recipe)
+    assert "validate_data_dir: data/train: OK" in out.stdout
+    for split in ("train", "dev", "test"):
+        utt2spk = read_map(recipe / "data" / split / "utt2spk")
+        assert len(utt2spk) == 3 * 2 * 2  # 3 languages x 2 speakers x 2 utterances
+    logs = sorted((recipe / "data/local/espeak/log").glob("synth.*.log"))
+    assert len(logs) == 2 and all("# Ended (code 0)" in p.read_text() for p in logs)
+    wavs = {p: p.stat().st_mtime_ns for p in (recipe / "downloads").rglob("*.wav")}
+    assert len(wavs) == 36
+
+    out = bash(["./run.sh", "--stop_stage", "1", "--local_data_opts", OPTS], cwd=recipe)
+    assert "already done with the same options" in out.stdout
+    assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
+
+    # forced rerun: synthesis skips the finished utterances, outputs stay identical
+    out = bash(["./run.sh", "--stop_stage", "1", "--force", "true", "--local_data_opts", OPTS], cwd=recipe)
+    assert "synthesized 0 of" in "".join(p.read_text() for p in logs)
+    assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
+
+
+def test_unimplemented_stage_fails_loudly(recipe, bash):
+    out = bash(["./run.sh", "--stage", "2", "--stop_stage", "2"], cwd=recipe, check=False)
+    assert out.returncode != 0 and "stage 2 (speech attribute extraction) is not implemented yet" in out.stderr
+
+
+def test_bad_options_fail(recipe, bash):
+    out = bash(["./run.sh", "--stop_stage", "1", "--nj", "zero"], cwd=recipe, check=False)
+    assert out.returncode != 0 and "--nj must be a positive integer" in out.stderr
+    out = bash(["./run.sh", "--stop_stage", "1", "--local_data_opts", "--langs en,xx"], cwd=recipe, check=False)
+    assert out.returncode != 0 and "unknown language 'xx'" in out.stderr
+    assert not (recipe / "data/.stage1.done").exists()

@@ -1,0 +1,93 @@
+"""Build the embedded espeak-ng corpus: plan, synthesize (as JOB-array jobs), write data dirs.
+
+  python -m tse2.bin.espeak_corpus plan    --sentence_dir local/sentences --outdir data/local/espeak
+  python -m tse2.bin.espeak_corpus synth   --plan data/local/espeak/plan.jsonl --utt_list split/utt.1.list --wav_dir W
+  python -m tse2.bin.espeak_corpus datadir --plan data/local/espeak/plan.jsonl --wav_dir W --data_root data
+
+``plan`` also writes ``utt.list`` (one utterance id a line, C-sorted) for ``split_scp.pl``.
+See :mod:`tse2.corpus.embedded` for the speaker and prosody distributions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from tse2.corpus import embedded
+from tse2.utils.datadir import c_sort_key
+from tse2.utils.fileio import atomic_open
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plan", help="draw speakers and utterances")
+    p.add_argument("--sentence_dir", type=Path, required=True, help="holds <lang>.txt sentence lists")
+    p.add_argument("--outdir", type=Path, required=True, help="writes plan.jsonl and utt.list here")
+    p.add_argument("--langs", default="en fr de es zh", help="language codes, space- or comma-separated")
+    p.add_argument("--speakers_per_lang", default="4 2 2",
+                   help="speakers per language in train, dev and test (before --scale), e.g. 4,2,2")
+    p.add_argument("--utts_per_speaker", type=int, default=10)
+    p.add_argument("--scale", type=int, default=1, help="multiplies the speakers per language")
+    p.add_argument("--seed", type=int, default=0)
+
+    s = sub.add_parser("synth", help="synthesize the utterances of one list")
+    s.add_argument("--plan", type=Path, required=True)
+    s.add_argument("--utt_list", type=Path, default=None, help="only these utterances (default: all)")
+    s.add_argument("--wav_dir", type=Path, required=True)
+    s.add_argument("--fs", type=int, default=16000)
+
+    d = sub.add_parser("datadir", help="write Kaldi data dirs from synthesized utterances")
+    d.add_argument("--plan", type=Path, required=True)
+    d.add_argument("--wav_dir", type=Path, required=True)
+    d.add_argument("--data_root", type=Path, required=True)
+    d.add_argument("--report", type=Path, default=None, help="markdown corpus statistics")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        if args.command == "plan":
+            counts = [int(x) for x in args.speakers_per_lang.replace(",", " ").split()]
+            if len(counts) != 3 or min(counts) < 0 or args.scale < 1:
+                raise ValueError("--speakers_per_lang needs three counts >= 0 (train dev test); --scale >= 1")
+            per_split = {split: n * args.scale for split, n in zip(embedded.SPLITS, counts)}
+            sentences = embedded.read_sentences(args.sentence_dir, args.langs.replace(",", " ").split())
+            speakers, utts = embedded.make_plan(sentences, per_split, args.utts_per_speaker, args.seed)
+            embedded.write_plan(args.outdir / "plan.jsonl", speakers, utts)
+            with atomic_open(args.outdir / "utt.list") as f:
+                for utt in sorted((u.utt for u in utts), key=c_sort_key):
+                    f.write(utt + "\n")
+            logging.info("planned %d speakers, %d utterances", len(speakers), len(utts))
+        elif args.command == "synth":
+            _, utts = embedded.read_plan(args.plan)
+            if args.utt_list is not None:
+                wanted = set(args.utt_list.read_text(encoding="utf-8").split())
+                unknown = wanted - {u.utt for u in utts}
+                if unknown:
+                    raise ValueError(f"{args.utt_list}: {len(unknown)} utterance(s) not in {args.plan}, e.g. {sorted(unknown)[0]}")
+                utts = [u for u in utts if u.utt in wanted]
+            made = embedded.synthesize_plan(utts, args.wav_dir, sample_rate=args.fs)
+            logging.info("synthesized %d of %d utterances (%d already done)", made, len(utts), len(utts) - made)
+        else:
+            speakers, utts = embedded.read_plan(args.plan)
+            stats = embedded.write_data_dirs(speakers, utts, args.wav_dir, args.data_root)
+            report = embedded.corpus_report(speakers, utts, stats)
+            if args.report:
+                with atomic_open(args.report) as f:
+                    f.write(report)
+            print(report)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        logging.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""Kaldi-style data directories: reading, atomic sorted writing, and validation.
+
+A data dir holds one file per relation, one ``<key> <value>`` line each, sorted with
+``LC_ALL=C`` (byte order).  File formats are documented once, in ``egs/TEMPLATE/tse2/README.md``.
+Keys of ``utt2*``, ``wav.scp``, ``text`` and ``*.scp`` files are utterance ids; keys of ``spk2*``
+files are speaker ids.  ``words.ctm`` is the one multi-line-per-key file (NIST CTM).
+
+Validation is code, not a shell script that exits 0 on error: :func:`validate_data_dir` returns
+every problem as ``file:line: message`` and the CLI (``python -m tse2.bin.validate_data_dir``)
+exits non-zero when there is any.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+from tse2.utils.audio import AudioError, check_audio
+from tse2.utils.fileio import atomic_open
+
+PathLike = Union[str, os.PathLike]
+
+REQUIRED_FILES = ("wav.scp", "utt2spk", "spk2utt")
+CTM_FILE = "words.ctm"
+GENDERS = ("f", "m")
+# Metadata a corpus may know for only some speakers/utterances (e.g. age only for AISHELL-3
+# speakers in a multi-corpus dir): keys must be known, but need not cover every one.
+PARTIAL_FILES = ("spk2age", "utt2emotion")
+
+
+class DataDirError(ValueError):
+    """A data-dir file is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str
+    value: str
+    lineno: int
+
+
+def c_sort_key(text: str) -> bytes:
+    """The order of ``LC_ALL=C sort``: plain bytes."""
+    return text.encode("utf-8")
+
+
+def read_lines(path: PathLike) -> List[Line]:
+    """Reads ``<key> <value>`` lines; raises :class:`DataDirError` on blank or keyless lines."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.rstrip("\n")
+            if not line.strip():
+                raise DataDirError(f"{path}:{n}: empty line")
+            if line != line.strip():
+                raise DataDirError(f"{path}:{n}: leading or trailing white space")
+            key, _, value = line.partition(" ")
+            out.append(Line(key, value, n))
+    return out
+
+
+def read_map(path: PathLike, allow_empty_value: bool = False) -> Dict[str, str]:
+    """Reads a key → value file, refusing duplicate keys and (by default) empty values."""
+    out: Dict[str, str] = {}
+    for ln in read_lines(path):
+        if ln.key in out:
+            raise DataDirError(f"{path}:{ln.lineno}: duplicate key {ln.key!r}")
+        if not ln.value and not allow_empty_value:
+            raise DataDirError(f"{path}:{ln.lineno}: key {ln.key!r} has no value")
+        out[ln.key] = ln.value
+    return out
+
+
+def write_map(path: PathLike, mapping: Union[Mapping[str, str], Iterable[Tuple[str, str]]]) -> None:
+    """Writes ``key value`` lines sorted in C order, atomically."""
+    items = list(mapping.items()) if isinstance(mapping, Mapping) else list(mapping)
+    items.sort(key=lambda kv: c_sort_key(kv[0]))
+    with atomic_open(path) as f:
+        for key, value in items:
+            if not key or any(c.isspace() for c in key):
+                raise DataDirError(f"{path}: invalid key {key!r} (empty or containing white space)")
+            f.write(f"{key} {value}\n")
+
+
+def spk2utt_from_utt2spk(utt2spk: Mapping[str, str]) -> Dict[str, str]:
+    spk2utts: Dict[str, List[str]] = {}
+    for utt in sorted(utt2spk, key=c_sort_key):
+        spk2utts.setdefault(utt2spk[utt], []).append(utt)
+    return {spk: " ".join(utts) for spk, utts in spk2utts.items()}
+
+
+@dataclass(frozen=True)
+class CtmWord:
+    utt: str
+    start: float
+    dur: float
+    word: str
+
+
+def read_ctm(path: PathLike) -> Dict[str, List[CtmWord]]:
+    """Reads ``<utt> <channel> <start> <dur> <word>`` lines into per-utterance word lists."""
+    out: Dict[str, List[CtmWord]] = {}
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            parts = raw.split()
+            if len(parts) != 5:
+                raise DataDirError(f"{path}:{n}: expected '<utt> <channel> <start> <dur> <word>', got {raw.strip()!r}")
+            try:
+                start, dur = float(parts[2]), float(parts[3])
+            except ValueError:
+                raise DataDirError(f"{path}:{n}: start/duration are not numbers: {raw.strip()!r}") from None
+            out.setdefault(parts[0], []).append(CtmWord(parts[0], start, dur, parts[4]))
+    return out
+
+
+def write_ctm(path: PathLike, words: Iterable[CtmWord]) -> None:
+    rows = sorted(words, key=lambda w: (c_sort_key(w.utt), w.start))
+    with atomic_open(path) as f:
+        for w in rows:
+            f.write(f"{w.utt} 1 {w.start:.3f} {w.dur:.3f} {w.word}\n")
+
+
+def _is_utt_file(name: str) -> bool:
+    return name.startswith("utt2") or name.endswith(".scp") or name == "text"
+
+
+def validate_data_dir(
+    data_dir: PathLike, check_audio_files: bool = True, fs: Optional[int] = None
+) -> List[str]:
+    """Checks a data dir; returns a list of ``file:line: problem`` strings (empty when valid).
+
+    Checks: required files exist; every file parses (no blank lines, no duplicate keys) and is
+    sorted in C order; utterance-keyed files (``utt2*``, ``*.scp``, ``text``) cover exactly the
+    utterances of ``utt2spk``; speaker-keyed files (``spk2*``) exactly its speakers (``spk2age`` and
+    ``utt2emotion`` may cover a subset); ``spk2utt``
+    agrees with ``utt2spk``; utterance ids start with their speaker id; ``spk2gender`` is f/m,
+    ``spk2age`` numeric; ``words.ctm`` words are numeric, positive, ordered and inside known
+    utterances; every ``wav.scp`` path exists and, with ``check_audio_files``, is non-empty mono
+    audio (at ``fs`` Hz when given).
+    """
+    d = Path(data_dir)
+    errors: List[str] = []
+    if not d.is_dir():
+        return [f"{d}: not a directory"]
+    for name in REQUIRED_FILES:
+        if not (d / name).is_file():
+            errors.append(f"{d / name}: required file is missing")
+    if errors:
+        return errors
+
+    tables: Dict[str, List[Line]] = {}
+    for p in sorted(d.iterdir()):
+        if not p.is_file() or p.name.startswith(".") or p.name == CTM_FILE:
+            continue
+        if not (_is_utt_file(p.name) or p.name.startswith("spk2")):
+            continue  # reports, logs, configs: not key/value tables
+        try:
+            lines = read_lines(p)
+        except (DataDirError, UnicodeDecodeError) as exc:
+            errors.append(str(exc))
+            continue
+        tables[p.name] = lines
+        seen: Dict[str, int] = {}
+        prev: Optional[Line] = None
+        for ln in lines:
+            if ln.key in seen:
+                errors.append(f"{p}:{ln.lineno}: duplicate key {ln.key!r} (first on line {seen[ln.key]})")
+            else:
+                seen[ln.key] = ln.lineno
+            if not ln.value and p.name != "text":
+                errors.append(f"{p}:{ln.lineno}: key {ln.key!r} has no value")
+            if prev is not None and c_sort_key(ln.key) < c_sort_key(prev.key):
+                errors.append(
+                    f"{p}:{ln.lineno}: not sorted: {ln.key!r} comes after {prev.key!r} "
+                    "(sort with LC_ALL=C)"
+                )
+            prev = ln
+
+    if "utt2spk" not in tables or "spk2utt" not in tables:
+        return errors
+    utt2spk = {ln.key: ln.value for ln in tables["utt2spk"]}
+    for ln in tables["utt2spk"]:
+        if len(ln.value.split()) != 1:
+            errors.append(f"{d / 'utt2spk'}:{ln.lineno}: expected one speaker id, got {ln.value!r}")
+        elif not ln.key.startswith(ln.value):
+            errors.append(
+                f"{d / 'utt2spk'}:{ln.lineno}: utterance id {ln.key!r} is not prefixed by its "
+                f"speaker id {ln.value!r}"
+            )
+    speakers = set(utt2spk.values())
+
+    expected = {ln.key: set(ln.value.split()) for ln in tables["spk2utt"]}
+    actual: Dict[str, set] = {}
+    for utt, spk in utt2spk.items():
+        actual.setdefault(spk, set()).add(utt)
+    for ln in tables["spk2utt"]:
+        if expected[ln.key] != actual.get(ln.key, set()):
+            errors.append(f"{d / 'spk2utt'}:{ln.lineno}: utterances of speaker {ln.key!r} disagree with utt2spk")
+
+    for name, lines in tables.items():
+        if name == "utt2spk":
+            continue
+        want, kind = (speakers, "speaker") if name.startswith("spk2") else (set(utt2spk), "utterance")
+        _coverage(errors, d / name, lines, want, kind, "utt2spk", complete=name not in PARTIAL_FILES)
+
+    for ln in tables.get("spk2gender", []):
+        if ln.value not in GENDERS:
+            errors.append(f"{d / 'spk2gender'}:{ln.lineno}: gender {ln.value!r} is not one of {GENDERS}")
+    for ln in tables.get("spk2age", []):
+        try:
+            age = float(ln.value)
+            if not 0 < age < 130:
+                raise ValueError
+        except ValueError:
+            errors.append(f"{d / 'spk2age'}:{ln.lineno}: age {ln.value!r} is not a number of years")
+
+    if (d / CTM_FILE).is_file():
+        errors.extend(_validate_ctm(d / CTM_FILE, set(utt2spk)))
+
+    for ln in tables.get("wav.scp", []):
+        errors.extend(_validate_wav_entry(d / "wav.scp", ln, check_audio_files, fs))
+    return errors
+
+
+def _coverage(
+    errors: List[str], path: Path, lines: List[Line], want: set, kind: str, ref: str, complete: bool = True
+) -> None:
+    have = {ln.key for ln in lines}
+    for ln in lines:
+        if ln.key not in want:
+            errors.append(f"{path}:{ln.lineno}: {kind} {ln.key!r} is not in {ref}")
+    if not complete:
+        return
+    missing = sorted(want - have, key=c_sort_key)
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        errors.append(f"{path}: {len(missing)} {kind}(s) of {ref} are missing here: {shown}")
+
+
+def _validate_ctm(path: Path, utts: set) -> List[str]:
+    errors = []
+    prev: Optional[Tuple[bytes, float]] = None
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            parts = raw.split()
+            if len(parts) != 5:
+                errors.append(f"{path}:{n}: expected '<utt> <channel> <start> <dur> <word>'")
+                continue
+            try:
+                start, dur = float(parts[2]), float(parts[3])
+            except ValueError:
+                errors.append(f"{path}:{n}: start/duration are not numbers")
+                continue
+            if parts[0] not in utts:
+                errors.append(f"{path}:{n}: utterance {parts[0]!r} is not in utt2spk")
+            if start < 0 or dur <= 0:
+                errors.append(f"{path}:{n}: word needs start >= 0 and duration > 0 (got {start}, {dur})")
+            cur = (c_sort_key(parts[0]), start)
+            if prev is not None and cur < prev:
+                errors.append(f"{path}:{n}: not sorted by utterance id, then start time")
+            prev = cur
+    return errors
+
+
+def _validate_wav_entry(path: Path, ln: Line, check_audio_files: bool, fs: Optional[int]) -> List[str]:
+    value = ln.value
+    if value.endswith("|"):
+        return []  # a pipe command: cannot check without running it
+    audio = value.split(":", 1)[0] if value.endswith((".ark", ".ark:")) or ".ark:" in value else value
+    if not os.path.isfile(audio):
+        return [f"{path}:{ln.lineno}: audio file of {ln.key!r} does not exist: {audio}"]
+    if check_audio_files and ".ark" not in value:
+        try:
+            check_audio(audio, fs=fs)
+        except AudioError as exc:
+            return [f"{path}:{ln.lineno}: {ln.key}: {exc}"]
+    return []

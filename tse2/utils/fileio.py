@@ -1,0 +1,53 @@
+"""Atomic file writes: a stage interrupted mid-write never leaves a file a rerun would trust.
+
+Everything tse2 writes goes to a temporary file in the destination's directory and is renamed
+over the destination only once it is complete (``os.replace`` is atomic on POSIX).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, Union
+
+import numpy as np
+
+PathLike = Union[str, os.PathLike]
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yields a temporary path next to ``path``; renames it onto ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = "w", encoding: str = "utf-8"):
+    """``open`` for writing whose result appears at ``path`` only when the block succeeds."""
+    with atomic_path(path) as tmp:
+        kwargs = {} if "b" in mode else {"encoding": encoding}
+        with open(tmp, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def write_wav(path: PathLike, audio: np.ndarray, sample_rate: int) -> None:
+    """Writes 16-bit PCM WAV atomically; values are clipped to [-1, 1]."""
+    import soundfile as sf
+
+    audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), audio, int(sample_rate), subtype="PCM_16", format="WAV")

@@ -1,0 +1,39 @@
+#!/usr/bin/env perl
+# slurm.pl: runs a command or a JOB=1:N array on Slurm (written for tse2).
+#   slurm.pl [--config conf/slurm.conf] [--mem 4G] [--gpu 1] [--num-threads 4] [--max-jobs-run 10]
+#            [--time 4:00:00] JOB=1:N log/x.JOB.log command ...
+# Submits one array job (sbatch --array=start-end[%max]) whose tasks log to log/x.<task>.log, waits
+# for every task, and exits 1 when any failed.  Options become sbatch flags through the config
+# (default conf/slurm.conf, else the built-in one below).  Set TSE2_SBATCH to use another sbatch.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use Tse2Jobs;
+
+my $prog = "slurm.pl";
+my $default_config = <<'CFG';
+command sbatch --export=PATH --ntasks-per-node=1
+option time=* --time $0
+option mem=* --mem-per-cpu $0
+option mem=0
+option num_threads=* --cpus-per-task $0
+option num_threads=1 --cpus-per-task 1
+default gpu=0
+option gpu=0 -p cpu
+option gpu=* -p gpu --gres=gpu:$0
+CFG
+
+my $p = Tse2Jobs::parse_args($prog, @ARGV);
+my $config = $p->{opt}{config} // "conf/slurm.conf";
+my $cfg = Tse2Jobs::read_config($config, $default_config);
+# Slurm limits concurrent array tasks with the %N suffix of --array, not with a flag.
+my $flags = Tse2Jobs::config_flags($cfg, $p->{opt}, { max_jobs_run => 1 });
+my $submit = $cfg->{command};
+$submit = $ENV{TSE2_SBATCH} . substr($submit, length("sbatch")) if $ENV{TSE2_SBATCH} && $submit =~ /^sbatch\b/;
+my $array = "--array=$p->{start}-$p->{end}";
+$array .= "%$p->{opt}{max_jobs_run}" if $p->{opt}{max_jobs_run};
+exit Tse2Jobs::submit_and_wait($prog, $p, "SLURM_ARRAY_TASK_ID", sub {
+    my ($qdir, $base, $script) = @_;
+    return "$submit $flags --job-name=$base --open-mode=append -o $qdir/$base.%a.out $array $script";
+});
