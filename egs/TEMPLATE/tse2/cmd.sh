@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # cmd.sh: which job runner the stages use.  Change cmd_backend only.
 #   local: run.pl, jobs on this machine
 #   sge:   queue.pl, Grid Engine array jobs (flags from conf/queue.conf)

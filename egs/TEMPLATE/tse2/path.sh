@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # path.sh: the environment of every tse2 recipe (sourced by tse2.sh, local/*.sh and job scripts).
 MAIN_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)
 export MAIN_ROOT

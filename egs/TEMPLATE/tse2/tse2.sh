@@ -91,8 +91,9 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
         for dset in ${all_sets}; do
             [ -d "data/${dset}" ] || die "local/data.sh did not create data/${dset}"
         done
-        # shellcheck disable=SC2086
-        python -m tse2.bin.validate_data_dir --fs "${fs}" $(for d in ${all_sets}; do echo "data/${d}"; done) \
+        dirs=()
+        for dset in ${all_sets}; do dirs+=("data/${dset}"); done
+        python -m tse2.bin.validate_data_dir --fs "${fs}" "${dirs[@]}" \
             || die "invalid data dirs (see the messages above)"
         mark_done "${marker}" "${signature}"
     fi

@@ -8,8 +8,10 @@ log() {
     echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
 }
 
-nj=4                                  # unused here: preparation is one pass over the tables
-cmd=run.pl                            # unused here
+# shellcheck disable=SC2034  # tse2.sh passes --nj/--cmd to every local/data.sh; one pass needs neither
+nj=4
+# shellcheck disable=SC2034
+cmd=run.pl
 fs=16000
 mls_languages="french german spanish"
 aishell3_dev_speakers=8

@@ -1,0 +1,36 @@
+"""Every bin/ tool: its parser accepts a minimal command line and rejects a wrong one."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from conftest import ROOT
+
+TOOLS = {
+    "validate_data_dir": ["data/train"],
+    "espeak_corpus": ["plan", "--sentence_dir", "s", "--outdir", "o"],
+    "prep_libri_mls_aishell3": ["--data_root", "data", "--resample_dir", "r"],
+}
+
+
+def test_every_tool_is_listed():
+    found = {p.stem for p in (ROOT / "tse2/bin").glob("*.py") if p.stem != "__init__"}
+    assert found == set(TOOLS)
+
+
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_parser(name):
+    mod = importlib.import_module(f"tse2.bin.{name}")
+    parser = mod.get_parser()
+    parser.parse_args(TOOLS[name])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--no_such_option", "1"])
+    assert parser.format_help()
+
+
+def test_tse2_sh_help(bash):
+    out = bash(["bash", str(ROOT / "egs/TEMPLATE/tse2/tse2.sh"), "--help"], cwd=ROOT / "egs/mini_espeak/tse2", check=False)
+    assert out.returncode == 0
+    assert "1  data preparation" in out.stderr and "--stop_stage" in out.stderr
