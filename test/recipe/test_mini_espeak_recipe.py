@@ -55,3 +55,15 @@ def test_bad_options_fail(recipe, bash):
     out = bash(["./run.sh", "--stop_stage", "1", "--local_data_opts", "--langs en,xx"], cwd=recipe, check=False)
     assert out.returncode != 0 and "unknown language 'xx'" in out.stderr
     assert not (recipe / "data/.stage1.done").exists()
+
+
+def test_a_failing_job_fails_the_stage(recipe, bash):
+    # every synthesis job fails to write its wavs: run.pl names the failures, the stage stops
+    opts = OPTS + " --wav_dir /proc/no_such_dir"
+    out = bash(["./run.sh", "--stop_stage", "1", "--cmd", "utils/run.pl", "--local_data_opts", opts],
+               cwd=recipe, check=False)
+    assert out.returncode != 0
+    assert "2 / 2 failed, log is in data/local/espeak/log/synth.*.log" in out.stderr
+    log = (recipe / "data/local/espeak/log/synth.1.log").read_text()
+    assert "# Ended (code 1)" in log and "/proc/no_such_dir" in log
+    assert not (recipe / "data/.stage1.done").exists()

@@ -83,7 +83,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 with atomic_open(args.report) as f:
                     f.write(report)
             print(report)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:
         logging.error("%s", exc)
         return 1
     return 0
