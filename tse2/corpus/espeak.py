@@ -148,7 +148,6 @@ class EspeakSynth:
         self.version = self._lib.espeak_Info(None).decode()
         self._chunks: List[np.ndarray] = []
         self._events: List[Tuple[int, int, int, int]] = []  # (type, text_pos, length, sample)
-        self._n_samples = 0
         self._callback = _SynthCallback(self._on_audio)  # keep a reference alive
         self._lib.espeak_SetSynthCallback(self._callback)
 
@@ -163,7 +162,6 @@ class EspeakSynth:
             i += 1
         if numsamples > 0 and wav:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(numsamples,)).copy())
-            self._n_samples += numsamples
         return 0  # 0 = continue synthesis
 
     def _synth_here(self, text, voice, rate, pitch, pitch_range, volume):
@@ -172,7 +170,7 @@ class EspeakSynth:
         for param, value in ((_PARAM_RATE, rate), (_PARAM_PITCH, pitch),
                              (_PARAM_RANGE, pitch_range), (_PARAM_VOLUME, volume)):
             self._lib.espeak_SetParameter(param, int(value), 0)
-        self._chunks, self._events, self._n_samples = [], [], 0
+        self._chunks, self._events = [], []
         data = text.encode("utf-8") + b"\0"
         buf = ctypes.create_string_buffer(data)
         err = self._lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)

@@ -268,10 +268,11 @@ def _validate_wav_entry(path: Path, ln: Line, check_audio_files: bool, fs: Optio
     value = ln.value
     if value.endswith("|"):
         return []  # a pipe command: cannot check without running it
-    audio = value.split(":", 1)[0] if value.endswith((".ark", ".ark:")) or ".ark:" in value else value
+    is_ark = ".ark:" in value  # kaldi archive entry "<file.ark>:<offset>"
+    audio = value.rsplit(":", 1)[0] if is_ark else value
     if not os.path.isfile(audio):
         return [f"{path}:{ln.lineno}: audio file of {ln.key!r} does not exist: {audio}"]
-    if check_audio_files and ".ark" not in value:
+    if check_audio_files and not is_ark:
         try:
             check_audio(audio, fs=fs)
         except AudioError as exc:
