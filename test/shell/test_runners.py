@@ -114,3 +114,12 @@ def test_split_scp(tmp_path, bash):
     assert all(len(s) == 1 for s in spk_sets) and len(set.union(*spk_sets)) == 3
     out = bash([str(UTILS / "split_scp.pl"), str(tmp_path / "in.scp"), *[str(tmp_path / f"p{i}") for i in range(11)]], check=False)
     assert out.returncode != 0 and "cannot split 10 lines" in out.stderr
+
+
+def test_split_list_caps_parts_at_the_line_count(tmp_path, bash):
+    (tmp_path / "l").write_text("a 1\nb 2\nc 3\n")
+    out = bash([str(UTILS / "split_list.sh"), str(tmp_path / "l"), str(tmp_path / "s"), "8", "l"])
+    assert out.stdout.strip() == "3" and sorted(p.name for p in (tmp_path / "s").iterdir()) == ["l.1", "l.2", "l.3"]
+    (tmp_path / "e").write_text("")
+    out = bash([str(UTILS / "split_list.sh"), str(tmp_path / "e"), str(tmp_path / "s"), "2", "e"], check=False)
+    assert out.returncode != 0 and "missing or empty" in out.stderr

@@ -23,7 +23,7 @@ Distributions (espeak-ng units; pitch and range 0..99, rate in words per minute,
 | age (years) | U{18..75} |
 | pitch level | N(50, 12) clipped to [10, 90] on top of the voice variant's own register |
 | pitch range | N(50, 15) clipped to [10, 95] |
-| speaking rate | N(165, 22) − 0.5 · (age − 40), clipped to [110, 230]; ×1.5 for Mandarin syllables |
+| speaking rate | N(165, 22) − 0.5 · (age − 40), clipped to [110, 230]; ×1.2 for Mandarin syllables |
 | amplitude | N(100, 15) clipped to [60, 150] |
 
 Emotions (per utterance; probability, pitch +, range +, rate ×, amplitude ×):
@@ -65,7 +65,7 @@ LANGS: Dict[str, LangSpec] = {
     "es": LangSpec("es", 1.0),
     # The `cmn` voice reads Chinese characters as pinyin spelled out in English ("jin one");
     # `cmn-latn-pinyin` speaks tone-numbered pinyin correctly, so Chinese text goes through pypinyin.
-    "zh": LangSpec("cmn-latn-pinyin", 1.5),
+    "zh": LangSpec("cmn-latn-pinyin", 1.2),
 }
 VARIANTS = {"f": tuple(f"f{i}" for i in range(1, 6)), "m": tuple(f"m{i}" for i in range(1, 8))}
 EMOTIONS: Dict[str, Tuple[float, float, float, float, float]] = {

@@ -29,18 +29,14 @@ python -m tse2.bin.espeak_corpus plan --sentence_dir local/sentences --outdir "$
     --langs "${langs}" --speakers_per_lang "${speakers_per_lang}" \
     --utts_per_speaker "${utts_per_speaker}" --scale "${scale}" --seed "${seed}"
 
-nutt=$(wc -l < "${work}/utt.list")
-[ "${nj}" -le "${nutt}" ] || nj=${nutt}
-split_dir=${work}/split${nj}
-mkdir -p "${split_dir}"
-split_lists=()
-for n in $(seq "${nj}"); do split_lists+=("${split_dir}/utt.${n}.list"); done
-utils/split_scp.pl "${work}/utt.list" "${split_lists[@]}"
+split_dir=${work}/split
+rm -rf "${split_dir}"
+nj=$(utils/split_list.sh "${work}/utt.list" "${split_dir}" "${nj}" utt.list)
 
-log "Synthesizing ${nutt} utterances with ${nj} jobs (logs: ${work}/log/synth.*.log)"
+log "Synthesizing $(wc -l < "${work}/utt.list") utterances with ${nj} jobs (logs: ${work}/log/synth.*.log)"
 ${cmd} JOB=1:"${nj}" "${work}/log/synth.JOB.log" \
     python -m tse2.bin.espeak_corpus synth --plan "${work}/plan.jsonl" \
-        --utt_list "${split_dir}/utt.JOB.list" --wav_dir "${wav_dir}" --fs "${fs}"
+        --utt_list "${split_dir}/utt.list.JOB" --wav_dir "${wav_dir}" --fs "${fs}"
 
 log "Writing data dirs"
 python -m tse2.bin.espeak_corpus datadir --plan "${work}/plan.jsonl" --wav_dir "${wav_dir}" \
