@@ -27,6 +27,7 @@ setup(
         "pyroomacoustics>=0.7",
         "pesq>=0.0.4",
         "silero-vad>=5.1",
+        "praat-parselmouth>=0.4.3",
     ],
     extras_require={"test": ["pytest>=7"]},
     entry_points={

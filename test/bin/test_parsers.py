@@ -12,6 +12,7 @@ TOOLS = {
     "validate_data_dir": ["data/train"],
     "espeak_corpus": ["plan", "--sentence_dir", "s", "--outdir", "o"],
     "prep_libri_mls_aishell3": ["--data_root", "data", "--resample_dir", "r"],
+    "extract_attributes": ["extract", "--data_dir", "d", "--out", "o.jsonl"],
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -23,8 +24,8 @@ def recipe(tmp_path, bash) -> Path:
     return target
 
 
-def test_stage1_builds_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
-    out = bash(["./run.sh", "--stop_stage", "1", "--local_data_opts", OPTS], cwd=recipe)
+def test_stages_1_2_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
+    out = bash(["./run.sh", "--stop_stage", "2", "--local_data_opts", OPTS], cwd=recipe)
     assert "validate_data_dir: data/train: OK" in out.stdout
     for split in ("train", "dev", "test"):
         utt2spk = read_map(recipe / "data" / split / "utt2spk")
@@ -34,8 +35,17 @@ def test_stage1_builds_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     wavs = {p: p.stat().st_mtime_ns for p in (recipe / "downloads").rglob("*.wav")}
     assert len(wavs) == 36
 
-    out = bash(["./run.sh", "--stop_stage", "1", "--local_data_opts", OPTS], cwd=recipe)
-    assert "already done with the same options" in out.stdout
+    for split in ("train", "dev", "test"):  # stage 2: one attribute row per utterance
+        rows = [json.loads(x) for x in (recipe / "data" / split / "attributes.jsonl").read_text().splitlines()]
+        assert [r["utt"] for r in rows] == sorted(read_map(recipe / "data" / split / "utt2spk"))
+        assert all(r["align_method"] == "given" and r["f0_mean"] and r["speaking_rate"] for r in rows)
+    assert len(list((recipe / "data/train/log").glob("attributes.*.log"))) == 2
+    attr_mtime = (recipe / "data/train/attributes.jsonl").stat().st_mtime_ns
+
+    out = bash(["./run.sh", "--stop_stage", "2", "--local_data_opts", OPTS], cwd=recipe)
+    assert "Stage 1: already done with the same options" in out.stdout
+    assert "Stage 2: already done with the same options and inputs" in out.stdout
+    assert (recipe / "data/train/attributes.jsonl").stat().st_mtime_ns == attr_mtime
     assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical
@@ -45,8 +55,8 @@ def test_stage1_builds_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
 
 
 def test_unimplemented_stage_fails_loudly(recipe, bash):
-    out = bash(["./run.sh", "--stage", "2", "--stop_stage", "2"], cwd=recipe, check=False)
-    assert out.returncode != 0 and "stage 2 (speech attribute extraction) is not implemented yet" in out.stderr
+    out = bash(["./run.sh", "--stage", "3", "--stop_stage", "3"], cwd=recipe, check=False)
+    assert out.returncode != 0 and "stage 3 (mixture simulation) is not implemented yet" in out.stderr
 
 
 def test_bad_options_fail(recipe, bash):

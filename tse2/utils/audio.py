@@ -50,4 +50,7 @@ def read_audio(path: str, fs: Optional[int] = None, mono: bool = True) -> Tuple[
         raise AudioError(f"{path}: unreadable or corrupt audio ({exc})") from None
     if not np.all(np.isfinite(audio)):
         raise AudioError(f"{path}: contains NaN or infinite samples")
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 1.0 + 1e-6:
+        raise AudioError(f"{path}: samples reach {peak:.3g}, beyond full scale [-1, 1] (unnormalized float audio)")
     return audio, int(rate)

@@ -8,7 +8,7 @@
 #
 # Stages (SPEC "Canonical stages"; inputs and outputs in egs/TEMPLATE/tse2/README.md):
 #   1  data preparation: local/data.sh writes Kaldi data dirs, then they are validated
-#   2  speech attribute extraction              (not implemented yet)
+#   2  speech attribute extraction: data/<set>/attributes.jsonl (nj jobs per set)
 #   3  mixture simulation                       (not implemented yet)
 #   4  cue labelling and prompt generation      (not implemented yet)
 #   5  separator training                       (not implemented yet)
@@ -42,6 +42,9 @@ train_set=        # training data dir name under data/
 valid_set=        # validation data dir name under data/
 test_sets=        # space-separated test data dir names under data/
 local_data_opts=  # options passed to local/data.sh
+
+# Stage 2 options
+attr_opts=        # options of tse2.bin.extract_attributes extract (e.g. "--f0_method pyin --align_method vad")
 
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
@@ -100,8 +103,30 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
-    log "Stage 2: speech attribute extraction"
-    not_implemented 2 "speech attribute extraction"
+    log "Stage 2: speech attribute extraction for ${all_sets}"
+    marker=data/.stage2.done
+    # The marker also holds a checksum of the inputs, so a new stage 1 invalidates it.
+    signature="attr_opts=${attr_opts} fs=${fs} inputs=$(for d in ${all_sets}; do cat "data/${d}/wav.scp" "data/${d}/text" "data/${d}/words.ctm" 2>/dev/null; done | md5sum | cut -c1-32)"
+    if stage_done "${marker}" "${signature}"; then
+        log "Stage 2: already done with the same options and inputs (${marker}); skipping"
+    else
+        rm -f "${marker}"
+        for dset in ${all_sets}; do
+            ddir=data/${dset}
+            split_dir=${ddir}/split_attr
+            rm -rf "${split_dir}"
+            _nj=$(utils/split_list.sh "${ddir}/wav.scp" "${split_dir}" "${nj}" wav.scp)
+            log "Stage 2: ${dset}: ${_nj} jobs (logs: ${ddir}/log/attributes.*.log)"
+            # shellcheck disable=SC2086
+            ${cmd} JOB=1:"${_nj}" "${ddir}/log/attributes.JOB.log" \
+                python -m tse2.bin.extract_attributes extract --data_dir "${ddir}" --fs "${fs}" \
+                    --wav_scp "${split_dir}/wav.scp.JOB" --out "${split_dir}/attributes.JOB.jsonl" ${attr_opts}
+            parts=()
+            for n in $(seq "${_nj}"); do parts+=("${split_dir}/attributes.${n}.jsonl"); done
+            python -m tse2.bin.extract_attributes merge --data_dir "${ddir}" --out "${ddir}/attributes.jsonl" "${parts[@]}"
+        done
+        mark_done "${marker}" "${signature}"
+    fi
 fi
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
