@@ -13,6 +13,7 @@ TOOLS = {
     "espeak_corpus": ["plan", "--sentence_dir", "s", "--outdir", "o"],
     "prep_libri_mls_aishell3": ["--data_root", "data", "--resample_dir", "r"],
     "extract_attributes": ["extract", "--data_dir", "d", "--out", "o.jsonl"],
+    "simulate_mixtures": ["ids", "--prefix", "train", "--num", "3", "--out", "l"],
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -12,7 +13,12 @@ from conftest import ROOT, requires_espeak
 from tse2.utils.datadir import read_map
 
 pytestmark = requires_espeak
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
 OPTS = "--speakers_per_lang 2,2,2 --utts_per_speaker 2 --langs en,de,zh"
+MIX = ["--num_train_mix", "8", "--num_valid_mix", "4", "--num_test_mix", "4", "--bank_size", "3"]
 
 
 @pytest.fixture
@@ -24,8 +30,8 @@ def recipe(tmp_path, bash) -> Path:
     return target
 
 
-def test_stages_1_2_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
-    out = bash(["./run.sh", "--stop_stage", "2", "--local_data_opts", OPTS], cwd=recipe)
+def test_stages_1_to_3_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
+    out = bash(["./run.sh", "--stop_stage", "3", "--local_data_opts", OPTS, *MIX], cwd=recipe)
     assert "validate_data_dir: data/train: OK" in out.stdout
     for split in ("train", "dev", "test"):
         utt2spk = read_map(recipe / "data" / split / "utt2spk")
@@ -42,21 +48,32 @@ def test_stages_1_2_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert len(list((recipe / "data/train/log").glob("attributes.*.log"))) == 2
     attr_mtime = (recipe / "data/train/attributes.jsonl").stat().st_mtime_ns
 
-    out = bash(["./run.sh", "--stop_stage", "2", "--local_data_opts", OPTS], cwd=recipe)
+    for split, n in (("train", 8), ("dev", 4), ("test", 4)):  # stage 3: valid mixture dirs
+        assert len(read_map(recipe / "data" / f"{split}_mix" / "utt2target")) == n
+        assert f"validate_data_dir: data/{split}_mix: OK" in out.stdout
+    mixes = {p: md5(p) for p in (recipe / "dump/mix").rglob("*.wav")}
+    assert len(mixes) == 4 * 16
+
+    out = bash(["./run.sh", "--stop_stage", "3", "--local_data_opts", OPTS, *MIX], cwd=recipe)
     assert "Stage 1: already done with the same options" in out.stdout
     assert "Stage 2: already done with the same options and inputs" in out.stdout
+    assert "Stage 3: already done with the same options and inputs" in out.stdout
     assert (recipe / "data/train/attributes.jsonl").stat().st_mtime_ns == attr_mtime
+
+    # another nj gives the same mixtures, bit for bit
+    bash(["./run.sh", "--stage", "3", "--stop_stage", "3", "--nj", "1", "--force", "true", *MIX], cwd=recipe)
+    assert {p: md5(p) for p in (recipe / "dump/mix").rglob("*.wav")} == mixes
     assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical
-    out = bash(["./run.sh", "--stop_stage", "1", "--force", "true", "--local_data_opts", OPTS], cwd=recipe)
+    out = bash(["./run.sh", "--stop_stage", "1", "--force", "true", "--local_data_opts", OPTS, *MIX], cwd=recipe)
     assert "synthesized 0 of" in "".join(p.read_text() for p in logs)
     assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
 
 
 def test_unimplemented_stage_fails_loudly(recipe, bash):
-    out = bash(["./run.sh", "--stage", "3", "--stop_stage", "3"], cwd=recipe, check=False)
-    assert out.returncode != 0 and "stage 3 (mixture simulation) is not implemented yet" in out.stderr
+    out = bash(["./run.sh", "--stage", "4", "--stop_stage", "4"], cwd=recipe, check=False)
+    assert out.returncode != 0 and "stage 4 (cue labelling and prompt generation) is not implemented yet" in out.stderr
 
 
 def test_bad_options_fail(recipe, bash):

@@ -9,7 +9,7 @@
 # Stages (SPEC "Canonical stages"; inputs and outputs in egs/TEMPLATE/tse2/README.md):
 #   1  data preparation: local/data.sh writes Kaldi data dirs, then they are validated
 #   2  speech attribute extraction: data/<set>/attributes.jsonl (nj jobs per set)
-#   3  mixture simulation                       (not implemented yet)
+#   3  mixture simulation: data/<set>_mix/ (RIR bank + mixtures, nj jobs per set)
 #   4  cue labelling and prompt generation      (not implemented yet)
 #   5  separator training                       (not implemented yet)
 #   6  separation and SI-SDR target labels      (not implemented yet)
@@ -45,6 +45,16 @@ local_data_opts=  # options passed to local/data.sh
 
 # Stage 2 options
 attr_opts=        # options of tse2.bin.extract_attributes extract (e.g. "--f0_method pyin --align_method vad")
+
+# Stage 3 options (paper: 100k / 10k / 10k mixtures)
+dumpdir=dump          # where mixtures and the RIR bank are written
+num_train_mix=100000  # mixtures of the training set
+num_valid_mix=10000   # mixtures of the validation set
+num_test_mix=10000    # mixtures of each test set
+bank_size=2000        # rooms (3 RIRs each) precomputed per set and sampled by the mixtures
+rir_backend=ism_diffuse  # ism_diffuse (CPU) or gpurir (GPU, optional install)
+mix_seed=0            # a mixture depends only on (mix_seed, its id)
+mix_opts=             # more options of tse2.bin.simulate_mixtures mix (e.g. "--max_len 6")
 
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
@@ -130,8 +140,47 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
 fi
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
-    log "Stage 3: mixture simulation"
-    not_implemented 3 "mixture simulation"
+    log "Stage 3: mixture simulation for ${all_sets}"
+    marker=data/.stage3.done
+    signature="mix=${num_train_mix}/${num_valid_mix}/${num_test_mix} bank=${bank_size} rir=${rir_backend} seed=${mix_seed} opts=${mix_opts} fs=${fs} dump=${dumpdir} inputs=$(for d in ${all_sets}; do cat "data/${d}/attributes.jsonl"; done | md5sum | cut -c1-32)"
+    if stage_done "${marker}" "${signature}"; then
+        log "Stage 3: already done with the same options and inputs (${marker}); skipping"
+    else
+        rm -f "${marker}"
+        for dset in ${all_sets}; do
+            [ -f "data/${dset}/attributes.jsonl" ] || die "data/${dset}/attributes.jsonl is missing: run stage 2"
+            if [ "${dset}" = "${train_set}" ]; then num=${num_train_mix};
+            elif [ "${dset}" = "${valid_set}" ]; then num=${num_valid_mix};
+            else num=${num_test_mix}; fi
+            mdir=data/${dset}_mix
+            work=${dumpdir}/mix/${dset}
+            bank_dir=${dumpdir}/rir_bank/${dset}
+            rm -rf "${work}/split" "${mdir}"
+            mkdir -p "${work}/split" "${mdir}/log"
+
+            seq 0 $((bank_size - 1)) > "${work}/bank.list"
+            _nj=$(utils/split_list.sh "${work}/bank.list" "${work}/split" "${nj}" bank.list)
+            log "Stage 3: ${dset}: RIR bank of ${bank_size} rooms (${rir_backend}), ${_nj} jobs"
+            ${cmd} JOB=1:"${_nj}" "${mdir}/log/bank.JOB.log" \
+                python -m tse2.bin.simulate_mixtures bank --bank_dir "${bank_dir}" --split "${dset}" \
+                    --ids "${work}/split/bank.list.JOB" --seed "${mix_seed}" --rir_backend "${rir_backend}" --fs "${fs}"
+
+            python -m tse2.bin.simulate_mixtures ids --prefix "${dset}" --num "${num}" --out "${work}/mix.list"
+            _nj=$(utils/split_list.sh "${work}/mix.list" "${work}/split" "${nj}" mix.list)
+            log "Stage 3: ${dset}: ${num} mixtures, ${_nj} jobs (logs: ${mdir}/log/mix.*.log)"
+            # shellcheck disable=SC2086
+            ${cmd} JOB=1:"${_nj}" "${mdir}/log/mix.JOB.log" \
+                python -m tse2.bin.simulate_mixtures mix --data_dir "data/${dset}" --bank_dir "${bank_dir}" \
+                    --bank_size "${bank_size}" --mix_list "${work}/split/mix.list.JOB" --wav_dir "${work}/wav" \
+                    --out "${work}/split/mixtures.JOB.jsonl" --seed "${mix_seed}" --fs "${fs}" ${mix_opts}
+            parts=()
+            for n in $(seq "${_nj}"); do parts+=("${work}/split/mixtures.${n}.jsonl"); done
+            python -m tse2.bin.simulate_mixtures merge --data_dir "data/${dset}" --out_dir "${mdir}" \
+                --mix_list "${work}/mix.list" "${parts[@]}"
+            python -m tse2.bin.validate_data_dir --fs "${fs}" "${mdir}" || die "invalid mixture data dir ${mdir}"
+        done
+        mark_done "${marker}" "${signature}"
+    fi
 fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then

@@ -9,4 +9,8 @@ set -euo pipefail
     --valid_set dev \
     --test_sets "test" \
     --nj 2 \
+    --num_train_mix 400 \
+    --num_valid_mix 100 \
+    --num_test_mix 100 \
+    --bank_size 100 \
     "$@"

@@ -1,0 +1,1 @@
+"""Stage 3: reverberant two-speaker mixtures (rooms and RIRs, overlap layout, SIR, target choice)."""
