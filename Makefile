@@ -13,7 +13,7 @@ install:
 	$(MAKE) -C tools
 
 demo: install
-	cd egs/mini_espeak/tse2 && ./run.sh --stop_stage 3
+	cd egs/mini_espeak/tse2 && ./run.sh --stop_stage 4
 
 test: install
 	$(PYTHON) -m pytest -m "not slow" test

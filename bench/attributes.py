@@ -100,7 +100,7 @@ def main() -> int:
                                   text=None), [(u,) for u in utts])
         rows.append((name, t))
 
-    print(f"| component | utt/s | x real time (1 core) | speed vs pyin |")
+    print("| component | utt/s | x real time (1 core) | speed vs pyin |")
     print("|---|---|---|---|")
     for name, t in rows:
         print(f"| {name} | {len(utts) / t:.1f} | {total_s / t:.1f} | {base_t / t:.2f}x |")

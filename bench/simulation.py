@@ -67,7 +67,7 @@ def main() -> int:
         backends["gpurir"] = lambda room, rng: gpu(room, rng)
     except RuntimeError:
         pass
-    print(f"| RIR backend | s per room (3 RIRs) | median T30 / target RT60 |\n|---|---|---|")
+    print("| RIR backend | s per room (3 RIRs) | median T30 / target RT60 |\n|---|---|---|")
     for name, fn in backends.items():
         t0, ratios = time.perf_counter(), []
         for k in range(args.rooms):
@@ -111,7 +111,7 @@ def main() -> int:
 
         with_bank, fresh = run(False), run(True)
     print(f"\nRIR bank of 50 rooms built in {t_bank:.2f} s (once per split, in parallel jobs)")
-    print(f"| mixtures | mixtures/s (1 core) |\n|---|---|")
+    print("| mixtures | mixtures/s (1 core) |\n|---|---|")
     print(f"| with the RIR bank | {with_bank:.1f} |")
     print(f"| RIRs generated per mixture | {fresh:.1f} |")
     print(f"bank speed-up: {with_bank / fresh:.2f}x (target: >= 50 mixtures/s with the bank)")

@@ -14,6 +14,7 @@ TOOLS = {
     "prep_libri_mls_aishell3": ["--data_root", "data", "--resample_dir", "r"],
     "extract_attributes": ["extract", "--data_dir", "d", "--out", "o.jsonl"],
     "simulate_mixtures": ["ids", "--prefix", "train", "--num", "3", "--out", "l"],
+    "make_prompts": ["label", "--mix_dir", "d", "--bins", "b.json"],
 }
 
 

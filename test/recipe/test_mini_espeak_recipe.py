@@ -30,8 +30,8 @@ def recipe(tmp_path, bash) -> Path:
     return target
 
 
-def test_stages_1_to_3_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
-    out = bash(["./run.sh", "--stop_stage", "3", "--local_data_opts", OPTS, *MIX], cwd=recipe)
+def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
+    out = bash(["./run.sh", "--stop_stage", "4", "--local_data_opts", OPTS, *MIX], cwd=recipe)
     assert "validate_data_dir: data/train: OK" in out.stdout
     for split in ("train", "dev", "test"):
         utt2spk = read_map(recipe / "data" / split / "utt2spk")
@@ -53,11 +53,16 @@ def test_stages_1_to_3_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
         assert f"validate_data_dir: data/{split}_mix: OK" in out.stdout
     mixes = {p: md5(p) for p in (recipe / "dump/mix").rglob("*.wav")}
     assert len(mixes) == 4 * 16
+    assert "Prompts per cue type" in (recipe / "data/cue_report.md").read_text()  # stage 4
+    prompts = [json.loads(x) for x in (recipe / "data/train_mix/prompts.jsonl").read_text().splitlines()]
+    assert {p["mix"] for p in prompts} == set(read_map(recipe / "data/train_mix/utt2target"))
+    assert (recipe / "data/train_mix/independent_bins.json").is_file()
 
-    out = bash(["./run.sh", "--stop_stage", "3", "--local_data_opts", OPTS, *MIX], cwd=recipe)
+    out = bash(["./run.sh", "--stop_stage", "4", "--local_data_opts", OPTS, *MIX], cwd=recipe)
     assert "Stage 1: already done with the same options" in out.stdout
     assert "Stage 2: already done with the same options and inputs" in out.stdout
     assert "Stage 3: already done with the same options and inputs" in out.stdout
+    assert "Stage 4: already done with the same options and inputs" in out.stdout
     assert (recipe / "data/train/attributes.jsonl").stat().st_mtime_ns == attr_mtime
 
     # another nj gives the same mixtures, bit for bit
@@ -72,8 +77,8 @@ def test_stages_1_to_3_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
 
 
 def test_unimplemented_stage_fails_loudly(recipe, bash):
-    out = bash(["./run.sh", "--stage", "4", "--stop_stage", "4"], cwd=recipe, check=False)
-    assert out.returncode != 0 and "stage 4 (cue labelling and prompt generation) is not implemented yet" in out.stderr
+    out = bash(["./run.sh", "--stage", "5", "--stop_stage", "5"], cwd=recipe, check=False)
+    assert out.returncode != 0 and "stage 5 (separator training) is not implemented yet" in out.stderr
 
 
 def test_bad_options_fail(recipe, bash):

@@ -12,7 +12,7 @@ import soundfile as sf
 from conftest import write_tone
 from tse2.attributes.energy import active_rms_db
 from tse2.bin import extract_attributes, simulate_mixtures as tool
-from tse2.simulation.mixing import MixConfig, overlap_layout, plan_mixture
+from tse2.simulation.mixing import overlap_layout, plan_mixture
 from tse2.utils.datadir import CtmWord, read_map, spk2utt_from_utt2spk, validate_data_dir, write_ctm, write_map
 
 FS = 16000

@@ -27,7 +27,7 @@ from tse2.simulation.mixing import MixConfig, plan_mixture, render_mixture
 from tse2.simulation.rir import RIR_BACKENDS
 from tse2.utils.audio import AudioError, read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, spk2utt_from_utt2spk, write_map
-from tse2.utils.fileio import atomic_open, write_wav
+from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
 log = logging.getLogger("simulate_mixtures")
 # stage-2 attributes carried into the metadata (speaking duration and RMS are measured in the mixture)
@@ -99,13 +99,7 @@ def mix(args) -> int:
     d = {name: _optional(args.data_dir / name) for name in ("utt2lang", "text", "utt2emotion", "spk2gender", "spk2age")}
     d["utt2spk"] = read_map(args.data_dir / "utt2spk")
     wavs = read_map(args.data_dir / "wav.scp")
-    attr_file = args.data_dir / "attributes.jsonl"
-    if not attr_file.is_file():
-        raise DataDirError(f"{attr_file}: missing; run stage 2 (attribute extraction) first")
-    attrs = {}
-    for line in attr_file.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        attrs[row["utt"]] = row
+    attrs = {row["utt"]: row for row in read_jsonl(args.data_dir / "attributes.jsonl", "run stage 2 first")}
     utts = sorted((u for u in wavs if attrs.get(u, {}).get("speech_end") is not None), key=c_sort_key)
     if len(utts) < len(wavs):
         log.warning("%d utterance(s) without speech (no trim points) are not used", len(wavs) - len(utts))

@@ -51,3 +51,14 @@ def write_wav(path: PathLike, audio: np.ndarray, sample_rate: int) -> None:
     audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio, int(sample_rate), subtype="PCM_16", format="WAV")
+
+
+def read_jsonl(path: PathLike, what: str = "run the previous stage") -> list:
+    """Reads a JSON-lines file; a missing file is a FileNotFoundError saying what makes it."""
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing ({what})")
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

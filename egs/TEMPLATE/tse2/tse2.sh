@@ -10,7 +10,7 @@
 #   1  data preparation: local/data.sh writes Kaldi data dirs, then they are validated
 #   2  speech attribute extraction: data/<set>/attributes.jsonl (nj jobs per set)
 #   3  mixture simulation: data/<set>_mix/ (RIR bank + mixtures, nj jobs per set)
-#   4  cue labelling and prompt generation      (not implemented yet)
+#   4  cue labels and prompts: data/<set>_mix/{cues,prompts}.jsonl, data/cue_report.md
 #   5  separator training                       (not implemented yet)
 #   6  separation and SI-SDR target labels      (not implemented yet)
 #   7  classifier training                      (not implemented yet)
@@ -55,6 +55,11 @@ bank_size=2000        # rooms (3 RIRs each) precomputed per set and sampled by t
 rir_backend=ism_diffuse  # ism_diffuse (CPU) or gpurir (GPU, optional install)
 mix_seed=0            # a mixture depends only on (mix_seed, its id)
 mix_opts=             # more options of tse2.bin.simulate_mixtures mix (e.g. "--max_len 6")
+
+# Stage 4 options
+prompt_seed=0             # prompt templates and random cue subsets depend only on (seed, mixture)
+keep_similar_train=false  # write similar/same prompts for the training set (paper: no)
+keep_similar_eval=true    # ... for validation and test sets (flagged; the relative-vs-independent study uses them)
 
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
@@ -185,7 +190,28 @@ fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     log "Stage 4: cue labelling and prompt generation"
-    not_implemented 4 "cue labelling and prompt generation"
+    marker=data/.stage4.done
+    signature="seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} inputs=$(for d in ${all_sets}; do cat "data/${d}_mix/mixtures.jsonl"; done | md5sum | cut -c1-32)"
+    if stage_done "${marker}" "${signature}"; then
+        log "Stage 4: already done with the same options and inputs (${marker}); skipping"
+    else
+        rm -f "${marker}"
+        bins=data/${train_set}_mix/independent_bins.json
+        mix_dirs=()
+        for dset in ${all_sets}; do  # the training set first: it fits the independent-cue bins
+            [ -f "data/${dset}_mix/mixtures.jsonl" ] || die "data/${dset}_mix/mixtures.jsonl is missing: run stage 3"
+            if [ "${dset}" = "${train_set}" ]; then
+                extra=(--fit_bins --keep_similar "${keep_similar_train}")
+            else
+                extra=(--keep_similar "${keep_similar_eval}")
+            fi
+            python -m tse2.bin.make_prompts label --mix_dir "data/${dset}_mix" --bins "${bins}" \
+                --seed "${prompt_seed}" "${extra[@]}"
+            mix_dirs+=("data/${dset}_mix")
+        done
+        python -m tse2.bin.make_prompts report --out data/cue_report.md "${mix_dirs[@]}"
+        mark_done "${marker}" "${signature}"
+    fi
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then

@@ -1,0 +1,1 @@
+"""Stage 4: cue labels (relative and independent) and text prompts."""
