@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,16 @@ def test_clear_errors(data, tmp_path, caplog):
     assert "--align_method mfa needs --textgrid_dir" in caplog.text
     assert _extract(data, data / "wav.scp", tmp_path / "z.jsonl", "--fs", "8000") == 1
     assert "sample rate is 16000 Hz, expected 8000 Hz" in caplog.text
+
+
+def test_a_part_is_redone_when_its_audio_changes(data, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    assert _extract(data, data / "wav.scp", tmp_path / "a.jsonl") == 0
+    first = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])
+    wav = (data / "wav.scp").read_text().split()[1]
+    write_tone(Path(wav), seconds=1.0, f0=300.0)  # stage 1 was rerun: same ids, new audio
+    caplog.clear()
+    assert _extract(data, data / "wav.scp", tmp_path / "a.jsonl") == 0
+    assert "nothing to do" not in caplog.text
+    again = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])
+    assert round(first["f0_mean"]) == 140 and round(again["f0_mean"]) == 300

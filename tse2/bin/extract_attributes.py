@@ -32,7 +32,7 @@ from tse2.attributes.segments import TextGridError, mfa_available, read_textgrid
 from tse2.attributes.syllables import LANGUAGES, UnknownLanguageError
 from tse2.utils.audio import AudioError, read_audio
 from tse2.utils.datadir import CTM_FILE, DataDirError, c_sort_key, read_ctm, read_map
-from tse2.utils.fileio import atomic_open
+from tse2.utils.fileio import atomic_open, inputs_digest
 
 log = logging.getLogger("extract_attributes")
 
@@ -119,7 +119,9 @@ def extract(args) -> int:
     wav_scp = args.wav_scp or args.data_dir / "wav.scp"
     wavs = read_map(wav_scp)
     method = resolve_align_method(args)
-    record = {"fs": args.fs, "align_method": method, **settings["extractor"].to_dict()}
+    record = {"fs": args.fs, "align_method": method, **settings["extractor"].to_dict(),
+              "inputs": inputs_digest([args.data_dir / n for n in ("words.ctm", "text", "utt2lang")],
+                                      [wavs[u] for u in sorted(wavs)])}
     side = Path(f"{args.out}.settings.json")
     if args.out.is_file() and side.is_file():
         try:
@@ -174,6 +176,7 @@ def merge(args) -> int:
         if not part.is_file() or not side.is_file():
             raise FileNotFoundError(f"{part}: missing output of an extraction job (see its log)")
         s = json.loads(side.read_text(encoding="utf-8"))
+        s.pop("inputs", None)  # differs per part by design
         if settings is not None and s != settings:
             raise ValueError(f"{part}: extracted with other settings than {args.parts[0]}")
         settings = s

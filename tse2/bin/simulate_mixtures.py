@@ -27,7 +27,7 @@ from tse2.simulation.mixing import MixConfig, plan_mixture, render_mixture
 from tse2.simulation.rir import RIR_BACKENDS
 from tse2.utils.audio import AudioError, read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, spk2utt_from_utt2spk, write_map
-from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
+from tse2.utils.fileio import atomic_open, inputs_digest, read_jsonl, write_wav
 
 log = logging.getLogger("simulate_mixtures")
 # stage-2 attributes carried into the metadata (speaking duration and RMS are measured in the mixture)
@@ -85,7 +85,8 @@ def _speaker_meta(utt: str, d: Dict[str, Dict[str, str]], attrs: Dict[str, Dict]
 def mix(args) -> int:
     cfg = MixConfig(fs=args.fs, max_len=args.max_len)
     settings = {"seed": args.seed, "bank_size": args.bank_size, "fs": args.fs, "max_len": args.max_len,
-                "bank_dir": str(args.bank_dir)}
+                "bank_dir": str(args.bank_dir),
+                "inputs": inputs_digest([args.data_dir / n for n in ("attributes.jsonl", "wav.scp", "utt2spk")])}
     ids = args.mix_list.read_text(encoding="utf-8").split()
     side = Path(f"{args.out}.settings.json")
     if args.out.is_file() and side.is_file():

@@ -62,3 +62,20 @@ def read_jsonl(path: PathLike, what: str = "run the previous stage") -> list:
         raise FileNotFoundError(f"{path}: missing ({what})")
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def inputs_digest(files=(), audio_paths=()) -> str:
+    """A fingerprint of a job's inputs: the bytes of small text ``files`` (missing ones count as
+    absent) and the size and modification time of ``audio_paths``.  Stored with a job's output,
+    it lets a rerun trust the output only when nothing it was made from has changed."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for f in files:
+        p = Path(f)
+        h.update(str(p).encode())
+        h.update(p.read_bytes() if p.is_file() else b"<absent>")
+    for a in audio_paths:
+        st = os.stat(a)
+        h.update(f"{a}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()

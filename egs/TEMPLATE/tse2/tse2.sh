@@ -128,8 +128,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         rm -f "${marker}"
         for dset in ${all_sets}; do
             ddir=data/${dset}
-            split_dir=${ddir}/split_attr
-            rm -rf "${split_dir}"
+            split_dir=${ddir}/split_attr  # kept across runs: a finished part is not redone
             _nj=$(utils/split_list.sh "${ddir}/wav.scp" "${split_dir}" "${nj}" wav.scp)
             log "Stage 2: ${dset}: ${_nj} jobs (logs: ${ddir}/log/attributes.*.log)"
             # shellcheck disable=SC2086
@@ -160,7 +159,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
             mdir=data/${dset}_mix
             work=${dumpdir}/mix/${dset}
             bank_dir=${dumpdir}/rir_bank/${dset}
-            rm -rf "${work}/split" "${mdir}"
+            rm -rf "${mdir}"  # ${work}/split is kept: finished parts are not redone after an interruption
             mkdir -p "${work}/split" "${mdir}/log"
 
             seq 0 $((bank_size - 1)) > "${work}/bank.list"
