@@ -15,6 +15,8 @@ TOOLS = {
     "extract_attributes": ["extract", "--data_dir", "d", "--out", "o.jsonl"],
     "simulate_mixtures": ["ids", "--prefix", "train", "--num", "3", "--out", "l"],
     "make_prompts": ["label", "--mix_dir", "d", "--bins", "b.json"],
+    "sep_train": ["--output_dir", "exp/x", "--separator", "tf_locoformer"],
+    "separate": ["run", "--model_dir", "m", "--mix_dir", "d", "--wav_dir", "w", "--out", "o.jsonl"],
 }
 
 

@@ -27,6 +27,8 @@ def recipe(tmp_path, bash) -> Path:
     bash([str(ROOT / "egs/TEMPLATE/tse2/setup.sh"), str(target)])
     shutil.copytree(ROOT / "egs/mini_espeak/tse2/local", target / "local", dirs_exist_ok=True)
     shutil.copy(ROOT / "egs/mini_espeak/tse2/run.sh", target / "run.sh")
+    shutil.copytree(ROOT / "egs/mini_espeak/tse2/conf/tuning", target / "conf/tuning")
+    (target / "conf/sep.yaml").symlink_to("tuning/sep_tflocoformer_tiny.yaml")
     return target
 
 
@@ -68,6 +70,19 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     # another nj gives the same mixtures, bit for bit
     bash(["./run.sh", "--stage", "3", "--stop_stage", "3", "--nj", "1", "--force", "true", *MIX], cwd=recipe)
     assert {p: md5(p) for p in (recipe / "dump/mix").rglob("*.wav")} == mixes
+
+    # stages 5-6: two training steps of the tiny separator, then separation and labels
+    sep = ["--sep_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 2"]
+    out = bash(["./run.sh", "--stage", "5", "--stop_stage", "6", *MIX, *sep], cwd=recipe)
+    exp = recipe / "exp/sep_sep"
+    assert (exp / "config.yaml").is_file() and (exp / "run.sh").is_file()
+    assert "| dev | 4 |" in (exp / "RESULTS_separation.md").read_text()
+    labels = read_map(exp / "separate_test/utt2label")
+    assert len(labels) == 4 and set(labels.values()) <= {"0", "1"}
+    rows = [json.loads(x) for x in (exp / "separate_test/sisdr.jsonl").read_text().splitlines()]
+    assert all(r["label"] == (1 if r["sisdr"][0] >= r["sisdr"][1] else 0) for r in rows)
+    out = bash(["./run.sh", "--stage", "5", "--stop_stage", "6", *MIX, *sep], cwd=recipe)
+    assert "Stage 5: already done" in out.stdout and "Stage 6: already done" in out.stdout
     assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical
@@ -77,8 +92,8 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
 
 
 def test_unimplemented_stage_fails_loudly(recipe, bash):
-    out = bash(["./run.sh", "--stage", "5", "--stop_stage", "5"], cwd=recipe, check=False)
-    assert out.returncode != 0 and "stage 5 (separator training) is not implemented yet" in out.stderr
+    out = bash(["./run.sh", "--stage", "7", "--stop_stage", "7"], cwd=recipe, check=False)
+    assert out.returncode != 0 and "stage 7 (classifier training) is not implemented yet" in out.stderr
 
 
 def test_bad_options_fail(recipe, bash):

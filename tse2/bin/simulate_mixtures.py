@@ -10,7 +10,7 @@
 the optional metadata ``utt2lang text utt2emotion spk2gender spk2age``) and writes four wavs per
 mixture (mixture, reverberant S1 and S2 as mixed, target enrollment) plus one metadata row.
 ``merge`` writes the mixture data dir: ``wav.scp spk1.scp spk2.scp enroll_spk1.scp utt2spk
-spk2utt utt2target utt2dur mixtures.jsonl``.  See :mod:`tse2.simulation.mixing` for the rules.
+spk2utt utt2target utt2dur utt2num_samples mixtures.jsonl``.  See :mod:`tse2.simulation.mixing` for the rules.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def merge(args) -> int:
     if missing:
         raise ValueError(f"{len(missing)} mixture(s) were not simulated, e.g. {missing[0]}")
     tables: Dict[str, Dict[str, str]] = {n: {} for n in ("wav.scp", "spk1.scp", "spk2.scp", "enroll_spk1.scp",
-                                                         "utt2spk", "utt2target", "utt2dur")}
+                                                         "utt2spk", "utt2target", "utt2dur", "utt2num_samples")}
     for mix_id in expected:
         r = rows[mix_id]
         tables["wav.scp"][mix_id] = r["wav"]["mix"]
@@ -163,6 +163,7 @@ def merge(args) -> int:
         tables["utt2spk"][mix_id] = mix_id  # a mixture is its own "speaker" (ESPnet enh convention)
         tables["utt2target"][mix_id] = str(r["target"])
         tables["utt2dur"][mix_id] = f"{r['length']:.3f}"
+        tables["utt2num_samples"][mix_id] = str(r["num_samples"])  # ESPnet's shape file
     for name, table in tables.items():
         write_map(args.out_dir / name, table)
     write_map(args.out_dir / "spk2utt", spk2utt_from_utt2spk(tables["utt2spk"]))

@@ -178,7 +178,7 @@ def render_mixture(
 
     meta = {
         "mix": plan.mix, "target": plan.target, "target_utt": tgt, "sir_db": round(plan.sir_db, 4),
-        "length": round(plan.length / fs, 4), "bank_id": plan.bank_id,
+        "length": round(plan.length / fs, 4), "num_samples": plan.length, "bank_id": plan.bank_id,
         "enroll": {"utt": plan.enroll_utt, "bank_id": plan.enroll_bank_id},
         "s1": side(0, plan.utt1, rev1, plan.offset1, plan.len1, segs[0]),
         "s2": side(1, plan.utt2, rev2, plan.offset2, plan.len2, segs[1]),

@@ -11,8 +11,8 @@
 #   2  speech attribute extraction: data/<set>/attributes.jsonl (nj jobs per set)
 #   3  mixture simulation: data/<set>_mix/ (RIR bank + mixtures, nj jobs per set)
 #   4  cue labels and prompts: data/<set>_mix/{cues,prompts}.jsonl, data/cue_report.md
-#   5  separator training                       (not implemented yet)
-#   6  separation and SI-SDR target labels      (not implemented yet)
+#   5  separator training: exp/sep_<tag>/ (ESPnet trainer, TF-Locoformer, PIT + SI-SDR)
+#   6  separation and SI-SDR target labels: exp/sep_<tag>/separate_<set>/
 #   7  classifier training                      (not implemented yet)
 #   8  classifier inference                     (not implemented yet)
 #   9  scoring and reports                      (not implemented yet)
@@ -61,6 +61,14 @@ prompt_seed=0             # prompt templates and random cue subsets depend only 
 keep_similar_train=false  # write similar/same prompts for the training set (paper: no)
 keep_similar_eval=true    # ... for validation and test sets (flagged; the relative-vs-independent study uses them)
 
+# Stage 5-6 options
+expdir=exp                 # experiment directories
+sep_config=conf/sep.yaml   # ESPnet enhancement config of the separator (e.g. conf/tuning/sep_tflocoformer_paper.yaml)
+sep_tag=                   # experiment name (default: the config's file name)
+sep_args=                  # more options of tse2.bin.sep_train (e.g. "--max_epoch 5")
+num_nodes=1                # nodes for distributed training (ESPnet's launcher)
+sep_model_file=            # checkpoint used by stage 6 (default: the best one ESPnet kept)
+
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
 log "$0 $*"
@@ -78,6 +86,8 @@ run_args=$(printf '%q ' "$0" "$@")
 [[ ${nj} =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, got '${nj}'"
 [[ ${ngpu} =~ ^[0-9]+$ ]] || die "--ngpu must be a non-negative integer, got '${ngpu}'"
 cmd=${cmd:-${train_cmd}}
+sep_tag=${sep_tag:-$(basename "${sep_config}" .yaml)}
+sep_exp=${expdir}/sep_${sep_tag}
 gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 all_sets="${train_set} ${valid_set} ${test_sets}"
 
@@ -214,13 +224,74 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-    log "Stage 5: separator training"
-    not_implemented 5 "separator training"
+    log "Stage 5: separator training (${sep_config}) in ${sep_exp}"
+    [ -f "${sep_config}" ] || die "separator config ${sep_config} does not exist"
+    marker=${sep_exp}/.stage5.done
+    signature="config=$(md5sum < "${sep_config}" | cut -c1-32) args=${sep_args} ngpu=${ngpu} inputs=$(cat "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" | md5sum | cut -c1-32)"
+    if stage_done "${marker}" "${signature}"; then
+        log "Stage 5: already done with the same config and data (${marker}); skipping"
+    else
+        rm -f "${marker}"
+        mkdir -p "${sep_exp}"
+        data_args=()
+        for name in wav.scp:speech_mix spk1.scp:speech_ref1 spk2.scp:speech_ref2; do
+            data_args+=(--train_data_path_and_name_and_type "data/${train_set}_mix/${name%%:*},${name##*:},sound")
+            data_args+=(--valid_data_path_and_name_and_type "data/${valid_set}_mix/${name%%:*},${name##*:},sound")
+        done
+        use_amp=false
+        [ "${ngpu}" -gt 0 ] && use_amp=true  # fp16 on GPU, as in the paper
+        threads=1
+        [ "${ngpu}" -eq 0 ] && threads=$(nproc)  # a CPU run is one job: give it every core
+        train_cmd_line=(python -m tse2.bin.sep_train --config "${sep_config}" --output_dir "${sep_exp}"
+            --ngpu "${ngpu}" --use_amp "${use_amp}" --resume true --fold_length 80000
+            --train_shape_file "data/${train_set}_mix/utt2num_samples"
+            --valid_shape_file "data/${valid_set}_mix/utt2num_samples" "${data_args[@]}")
+        # shellcheck disable=SC2206
+        train_cmd_line+=(${sep_args})
+        # A replay script: the exact training command, runnable on its own.
+        { echo "#!/usr/bin/env bash"; echo "# Stage 5 of $(pwd)/tse2.sh; run from $(pwd)"; echo "cd $(pwd) && . ./path.sh";
+          echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${train_cmd_line[@]}")"; } > "${sep_exp}/run.sh"
+        chmod +x "${sep_exp}/run.sh"
+        log "Stage 5: training (log: ${sep_exp}/train.log; replay: ${sep_exp}/run.sh)"
+        OMP_NUM_THREADS=${threads} MKL_NUM_THREADS=${threads} python -m espnet2.bin.launch \
+            --cmd "${gpu_cmd}" --log "${sep_exp}/train.log" --ngpu "${ngpu}" --num_nodes "${num_nodes}" \
+            --init_file_prefix "${sep_exp}/.dist_init_" --multiprocessing_distributed true -- \
+            "${train_cmd_line[@]}" || die "separator training failed (see ${sep_exp}/train.log)"
+        mark_done "${marker}" "${signature}"
+    fi
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
-    log "Stage 6: separation and SI-SDR target labels"
-    not_implemented 6 "separation and SI-SDR target labels"
+    log "Stage 6: separation of ${all_sets} with ${sep_exp}"
+    marker=${sep_exp}/.stage6.done
+    [ -f "${sep_exp}/.stage5.done" ] || [ -n "${sep_model_file}" ] || die "${sep_exp} has no trained model: run stage 5"
+    signature="model=${sep_model_file:-best} trained=$(md5sum < "${sep_exp}/.stage5.done" 2>/dev/null | cut -c1-32)"
+    if stage_done "${marker}" "${signature}"; then
+        log "Stage 6: already done with the same model (${marker}); skipping"
+    else
+        rm -f "${marker}"
+        model_args=()
+        [ -n "${sep_model_file}" ] && model_args=(--model_file "${sep_model_file}")
+        _cmd=${cmd}
+        [ "${ngpu}" -gt 0 ] && _cmd="${gpu_cmd} --gpu ${ngpu}"
+        for dset in ${all_sets}; do
+            out=${sep_exp}/separate_${dset}
+            mkdir -p "${out}/log"
+            _nj=$(utils/split_list.sh "data/${dset}_mix/wav.scp" "${out}/split" "${nj}" wav.scp)
+            log "Stage 6: ${dset}: ${_nj} jobs (logs: ${out}/log/separate.*.log)"
+            ${_cmd} JOB=1:"${_nj}" "${out}/log/separate.JOB.log" \
+                python -m tse2.bin.separate run --model_dir "${sep_exp}" "${model_args[@]}" \
+                    --mix_dir "data/${dset}_mix" --wav_scp "${out}/split/wav.scp.JOB" --wav_dir "${out}/wav" \
+                    --out "${out}/split/sep.JOB.jsonl" --fs "${fs}" --ngpu "${ngpu}"
+            parts=()
+            for n in $(seq "${_nj}"); do parts+=("${out}/split/sep.${n}.jsonl"); done
+            python -m tse2.bin.separate merge --mix_dir "data/${dset}_mix" --out_dir "${out}" "${parts[@]}"
+        done
+        outs=()
+        for dset in ${all_sets}; do outs+=("${sep_exp}/separate_${dset}"); done
+        python -m tse2.bin.separate report --out "${sep_exp}/RESULTS_separation.md" "${outs[@]}"
+        mark_done "${marker}" "${signature}"
+    fi
 fi
 
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then

@@ -1,0 +1,191 @@
+"""Stage 6: separate mixtures with a trained separator and label which output is the target.
+
+  python -m tse2.bin.separate run   --model_dir exp/sep_x --mix_dir data/dev_mix --wav_scp split/wav.scp.1 \\
+      --wav_dir exp/sep_x/separate_dev/wav --out split/sep.1.jsonl [--ngpu 0]
+  python -m tse2.bin.separate merge --mix_dir data/dev_mix --out_dir exp/sep_x/separate_dev split/sep.*.jsonl
+
+``run`` writes ``<mix>_sep1.wav`` and ``<mix>_sep2.wav`` and one row per mixture: the SI-SDR of each
+output against the reference target (``spk<target>.scp``), the mixture's SI-SDR, ``label`` (1 when
+sep1 has the higher SI-SDR, else 0: the classifier's target, SPEC "Stage 2 model") and ``sisdri``
+(the better output's SI-SDR minus the mixture's).  ``merge`` writes ``sep1.scp sep2.scp utt2label
+sisdr.jsonl`` and ``summary.json`` (mean SI-SDRi, % of mixtures improved, PIT SI-SDRi); ``report``
+tabulates several sets into markdown.
+
+The model is built through tse2's enhancement task from ``<model_dir>/config.yaml`` and the
+checkpoint ``--model_file`` (default: the best-validation checkpoint ESPnet kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from tse2.utils.audio import AudioError, read_audio
+from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
+from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
+
+log = logging.getLogger("separate")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="separate the mixtures of one wav.scp part")
+    r.add_argument("--model_dir", type=Path, required=True, help="ESPnet output dir of stage 5")
+    r.add_argument("--model_file", type=Path, default=None, help="checkpoint (default: the best one kept)")
+    r.add_argument("--mix_dir", type=Path, required=True)
+    r.add_argument("--wav_scp", type=Path, default=None, help="the part (default: mix_dir/wav.scp)")
+    r.add_argument("--wav_dir", type=Path, required=True)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--fs", type=int, default=16000)
+    r.add_argument("--ngpu", type=int, default=0)
+    m = sub.add_parser("merge", help="gather the parts into scp files, labels and a summary")
+    m.add_argument("--mix_dir", type=Path, required=True)
+    m.add_argument("--out_dir", type=Path, required=True)
+    m.add_argument("parts", type=Path, nargs="+")
+    rep = sub.add_parser("report", help="one markdown table over several separated sets")
+    rep.add_argument("--out", type=Path, required=True)
+    rep.add_argument("out_dirs", type=Path, nargs="+")
+    return parser
+
+
+def best_checkpoint(model_dir: Path) -> Path:
+    for name in ("valid.si_snr_loss.best.pth", "valid.loss.best.pth", "valid.loss.ave.pth", "latest.pth"):
+        if (model_dir / name).exists():
+            return model_dir / name
+    raise FileNotFoundError(f"{model_dir}: no checkpoint (valid.*.best.pth or latest.pth); run stage 5")
+
+
+def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
+    """Scale-invariant SDR in dB (torchmetrics, zero-mean)."""
+    import torch
+    from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
+
+    return float(scale_invariant_signal_distortion_ratio(torch.as_tensor(est), torch.as_tensor(ref), zero_mean=True))
+
+
+class Separator:
+    """Callable ``separator(waveform) -> (num_spk, N)`` from a stage-5 experiment dir."""
+
+    def __init__(self, model_dir: Path, model_file: Optional[Path] = None, device: str = "cpu") -> None:
+        import torch
+
+        from tse2.tasks.enh import Tse2EnhancementTask
+
+        config = Path(model_dir) / "config.yaml"
+        if not config.is_file():
+            raise FileNotFoundError(f"{config}: missing; run stage 5 (separator training)")
+        model_file = model_file or best_checkpoint(Path(model_dir))
+        self.model, _ = Tse2EnhancementTask.build_model_from_file(config, model_file, device)
+        self.model.eval()
+        self.device = device
+        self._torch = torch
+
+    def __call__(self, wav: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.no_grad():
+            x = torch.as_tensor(wav, dtype=torch.float32, device=self.device)[None]
+            lengths = torch.tensor([x.shape[1]], device=self.device)
+            feats, flens = self.model.encoder(x, lengths)
+            masked, flens, _ = self.model.separator(feats, flens, {})
+            outs = [self.model.decoder(m, lengths)[0] for m in masked]
+        return np.stack([o[0, : x.shape[1]].cpu().numpy() for o in outs])
+
+
+def run(args) -> int:
+    wav_scp = args.wav_scp or args.mix_dir / "wav.scp"
+    wavs = read_map(wav_scp)
+    refs = {k: read_map(args.mix_dir / f"spk{k}.scp") for k in (1, 2)}
+    targets = read_map(args.mix_dir / "utt2target")
+    sep = Separator(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
+    rows = []
+    for mix in sorted(wavs, key=c_sort_key):
+        if mix not in targets:
+            raise DataDirError(f"{args.mix_dir / 'utt2target'}: no target for {mix}")
+        audio, _ = read_audio(wavs[mix], fs=args.fs)
+        ref = {k: read_audio(refs[k][mix], fs=args.fs)[0] for k in (1, 2)}
+        est = sep(audio)
+        tgt = int(targets[mix])
+        paths = []
+        for k in (1, 2):
+            paths.append(str((args.wav_dir / f"{mix}_sep{k}.wav").resolve()))
+            write_wav(paths[-1], np.clip(est[k - 1], -1, 1), args.fs)
+        scores = [si_sdr(est[k], ref[tgt]) for k in (0, 1)]
+        mix_score = si_sdr(audio, ref[tgt])
+        # PIT over both references, for the separation summary
+        perm = max(((0, 1), (1, 0)), key=lambda p: si_sdr(est[p[0]], ref[1]) + si_sdr(est[p[1]], ref[2]))
+        pit = np.mean([si_sdr(est[perm[0]], ref[1]) - si_sdr(audio, ref[1]),
+                       si_sdr(est[perm[1]], ref[2]) - si_sdr(audio, ref[2])])
+        rows.append({"mix": mix, "target": tgt, "sep": paths, "sisdr": [round(s, 4) for s in scores],
+                     "sisdr_mix": round(mix_score, 4), "label": 1 if scores[0] >= scores[1] else 0,
+                     "sisdri": round(max(scores) - mix_score, 4), "pit_sisdri": round(float(pit), 4)})
+    with atomic_open(args.out) as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    log.info("separated %d mixtures into %s", len(rows), args.wav_dir)
+    return 0
+
+
+def merge(args) -> int:
+    wavs = read_map(args.mix_dir / "wav.scp")
+    rows: Dict[str, Dict] = {}
+    for part in args.parts:
+        for r in read_jsonl(part, "a separation job failed: see its log"):
+            rows[r["mix"]] = r
+    missing = sorted(set(wavs) - set(rows), key=c_sort_key)
+    if missing:
+        raise ValueError(f"{len(missing)} mixture(s) of {args.mix_dir} were not separated, e.g. {missing[0]}")
+    write_map(args.out_dir / "sep1.scp", {m: r["sep"][0] for m, r in rows.items()})
+    write_map(args.out_dir / "sep2.scp", {m: r["sep"][1] for m, r in rows.items()})
+    write_map(args.out_dir / "utt2label", {m: str(r["label"]) for m, r in rows.items()})
+    with atomic_open(args.out_dir / "sisdr.jsonl") as f:
+        for m in sorted(rows, key=c_sort_key):
+            f.write(json.dumps(rows[m]) + "\n")
+    sisdri = np.array([r["sisdri"] for r in rows.values()])
+    summary = {
+        "mixtures": len(rows),
+        "mean_sisdr_mix": float(np.mean([r["sisdr_mix"] for r in rows.values()])),
+        "mean_sisdr_target_output": float(np.mean([max(r["sisdr"]) for r in rows.values()])),
+        "mean_sisdri": float(sisdri.mean()),
+        "improved_percent": float((sisdri > 0).mean() * 100),
+        "mean_pit_sisdri": float(np.mean([r["pit_sisdri"] for r in rows.values()])),
+    }
+    with atomic_open(args.out_dir / "summary.json") as f:
+        json.dump(summary, f, indent=1)
+    return 0
+
+
+HEADER = ("| set | N | SI-SDR mixture (dB) | SI-SDR target output (dB) | SI-SDRi (dB) | improved | PIT SI-SDRi (dB) |\n"
+          "|---|---|---|---|---|---|---|\n")
+
+
+def report(args) -> int:
+    lines = [f"# Separation ({args.out.parent.name})", "", HEADER.rstrip("\n")]
+    for d in args.out_dirs:
+        s = json.loads((d / "summary.json").read_text(encoding="utf-8"))
+        lines.append(f"| {d.name.removeprefix('separate_')} | {s['mixtures']} | {s['mean_sisdr_mix']:.2f} | "
+                     f"{s['mean_sisdr_target_output']:.2f} | {s['mean_sisdri']:.2f} | {s['improved_percent']:.1f} % | "
+                     f"{s['mean_pit_sisdri']:.2f} |")
+    with atomic_open(args.out) as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        return {"run": run, "merge": merge, "report": report}[args.command](args)
+    except (AudioError, DataDirError, ValueError, OSError, RuntimeError) as exc:
+        log.error("%s", exc)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""ESPnet task plugins: tasks that build from their own class choices."""
