@@ -29,9 +29,10 @@ from typing import Dict, List, Optional
 from tse2.attributes.extractor import AttributeExtractor, ExtractorConfig
 from tse2.attributes.f0 import F0_METHODS, F0Config
 from tse2.attributes.segments import TextGridError, mfa_available, read_textgrid, run_mfa_align
-from tse2.attributes.syllables import LANGUAGES, UnknownLanguageError
-from tse2.utils.audio import AudioError, read_audio
+from tse2.attributes.syllables import LANGUAGES
+from tse2.utils.audio import read_audio
 from tse2.utils.datadir import CTM_FILE, DataDirError, c_sort_key, read_ctm, read_map
+from tse2.utils.cli import run_tool
 from tse2.utils.fileio import atomic_open, inputs_digest
 
 log = logging.getLogger("extract_attributes")
@@ -204,13 +205,7 @@ def merge(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        return extract(args) if args.command == "extract" else merge(args)
-    except (AudioError, DataDirError, TextGridError, UnknownLanguageError, ValueError, OSError, RuntimeError) as exc:
-        log.error("%s", exc)
-        return 1
+    return run_tool(get_parser(), {"extract": extract, "merge": merge}, argv)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import numpy as np
 
 from tse2.cues.labels import CONTINUOUS, CUE_TYPES, DISCRETE, SAME, SIMILAR, IndependentBins, fit_values, label_mixture
 from tse2.cues.prompts import choose_cue_sets, prompt_pair
+from tse2.utils.cli import run_tool
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 log = logging.getLogger("make_prompts")
@@ -120,13 +121,7 @@ def report(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        return label(args) if args.command == "label" else report(args)
-    except (ValueError, OSError, KeyError) as exc:
-        log.error("%s", exc)
-        return 1
+    return run_tool(get_parser(), {"label": label, "report": report}, argv)
 
 
 if __name__ == "__main__":

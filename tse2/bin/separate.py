@@ -26,8 +26,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from tse2.utils.audio import AudioError, read_audio
+from tse2.utils.audio import read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
+from tse2.utils.cli import run_tool
 from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
 log = logging.getLogger("separate")
@@ -178,13 +179,7 @@ def report(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        return {"run": run, "merge": merge, "report": report}[args.command](args)
-    except (AudioError, DataDirError, ValueError, OSError, RuntimeError) as exc:
-        log.error("%s", exc)
-        return 1
+    return run_tool(get_parser(), {"run": run, "merge": merge, "report": report}, argv)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ from typing import Dict, List, Optional
 from tse2.simulation.bank import Bank, build_bank
 from tse2.simulation.mixing import MixConfig, plan_mixture, render_mixture
 from tse2.simulation.rir import RIR_BACKENDS
-from tse2.utils.audio import AudioError, read_audio
-from tse2.utils.datadir import DataDirError, c_sort_key, read_map, spk2utt_from_utt2spk, write_map
+from tse2.utils.audio import read_audio
+from tse2.utils.datadir import c_sort_key, read_map, spk2utt_from_utt2spk, write_map
+from tse2.utils.cli import run_tool
 from tse2.utils.fileio import atomic_open, inputs_digest, read_jsonl, write_wav
 
 log = logging.getLogger("simulate_mixtures")
@@ -87,12 +88,12 @@ def mix(args) -> int:
     settings = {"seed": args.seed, "bank_size": args.bank_size, "fs": args.fs, "max_len": args.max_len,
                 "bank_dir": str(args.bank_dir),
                 "inputs": inputs_digest([args.data_dir / n for n in ("attributes.jsonl", "wav.scp", "utt2spk")])}
-    ids = args.mix_list.read_text(encoding="utf-8").split()
+    mix_ids = args.mix_list.read_text(encoding="utf-8").split()
     side = Path(f"{args.out}.settings.json")
     if args.out.is_file() and side.is_file():
         try:
             done = [json.loads(x)["mix"] for x in args.out.read_text(encoding="utf-8").splitlines()]
-            if json.loads(side.read_text(encoding="utf-8")) == settings and done == ids:
+            if json.loads(side.read_text(encoding="utf-8")) == settings and done == mix_ids:
                 log.info("%s is complete for these settings; nothing to do", args.out)
                 return 0
         except (json.JSONDecodeError, KeyError):
@@ -116,7 +117,7 @@ def mix(args) -> int:
         return audio_cache[utt]
 
     rows = []
-    for mix_id in ids:
+    for mix_id in mix_ids:
         plan = plan_mixture(args.seed, mix_id, utts, d["utt2spk"], spk2utts, attrs, args.bank_size, cfg)
         needed = (plan.utt1, plan.utt2, plan.enroll_utt)
         m = render_mixture(plan, {u: audio(u) for u in needed}, attrs,
@@ -174,25 +175,23 @@ def merge(args) -> int:
     return 0
 
 
+def bank(args) -> int:
+    entries = [int(x) for x in args.ids.read_text().split()]
+    made = build_bank(args.bank_dir, args.split, entries, args.seed, args.rir_backend, args.fs)
+    log.info("RIR bank %s: made %d of %d entries", args.bank_dir, made, len(entries))
+    return 0
+
+
+def ids(args) -> int:
+    if args.num < 1:
+        raise ValueError("--num must be positive")
+    with atomic_open(args.out) as f:
+        f.write("".join(f"{args.prefix}-{m:06d}\n" for m in range(args.num)))
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        if args.command == "bank":
-            ids = [int(x) for x in args.ids.read_text().split()]
-            made = build_bank(args.bank_dir, args.split, ids, args.seed, args.rir_backend, args.fs)
-            log.info("RIR bank %s: made %d of %d entries", args.bank_dir, made, len(ids))
-            return 0
-        if args.command == "ids":
-            if args.num < 1:
-                raise ValueError("--num must be positive")
-            with atomic_open(args.out) as f:
-                f.write("".join(f"{args.prefix}-{m:06d}\n" for m in range(args.num)))
-            return 0
-        return mix(args) if args.command == "mix" else merge(args)
-    except (AudioError, DataDirError, ValueError, OSError, RuntimeError) as exc:
-        log.error("%s", exc)
-        return 1
+    return run_tool(get_parser(), {"bank": bank, "ids": ids, "mix": mix, "merge": merge}, argv)
 
 
 if __name__ == "__main__":
