@@ -48,8 +48,8 @@ def test_run_pl_fails_when_one_job_fails(tmp_path, bash):
 def test_run_pl_limits_parallel_jobs_and_runs_pipelines(tmp_path, bash):
     # with one slot, jobs run one after another: each sees the previous one's file
     bash([str(UTILS / "run.pl"), "--max-jobs-run", "1", "JOB=1:3", "log/x.JOB.log",
-          "ls out.* 2>/dev/null | wc -l > out.JOB"], cwd=tmp_path)
-    assert [(tmp_path / f"out.{i}").read_text().strip() for i in (1, 2, 3)] == ["0", "1", "2"]
+          "ls done.* 2>/dev/null | wc -l > tmp.JOB && mv tmp.JOB done.JOB"], cwd=tmp_path)
+    assert [(tmp_path / f"done.{i}").read_text().strip() for i in (1, 2, 3)] == ["0", "1", "2"]
 
 
 @pytest.mark.parametrize("args,message", [
