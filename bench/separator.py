@@ -2,7 +2,7 @@
 
     tools/venv/bin/python bench/separator.py [--threads 2] [--configs tiny small paper] [--device cpu|cuda]
 
-For each shipped config (egs/mini_espeak/tse2/conf/tuning/sep_tflocoformer_<name>.yaml) prints the
+For each shipped config (egs/TEMPLATE/tse2/conf/tuning/sep_tflocoformer_<name>.yaml) prints the
 parameter count, the time of one training step (forward, PIT SI-SNR loss, backward, AdamW) on a
 batch of ``--batch`` mixtures of ``--train_s`` seconds, and the inference real-time factor on one
 ``--infer_s``-second mixture (compute seconds per second of audio; < 1 is faster than real time),
@@ -44,7 +44,7 @@ def main() -> int:
           f"inference: 1 x {args.infer_s} s\n")
     print("| config | parameters | train step (s) | inference RTF | peak GPU memory |\n|---|---|---|---|---|")
     for name in args.configs:
-        path = ROOT / f"egs/mini_espeak/tse2/conf/tuning/sep_tflocoformer_{name}.yaml"
+        path = ROOT / f"egs/TEMPLATE/tse2/conf/tuning/sep_tflocoformer_{name}.yaml"
         conf = yaml.safe_load(path.read_text())
         model = TFLocoformerSeparator(**conf["separator_conf"]).to(dev)
         params = sum(p.numel() for p in model.parameters())

@@ -27,8 +27,6 @@ def recipe(tmp_path, bash) -> Path:
     bash([str(ROOT / "egs/TEMPLATE/tse2/setup.sh"), str(target)])
     shutil.copytree(ROOT / "egs/mini_espeak/tse2/local", target / "local", dirs_exist_ok=True)
     shutil.copy(ROOT / "egs/mini_espeak/tse2/run.sh", target / "run.sh")
-    shutil.copytree(ROOT / "egs/mini_espeak/tse2/conf/tuning", target / "conf/tuning")
-    (target / "conf/sep.yaml").symlink_to("tuning/sep_tflocoformer_tiny.yaml")
     return target
 
 

@@ -12,7 +12,7 @@ from conftest import ROOT
 from tse2.models.tf_locoformer import TFLocoformerSeparator
 from tse2.tasks.enh import Tse2EnhancementTask, separator_choices
 
-CONFIGS = sorted(ROOT.glob("egs/*/tse2/conf/tuning/sep_*.yaml"))
+CONFIGS = sorted(ROOT.glob("egs/TEMPLATE/tse2/conf/tuning/sep_*.yaml"))
 
 
 def _args(config: Path, tmp_path: Path, **override):
@@ -21,6 +21,10 @@ def _args(config: Path, tmp_path: Path, **override):
     for k, v in override.items():
         setattr(args, k, v)
     return args
+
+
+def test_configs_are_found():
+    assert [c.name for c in CONFIGS] == [f"sep_tflocoformer_{n}.yaml" for n in ("paper", "small", "tiny")]
 
 
 def test_registry_holds_espnet_and_tse2_separators():
@@ -39,7 +43,7 @@ def test_every_shipped_config_builds(config, tmp_path):
 
 
 def test_paper_config_matches_the_paper(tmp_path):
-    conf = yaml.safe_load((ROOT / "egs/mini_espeak/tse2/conf/tuning/sep_tflocoformer_paper.yaml").read_text())
+    conf = yaml.safe_load((ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_tflocoformer_paper.yaml").read_text())
     sc = conf["separator_conf"]
     assert (sc["n_layers"], sc["emb_dim"], sc["n_heads"], sc["ffn_hidden_dim"], sc["conv1d_kernel"]) == (6, 128, 4, 384, 4)
     assert (sc["n_fft"], sc["hop_length"]) == (256, 128)
@@ -47,7 +51,7 @@ def test_paper_config_matches_the_paper(tmp_path):
 
 
 def test_model_file_round_trip_through_the_task(tmp_path):
-    config = ROOT / "egs/mini_espeak/tse2/conf/tuning/sep_tflocoformer_tiny.yaml"
+    config = ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_tflocoformer_tiny.yaml"
     args = _args(config, tmp_path)
     model = Tse2EnhancementTask.build_model(args).eval()
     conf = dict(vars(args))

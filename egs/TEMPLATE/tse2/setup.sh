@@ -13,7 +13,8 @@ rel=$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2])
 root=$(python3 -c 'import os,sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "${template}/../../.." "${target}")
 for f in tse2.sh path.sh cmd.sh db.sh; do ln -s "${rel}/${f}" "${target}/${f}"; done
 ln -s "${root}/utils" "${target}/utils"
-for f in queue.conf slurm.conf; do ln -s "../${rel}/conf/${f}" "${target}/conf/${f}"; done
+for f in queue.conf slurm.conf tuning; do ln -s "../${rel}/conf/${f}" "${target}/conf/${f}"; done
+ln -s tuning/sep_tflocoformer_tiny.yaml "${target}/conf/sep.yaml"
 cat > "${target}/run.sh" <<'RUN'
 #!/usr/bin/env bash
 set -euo pipefail
