@@ -18,6 +18,7 @@ from typing import List, Optional
 
 from tse2.corpus import embedded
 from tse2.utils.datadir import c_sort_key
+from tse2.utils.cli import run_tool
 from tse2.utils.fileio import atomic_open
 
 
@@ -49,44 +50,47 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        if args.command == "plan":
-            counts = [int(x) for x in args.speakers_per_lang.replace(",", " ").split()]
-            if len(counts) != 3 or min(counts) < 0 or args.scale < 1:
-                raise ValueError("--speakers_per_lang needs three counts >= 0 (train dev test); --scale >= 1")
-            per_split = {split: n * args.scale for split, n in zip(embedded.SPLITS, counts)}
-            sentences = embedded.read_sentences(args.sentence_dir, args.langs.replace(",", " ").split())
-            speakers, utts = embedded.make_plan(sentences, per_split, args.utts_per_speaker, args.seed)
-            embedded.write_plan(args.outdir / "plan.jsonl", speakers, utts)
-            with atomic_open(args.outdir / "utt.list") as f:
-                for utt in sorted((u.utt for u in utts), key=c_sort_key):
-                    f.write(utt + "\n")
-            logging.info("planned %d speakers, %d utterances", len(speakers), len(utts))
-        elif args.command == "synth":
-            _, utts = embedded.read_plan(args.plan)
-            if args.utt_list is not None:
-                wanted = set(args.utt_list.read_text(encoding="utf-8").split())
-                unknown = wanted - {u.utt for u in utts}
-                if unknown:
-                    raise ValueError(f"{args.utt_list}: {len(unknown)} utterance(s) not in {args.plan}, e.g. {sorted(unknown)[0]}")
-                utts = [u for u in utts if u.utt in wanted]
-            made = embedded.synthesize_plan(utts, args.wav_dir, sample_rate=args.fs)
-            logging.info("synthesized %d of %d utterances (%d already done)", made, len(utts), len(utts) - made)
-        else:
-            speakers, utts = embedded.read_plan(args.plan)
-            stats = embedded.write_data_dirs(speakers, utts, args.wav_dir, args.data_root)
-            report = embedded.corpus_report(speakers, utts, stats)
-            if args.report:
-                with atomic_open(args.report) as f:
-                    f.write(report)
-            print(report)
-    except (ValueError, OSError, RuntimeError) as exc:
-        logging.error("%s", exc)
-        return 1
+def plan(args) -> int:
+    counts = [int(x) for x in args.speakers_per_lang.replace(",", " ").split()]
+    if len(counts) != 3 or min(counts) < 0 or args.scale < 1:
+        raise ValueError("--speakers_per_lang needs three counts >= 0 (train dev test); --scale >= 1")
+    per_split = {split: n * args.scale for split, n in zip(embedded.SPLITS, counts)}
+    sentences = embedded.read_sentences(args.sentence_dir, args.langs.replace(",", " ").split())
+    speakers, utts = embedded.make_plan(sentences, per_split, args.utts_per_speaker, args.seed)
+    embedded.write_plan(args.outdir / "plan.jsonl", speakers, utts)
+    with atomic_open(args.outdir / "utt.list") as f:
+        for utt in sorted((u.utt for u in utts), key=c_sort_key):
+            f.write(utt + "\n")
+    logging.info("planned %d speakers, %d utterances", len(speakers), len(utts))
     return 0
+
+
+def synth(args) -> int:
+    _, utts = embedded.read_plan(args.plan)
+    if args.utt_list is not None:
+        wanted = set(args.utt_list.read_text(encoding="utf-8").split())
+        unknown = wanted - {u.utt for u in utts}
+        if unknown:
+            raise ValueError(f"{args.utt_list}: {len(unknown)} utterance(s) not in {args.plan}, e.g. {sorted(unknown)[0]}")
+        utts = [u for u in utts if u.utt in wanted]
+    made = embedded.synthesize_plan(utts, args.wav_dir, sample_rate=args.fs)
+    logging.info("synthesized %d of %d utterances (%d already done)", made, len(utts), len(utts) - made)
+    return 0
+
+
+def datadir(args) -> int:
+    speakers, utts = embedded.read_plan(args.plan)
+    stats = embedded.write_data_dirs(speakers, utts, args.wav_dir, args.data_root)
+    report = embedded.corpus_report(speakers, utts, stats)
+    if args.report:
+        with atomic_open(args.report) as f:
+            f.write(report)
+    print(report)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run_tool(get_parser(), {"plan": plan, "synth": synth, "datadir": datadir}, argv)
 
 
 if __name__ == "__main__":

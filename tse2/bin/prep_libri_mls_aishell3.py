@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from tse2.corpus import libri_mls_aishell3 as corpus
-from tse2.utils.audio import AudioError
+from tse2.utils.cli import run_tool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -36,26 +36,24 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        corpora = []
-        if args.librispeech:
-            corpora.append(corpus.read_librispeech(Path(args.librispeech)))
-        if args.mls:
-            corpora.append(corpus.read_mls(Path(args.mls), args.mls_languages.split()))
-        if args.aishell3:
-            corpora.append(corpus.read_aishell3(Path(args.aishell3), args.aishell3_dev_speakers))
-        if not corpora:
-            raise ValueError("no corpus given: set at least one of --librispeech, --mls, --aishell3 (db.sh)")
-        counts = corpus.write_data_dirs(corpora, args.data_root, args.fs, args.resample_dir, args.skip_bad_audio)
-        for split, n in counts.items():
-            logging.info("%s: %d utterances", split, n)
-    except (ValueError, AudioError) as exc:
-        logging.error("%s", exc)
-        return 1
+def prepare(args) -> int:
+    corpora = []
+    if args.librispeech:
+        corpora.append(corpus.read_librispeech(Path(args.librispeech)))
+    if args.mls:
+        corpora.append(corpus.read_mls(Path(args.mls), args.mls_languages.split()))
+    if args.aishell3:
+        corpora.append(corpus.read_aishell3(Path(args.aishell3), args.aishell3_dev_speakers))
+    if not corpora:
+        raise ValueError("no corpus given: set at least one of --librispeech, --mls, --aishell3 (db.sh)")
+    counts = corpus.write_data_dirs(corpora, args.data_root, args.fs, args.resample_dir, args.skip_bad_audio)
+    for split, n in counts.items():
+        logging.info("%s: %d utterances", split, n)
     return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run_tool(get_parser(), prepare, argv)
 
 
 if __name__ == "__main__":
