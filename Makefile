@@ -13,7 +13,7 @@ install:
 	$(MAKE) -C tools
 
 demo: install
-	cd egs/mini_espeak/tse2 && ./run.sh --stop_stage 6
+	cd egs/mini_espeak/tse2 && ./run.sh --stop_stage 8
 
 test: install
 	$(PYTHON) -m pytest -m "not slow" test

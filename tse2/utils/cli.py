@@ -26,3 +26,25 @@ def run_tool(
     except USER_ERRORS as exc:
         logging.getLogger(parser.prog).error("%s", exc)
         return 1
+
+
+def add_merge_and_report(sub, input_dir_flag: str, merge_help: str, report_help: str) -> None:
+    """The ``merge`` (parts of a JOB array → one output dir) and ``report`` (several output dirs →
+    one markdown table) sub-commands shared by the stage tools."""
+    from pathlib import Path
+
+    m = sub.add_parser("merge", help=merge_help)
+    m.add_argument(input_dir_flag, type=Path, required=True)
+    m.add_argument("--out_dir", type=Path, required=True)
+    m.add_argument("parts", type=Path, nargs="+")
+    rep = sub.add_parser("report", help=report_help)
+    rep.add_argument("--out", type=Path, required=True)
+    rep.add_argument("out_dirs", type=Path, nargs="+")
+
+
+def best_checkpoint(model_dir, names, stage: int):
+    """The first of ``names`` that exists in an ESPnet output dir (ESPnet's best-model files)."""
+    for name in names:
+        if (model_dir / name).is_file():
+            return model_dir / name
+    raise FileNotFoundError(f"{model_dir} holds no checkpoint ({', '.join(names)}): run stage {stage}")

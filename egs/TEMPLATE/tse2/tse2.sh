@@ -13,8 +13,8 @@
 #   4  cue labels and prompts: data/<set>_mix/{cues,prompts}.jsonl, data/cue_report.md
 #   5  separator training: exp/sep_<tag>/ (ESPnet trainer, TF-Locoformer, PIT + SI-SDR)
 #   6  separation and SI-SDR target labels: exp/sep_<tag>/separate_<set>/
-#   7  classifier training                      (not implemented yet)
-#   8  classifier inference                     (not implemented yet)
+#   7  classifier training: exp/cls_<tag>_<system>/ (ESPnet trainer; text prompts and/or enrollment)
+#   8  classifier inference: exp/cls_<tag>_<system>/infer_<set>/ (similarities, selections, accuracy)
 #   9  scoring and reports                      (not implemented yet)
 set -euo pipefail
 
@@ -35,6 +35,7 @@ ngpu=0            # GPUs per training job (0: CPU)
 cmd=              # job runner for CPU stages (default: train_cmd of cmd.sh)
 gpu_cmd=          # job runner for GPU stages (default: cuda_cmd of cmd.sh)
 force=false       # rerun stages even when their done-marker matches
+cpu_threads=0     # threads of a training job run on CPU (0: every core)
 
 # Data options
 fs=16000          # sample rate of every data dir, in Hz
@@ -64,10 +65,19 @@ keep_similar_eval=true    # ... for validation and test sets (flagged; the relat
 # Stage 5-6 options
 expdir=exp                 # experiment directories
 sep_config=conf/sep.yaml   # ESPnet enhancement config of the separator (e.g. conf/tuning/sep_tflocoformer_paper.yaml)
-sep_tag=                   # experiment name (default: the config's file name)
+sep_tag=                   # experiment name (default: the config's file name, e.g. tflocoformer_tiny)
 sep_args=                  # more options of tse2.bin.sep_train (e.g. "--max_epoch 5")
 num_nodes=1                # nodes for distributed training (ESPnet's launcher)
 sep_model_file=            # checkpoint used by stage 6 (default: the best one ESPnet kept)
+
+# Stage 7-8 options
+cls_config=conf/cls.yaml   # ESPnet config of the classifier (e.g. conf/tuning/cls_llama_xlsr_paper.yaml)
+cls_tag=                   # experiment name (default: the config's file name, e.g. minilm_w2v_tiny)
+cls_systems="text enroll"  # classifiers to train: text (relative prompts), text_ind (independent
+                           # prompts), enroll (enrollment utterance); a _clean suffix (text_clean,
+                           # enroll_clean) trains on the reverberant references: the Clean ACC oracle
+cls_args=                  # more options of tse2.bin.cls_train (e.g. "--max_epoch 5")
+cls_model_file=            # checkpoint file name used by stage 8 (default: the best one ESPnet kept)
 
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
@@ -85,19 +95,58 @@ run_args=$(printf '%q ' "$0" "$@")
 [ -n "${test_sets}" ] || die "--test_sets is required"
 [[ ${nj} =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, got '${nj}'"
 [[ ${ngpu} =~ ^[0-9]+$ ]] || die "--ngpu must be a non-negative integer, got '${ngpu}'"
+[[ ${cpu_threads} =~ ^[0-9]+$ ]] || die "--cpu_threads must be a non-negative integer, got '${cpu_threads}'"
 cmd=${cmd:-${train_cmd}}
-sep_tag=${sep_tag:-$(basename "${sep_config}" .yaml)}
+# default tags: the config's real file name (through a conf/sep.yaml link) without its sep_/cls_ prefix
+config_tag() { local name; name=$(basename "$(readlink -f "$1")" .yaml); echo "${name#"$2"}"; }
+sep_tag=${sep_tag:-$(config_tag "${sep_config}" sep_)}
 sep_exp=${expdir}/sep_${sep_tag}
+cls_tag=${cls_tag:-$(config_tag "${cls_config}" cls_)}
 gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 all_sets="${train_set} ${valid_set} ${test_sets}"
 
-# A stage is done when its marker holds exactly the options it would run with now.
-stage_done() {  # <marker> <signature>
-    [ "${force}" = false ] && [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]
+# A stage is done when its marker holds exactly the options it would run with now and its
+# outputs are still there (an earlier stage rerun with --force removes the later stages' files).
+stage_done() {  # <marker> <signature> [<output file that must exist> ...]
+    [ "${force}" = false ] && [ -f "$1" ] && [ "$(cat "$1")" = "$2" ] || return 1
+    local f
+    for f in "${@:3}"; do
+        [ -s "${f}" ] || { log "${f} is missing: rerunning the stage"; return 1; }
+    done
+}
+set_files() {  # <pattern with SET> -> one path per set
+    local d
+    for d in ${all_sets}; do printf '%s\n' "${1//SET/${d}}"; done
 }
 mark_done() {  # <marker> <signature>
     mkdir -p "$(dirname "$1")"
     printf '%s\n' "$2" > "$1.tmp" && mv "$1.tmp" "$1"
+}
+digest() {  # <file> ... -> md5 of their concatenation; missing files count as empty
+    local f
+    for f in "$@"; do [ ! -f "${f}" ] || cat "${f}"; done | md5sum | cut -c1-32
+}
+train_threads() {  # threads of a training job: one per GPU process, else --cpu_threads or every core
+    if [ "${ngpu}" -gt 0 ]; then echo 1; elif [ "${cpu_threads}" -gt 0 ]; then echo "${cpu_threads}"; else nproc; fi
+}
+# Runs an ESPnet training command through ESPnet's launcher (--ngpu GPUs, --num_nodes nodes, DDP;
+# fp16 on GPU as in the paper; --resume: an interrupted run continues) and saves it as
+# <exp>/run.sh, a replay script runnable on its own.
+launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
+    local stage_no=$1 exp=$2 what=$3 use_amp=false threads
+    shift 3
+    [ "${ngpu}" -gt 0 ] && use_amp=true
+    threads=$(train_threads)
+    # the fixed options go first, so that options given by the user (last) win
+    local cmd_line=("${@:1:3}" --ngpu "${ngpu}" --use_amp "${use_amp}" --resume true "${@:4}")
+    { echo "#!/usr/bin/env bash"; echo "# Stage ${stage_no} of $(pwd)/tse2.sh; run from $(pwd)"; echo "cd $(pwd) && . ./path.sh";
+      echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${cmd_line[@]}")"; } > "${exp}/run.sh"
+    chmod +x "${exp}/run.sh"
+    log "Stage ${stage_no}: training the ${what} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
+    OMP_NUM_THREADS=${threads} MKL_NUM_THREADS=${threads} python -m espnet2.bin.launch \
+        --cmd "${gpu_cmd}" --log "${exp}/train.log" --ngpu "${ngpu}" --num_nodes "${num_nodes}" \
+        --init_file_prefix "${exp}/.dist_init_" --multiprocessing_distributed true -- \
+        "${cmd_line[@]}" || die "${what} training failed (see ${exp}/train.log)"
 }
 not_implemented() {  # <stage> <what>
     die "stage $1 ($2) is not implemented yet; run with --stop_stage $(( $1 - 1 ))"
@@ -110,7 +159,8 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log "Stage 1: data preparation for ${all_sets}"
     marker=data/.stage1.done
     signature="local_data_opts=${local_data_opts} fs=${fs} sets=${all_sets}"
-    if stage_done "${marker}" "${signature}"; then
+    # shellcheck disable=SC2046
+    if stage_done "${marker}" "${signature}" $(set_files data/SET/wav.scp); then
         log "Stage 1: already done with the same options (${marker}); skipping"
     else
         rm -f "${marker}"
@@ -131,8 +181,10 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     log "Stage 2: speech attribute extraction for ${all_sets}"
     marker=data/.stage2.done
     # The marker also holds a checksum of the inputs, so a new stage 1 invalidates it.
-    signature="attr_opts=${attr_opts} fs=${fs} inputs=$(for d in ${all_sets}; do cat "data/${d}/wav.scp" "data/${d}/text" "data/${d}/words.ctm" 2>/dev/null; done | md5sum | cut -c1-32)"
-    if stage_done "${marker}" "${signature}"; then
+    # shellcheck disable=SC2046
+    signature="attr_opts=${attr_opts} fs=${fs} inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}/wav.scp" "data/${d}/text" "data/${d}/words.ctm"; done))"
+    # shellcheck disable=SC2046
+    if stage_done "${marker}" "${signature}" $(set_files data/SET/attributes.jsonl); then
         log "Stage 2: already done with the same options and inputs (${marker}); skipping"
     else
         rm -f "${marker}"
@@ -156,8 +208,10 @@ fi
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     log "Stage 3: mixture simulation for ${all_sets}"
     marker=data/.stage3.done
-    signature="mix=${num_train_mix}/${num_valid_mix}/${num_test_mix} bank=${bank_size} rir=${rir_backend} seed=${mix_seed} opts=${mix_opts} fs=${fs} dump=${dumpdir} inputs=$(for d in ${all_sets}; do cat "data/${d}/attributes.jsonl"; done | md5sum | cut -c1-32)"
-    if stage_done "${marker}" "${signature}"; then
+    # shellcheck disable=SC2046
+    signature="mix=${num_train_mix}/${num_valid_mix}/${num_test_mix} bank=${bank_size} rir=${rir_backend} seed=${mix_seed} opts=${mix_opts} fs=${fs} dump=${dumpdir} inputs=$(digest $(set_files data/SET/attributes.jsonl))"
+    # shellcheck disable=SC2046
+    if stage_done "${marker}" "${signature}" $(set_files data/SET_mix/mixtures.jsonl); then
         log "Stage 3: already done with the same options and inputs (${marker}); skipping"
     else
         rm -f "${marker}"
@@ -200,8 +254,10 @@ fi
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     log "Stage 4: cue labelling and prompt generation"
     marker=data/.stage4.done
-    signature="seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} inputs=$(for d in ${all_sets}; do cat "data/${d}_mix/mixtures.jsonl"; done | md5sum | cut -c1-32)"
-    if stage_done "${marker}" "${signature}"; then
+    # shellcheck disable=SC2046
+    signature="seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} inputs=$(digest $(set_files data/SET_mix/mixtures.jsonl))"
+    # shellcheck disable=SC2046
+    if stage_done "${marker}" "${signature}" $(set_files data/SET_mix/prompts.jsonl); then
         log "Stage 4: already done with the same options and inputs (${marker}); skipping"
     else
         rm -f "${marker}"
@@ -227,8 +283,8 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "Stage 5: separator training (${sep_config}) in ${sep_exp}"
     [ -f "${sep_config}" ] || die "separator config ${sep_config} does not exist"
     marker=${sep_exp}/.stage5.done
-    signature="config=$(md5sum < "${sep_config}" | cut -c1-32) args=${sep_args} ngpu=${ngpu} inputs=$(cat "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" | md5sum | cut -c1-32)"
-    if stage_done "${marker}" "${signature}"; then
+    signature="config=$(digest "${sep_config}") args=${sep_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp")"
+    if stage_done "${marker}" "${signature}" "${sep_exp}/config.yaml"; then
         log "Stage 5: already done with the same config and data (${marker}); skipping"
     else
         rm -f "${marker}"
@@ -238,25 +294,11 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             data_args+=(--train_data_path_and_name_and_type "data/${train_set}_mix/${name%%:*},${name##*:},sound")
             data_args+=(--valid_data_path_and_name_and_type "data/${valid_set}_mix/${name%%:*},${name##*:},sound")
         done
-        use_amp=false
-        [ "${ngpu}" -gt 0 ] && use_amp=true  # fp16 on GPU, as in the paper
-        threads=1
-        [ "${ngpu}" -eq 0 ] && threads=$(nproc)  # a CPU run is one job: give it every core
-        train_cmd_line=(python -m tse2.bin.sep_train --config "${sep_config}" --output_dir "${sep_exp}"
-            --ngpu "${ngpu}" --use_amp "${use_amp}" --resume true --fold_length 80000
-            --train_shape_file "data/${train_set}_mix/utt2num_samples"
-            --valid_shape_file "data/${valid_set}_mix/utt2num_samples" "${data_args[@]}")
-        # shellcheck disable=SC2206
-        train_cmd_line+=(${sep_args})
-        # A replay script: the exact training command, runnable on its own.
-        { echo "#!/usr/bin/env bash"; echo "# Stage 5 of $(pwd)/tse2.sh; run from $(pwd)"; echo "cd $(pwd) && . ./path.sh";
-          echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${train_cmd_line[@]}")"; } > "${sep_exp}/run.sh"
-        chmod +x "${sep_exp}/run.sh"
-        log "Stage 5: training (log: ${sep_exp}/train.log; replay: ${sep_exp}/run.sh)"
-        OMP_NUM_THREADS=${threads} MKL_NUM_THREADS=${threads} python -m espnet2.bin.launch \
-            --cmd "${gpu_cmd}" --log "${sep_exp}/train.log" --ngpu "${ngpu}" --num_nodes "${num_nodes}" \
-            --init_file_prefix "${sep_exp}/.dist_init_" --multiprocessing_distributed true -- \
-            "${train_cmd_line[@]}" || die "separator training failed (see ${sep_exp}/train.log)"
+        # shellcheck disable=SC2086
+        launch_training 5 "${sep_exp}" separator python -m tse2.bin.sep_train --config "${sep_config}" \
+            --output_dir "${sep_exp}" --fold_length 80000 \
+            --train_shape_file "data/${train_set}_mix/utt2num_samples" \
+            --valid_shape_file "data/${valid_set}_mix/utt2num_samples" "${data_args[@]}" ${sep_args}
         mark_done "${marker}" "${signature}"
     fi
 fi
@@ -265,8 +307,9 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     log "Stage 6: separation of ${all_sets} with ${sep_exp}"
     marker=${sep_exp}/.stage6.done
     [ -f "${sep_exp}/.stage5.done" ] || [ -n "${sep_model_file}" ] || die "${sep_exp} has no trained model: run stage 5"
-    signature="model=${sep_model_file:-best} trained=$(md5sum < "${sep_exp}/.stage5.done" 2>/dev/null | cut -c1-32)"
-    if stage_done "${marker}" "${signature}"; then
+    signature="model=${sep_model_file:-best} trained=$(digest "${sep_exp}/.stage5.done")"
+    # shellcheck disable=SC2046
+    if stage_done "${marker}" "${signature}" $(set_files "${sep_exp}/separate_SET/utt2label"); then
         log "Stage 6: already done with the same model (${marker}); skipping"
     else
         rm -f "${marker}"
@@ -294,14 +337,108 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     fi
 fi
 
+# A classifier system: <cue>[_ind][_clean] -> cue (text|enroll), prompt kinds, candidates.
+cls_system_opts() {  # <system> -> sets cue, kinds, source, cls_src_args
+    local sys=$1
+    source=sep_${sep_tag}
+    cls_src_args=(--sep_dir)
+    if [[ ${sys} == *_clean ]]; then
+        source=clean; cls_src_args=(--clean); sys=${sys%_clean}
+    fi
+    case ${sys} in
+        text) cue=text; kinds=relative ;;
+        text_ind) cue=text; kinds=independent ;;
+        enroll) cue=enroll; kinds=relative ;;
+        *) die "unknown classifier system '$1' in --cls_systems (text, text_ind, enroll, each optionally _clean)" ;;
+    esac
+}
+cls_data() {  # <system> <set> <out_dir> <keep_similar>
+    local src=("${cls_src_args[@]}")
+    [ "${src[0]}" = --sep_dir ] && src+=("${sep_exp}/separate_$2")
+    python -m tse2.bin.cls_data --mix_dir "data/$2_mix" "${src[@]}" --cue "${cue}" --kinds "${kinds}" \
+        --keep_similar "$4" --out_dir "$3"
+}
+
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
-    log "Stage 7: classifier training"
-    not_implemented 7 "classifier training"
+    [ -f "${cls_config}" ] || die "classifier config ${cls_config} does not exist"
+    for system in ${cls_systems}; do
+        cls_system_opts "${system}"
+        cls_exp=${expdir}/cls_${cls_tag}_${system}
+        log "Stage 7: ${system} classifier (${cls_config}) in ${cls_exp}"
+        if [ "${source}" != clean ]; then
+            for dset in ${train_set} ${valid_set}; do
+                [ -f "${sep_exp}/separate_${dset}/utt2label" ] || die "${sep_exp}/separate_${dset} is missing: run stage 6"
+            done
+        fi
+        marker=${cls_exp}/.stage7.done
+        sep_done=${sep_exp}/.stage6.done
+        [ "${source}" = clean ] && sep_done=  # the oracle does not depend on the separator
+        signature="config=$(digest "${cls_config}") args=${cls_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "${sep_done}")"
+        if stage_done "${marker}" "${signature}" "${cls_exp}/config.yaml"; then
+            log "Stage 7: ${system}: already done with the same config and data (${marker}); skipping"
+            continue
+        fi
+        rm -f "${marker}"
+        mkdir -p "${cls_exp}"
+        data_args=()
+        for dset in ${train_set} ${valid_set}; do
+            ddir=${dumpdir}/cls/${source}/${cue}_${kinds}/${dset}
+            cls_data "${system}" "${dset}" "${ddir}" false
+            mode=train; [ "${dset}" = "${valid_set}" ] && mode=valid
+            names=(cand1.scp:cand1:sound cand2.scp:cand2:sound label:label:text_int)
+            if [ "${cue}" = text ]; then names+=(prompt:prompt:text); else names+=(enroll.scp:enroll:sound); fi
+            for n in "${names[@]}"; do
+                IFS=: read -r f name type <<< "${n}"
+                data_args+=("--${mode}_data_path_and_name_and_type" "${ddir}/${f},${name},${type}")
+            done
+            data_args+=("--${mode}_shape_file" "${ddir}/utt2num_samples")
+        done
+        # shellcheck disable=SC2086
+        launch_training 7 "${cls_exp}" "${system} classifier" python -m tse2.bin.cls_train --config "${cls_config}" \
+            --cue "${cue}" --output_dir "${cls_exp}" "${data_args[@]}" ${cls_args}
+        mark_done "${marker}" "${signature}"
+    done
 fi
 
 if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
-    log "Stage 8: classifier inference"
-    not_implemented 8 "classifier inference"
+    for system in ${cls_systems}; do
+        cls_system_opts "${system}"
+        cls_exp=${expdir}/cls_${cls_tag}_${system}
+        log "Stage 8: ${system} classifier inference on ${valid_set} ${test_sets}"
+        [ -f "${cls_exp}/.stage7.done" ] || [ -n "${cls_model_file}" ] || die "${cls_exp} has no trained model: run stage 7"
+        marker=${cls_exp}/.stage8.done
+        signature="model=${cls_model_file:-best} trained=$(digest "${cls_exp}/.stage7.done") sets=${valid_set} ${test_sets}"
+        # shellcheck disable=SC2046
+        if stage_done "${marker}" "${signature}" $(for d in ${valid_set} ${test_sets}; do echo "${cls_exp}/infer_${d}/summary.json"; done); then
+            log "Stage 8: ${system}: already done with the same model (${marker}); skipping"
+            continue
+        fi
+        rm -f "${marker}"
+        model_args=()
+        [ -n "${cls_model_file}" ] && model_args=(--model_file "${cls_exp}/${cls_model_file}")
+        _cmd=${cmd}
+        [ "${ngpu}" -gt 0 ] && _cmd="${gpu_cmd} --gpu ${ngpu}"
+        outs=()
+        for dset in ${valid_set} ${test_sets}; do
+            # every prompt, similar/same ones included (flagged): stage 9's relative-vs-independent study
+            ddir=${dumpdir}/cls/${source}/${cue}_${kinds}/${dset}_eval
+            cls_data "${system}" "${dset}" "${ddir}" true
+            out=${cls_exp}/infer_${dset}
+            mkdir -p "${out}/log"
+            _nj=$(utils/split_list.sh "${ddir}/label" "${out}/split" "${nj}" keys)
+            log "Stage 8: ${system}: ${dset}: ${_nj} jobs (logs: ${out}/log/infer.*.log)"
+            ${_cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
+                python -m tse2.bin.cls_inference run --model_dir "${cls_exp}" "${model_args[@]}" \
+                    --data_dir "${ddir}" --key_file "${out}/split/keys.JOB" --out "${out}/split/sel.JOB.jsonl" \
+                    --ngpu "${ngpu}"
+            parts=()
+            for n in $(seq "${_nj}"); do parts+=("${out}/split/sel.${n}.jsonl"); done
+            python -m tse2.bin.cls_inference merge --data_dir "${ddir}" --out_dir "${out}" "${parts[@]}"
+            outs+=("${out}")
+        done
+        python -m tse2.bin.cls_inference report --out "${cls_exp}/RESULTS_classifier.md" "${outs[@]}"
+        mark_done "${marker}" "${signature}"
+    done
 fi
 
 if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then

@@ -1,0 +1,88 @@
+"""tse2.bin.cls_data: example lists from a mixture dir and stage-6 outputs, with clear errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from tse2.bin import cls_data
+from tse2.utils.datadir import read_map
+
+
+def _mix_dir(tmp_path: Path) -> tuple:
+    mix, sep = tmp_path / "dev_mix", tmp_path / "separate_dev"
+    mix.mkdir()
+    sep.mkdir()
+    mixes = ["dev-000000", "dev-000001"]
+
+    def put(d, name, values):
+        (d / name).write_text("".join(f"{m} {v}\n" for m, v in zip(mixes, values)))
+
+    put(mix, "wav.scp", [f"/w/{m}_mix.wav" for m in mixes])
+    put(mix, "spk1.scp", [f"/w/{m}_s1.wav" for m in mixes])
+    put(mix, "spk2.scp", [f"/w/{m}_s2.wav" for m in mixes])
+    put(mix, "enroll_spk1.scp", [f"/w/{m}_enroll.wav" for m in mixes])
+    put(mix, "utt2target", ["2", "1"])
+    put(mix, "utt2num_samples", ["96000", "80000"])
+    put(sep, "sep1.scp", [f"/s/{m}_sep1.wav" for m in mixes])
+    put(sep, "sep2.scp", [f"/s/{m}_sep2.wav" for m in mixes])
+    put(sep, "utt2label", ["1", "0"])  # the separator swapped the order of dev-000000
+    prompts = []
+    for m in mixes:
+        for cue, similar in (("pitch", False), ("gender", m.endswith("1")), ("temporal order", False)):
+            for kind in ("relative", "independent"):
+                if kind == "independent" and cue == "temporal order":
+                    continue
+                prompts.append(dict(id=f"{m}_{cue.replace(' ', '_')}_{kind[:3]}", mix=m, cue_type=cue, kind=kind, similar=similar,
+                                    target=2 if m.endswith("0") else 1, prompt=f"Extract the {cue} speaker ({kind})."))
+    (mix / "prompts.jsonl").write_text("".join(json.dumps(p) + "\n" for p in prompts))
+    return mix, sep
+
+
+def test_text_examples_from_separated_outputs(tmp_path):
+    mix, sep = _mix_dir(tmp_path)
+    out = tmp_path / "out"
+    assert cls_data.main(["--mix_dir", str(mix), "--sep_dir", str(sep), "--out_dir", str(out)]) == 0
+    labels = read_map(out / "label")
+    assert sorted(labels) == list(labels)
+    assert len(labels) == 5  # relative only; the similar gender prompt of dev-000001 is left out
+    assert labels["dev-000000_pitch_rel"] == "1" and labels["dev-000001_pitch_rel"] == "0"
+    assert read_map(out / "cand1.scp")["dev-000000_pitch_rel"] == "/s/dev-000000_sep1.wav"
+    assert read_map(out / "utt2num_samples")["dev-000001_temporal_order_rel"] == "80000"
+    assert read_map(out / "prompt")["dev-000000_pitch_rel"] == "Extract the pitch speaker (relative)."
+    rows = [json.loads(x) for x in (out / "examples.jsonl").read_text().splitlines()]
+    assert {r["cue_type"] for r in rows} == {"pitch", "gender", "temporal order"}
+    # evaluation lists keep the similar prompt (flagged) and can take the independent twins
+    cls_data.main(["--mix_dir", str(mix), "--sep_dir", str(sep), "--out_dir", str(out), "--keep_similar", "true",
+                   "--kinds", "relative,independent"])
+    rows = [json.loads(x) for x in (out / "examples.jsonl").read_text().splitlines()]
+    assert len(rows) == 10 and sum(r["similar"] for r in rows) == 2
+
+
+def test_clean_oracle_and_enrollment(tmp_path):
+    mix, _ = _mix_dir(tmp_path)
+    out = tmp_path / "out"
+    assert cls_data.main(["--mix_dir", str(mix), "--clean", "--cue", "enroll", "--out_dir", str(out)]) == 0
+    assert read_map(out / "label") == {"dev-000000": "0", "dev-000001": "1"}  # from utt2target
+    assert read_map(out / "cand2.scp")["dev-000000"] == "/w/dev-000000_s2.wav"
+    assert read_map(out / "enroll.scp")["dev-000001"] == "/w/dev-000001_enroll.wav"
+    assert not (out / "prompt").exists()
+
+
+def test_errors_name_the_file(tmp_path, caplog):
+    mix, sep = _mix_dir(tmp_path)
+    out = tmp_path / "out"
+    (sep / "utt2label").unlink()
+    with caplog.at_level(logging.ERROR):
+        assert cls_data.main(["--mix_dir", str(mix), "--sep_dir", str(sep), "--out_dir", str(out)]) == 1
+    assert "utt2label is missing: run stage 6" in caplog.text
+    (mix / "utt2target").write_text("dev-000000 3\ndev-000001 1\n")
+    assert cls_data.main(["--mix_dir", str(mix), "--clean", "--out_dir", str(out)]) == 1
+    assert "target of dev-000000 is '3'" in caplog.text
+    (mix / "utt2target").write_text("dev-000000 2\ndev-000001 1\n")
+    assert cls_data.main(["--mix_dir", str(mix), "--clean", "--kinds", "absolute", "--out_dir", str(out)]) == 1
+    assert "unknown ['absolute']" in caplog.text
+    (mix / "prompts.jsonl").unlink()
+    assert cls_data.main(["--mix_dir", str(mix), "--clean", "--out_dir", str(out)]) == 1
+    assert "prompts.jsonl" in caplog.text

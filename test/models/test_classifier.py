@@ -1,0 +1,70 @@
+"""The classifier's scoring rule, enrollment path, and candidate de-duplication."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from conftest import TINY_W2V
+from tse2.models.classifier import TargetClassifier, pair_logit, pair_loss
+from tse2.models.encoders import SpeechEncoder
+
+
+def test_logit_temperature_and_bce_against_a_hand_computation():
+    z_cue = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    z1 = torch.tensor([[1.0, 1.0], [1.0, 0.0]])   # cos 1/sqrt(2), 0
+    z2 = torch.tensor([[0.0, 1.0], [0.0, 2.0]])   # cos 0, 1
+    sim1, sim2, logit = pair_logit(z_cue, z1, z2)
+    assert torch.allclose(sim1, torch.tensor([1 / math.sqrt(2), 0.0]))
+    assert torch.allclose(sim2, torch.tensor([0.0, 1.0]))
+    label = torch.tensor([1, 0])
+    t = 0.2
+    by_hand = []
+    for l, y in zip(logit.tolist(), label.tolist()):
+        p = 1 / (1 + math.exp(-l / t))
+        by_hand.append(-(y * math.log(p) + (1 - y) * math.log(1 - p)))
+    assert pair_loss(logit, label, t).item() == pytest.approx(sum(by_hand) / 2, rel=1e-5)
+
+
+def speech_encoder():
+    torch.manual_seed(0)
+    return SpeechEncoder(config=dict(TINY_W2V), num_layers=2, finetune="all")
+
+
+def test_enrollment_path_uses_the_speech_encoder():
+    model = TargetClassifier(speech_encoder(), None, cue="enroll")
+    wav = torch.randn(2, 8000)
+    batch = dict(cand1=wav, cand1_lengths=torch.tensor([8000, 8000]), cand2=torch.randn(2, 8000),
+                 cand2_lengths=torch.tensor([8000, 8000]), enroll=wav.clone(), enroll_lengths=torch.tensor([8000, 8000]))
+    model.eval()
+    with torch.no_grad():
+        sim1, sim2 = model.similarities(**batch)
+    assert torch.allclose(sim1, torch.ones(2), atol=1e-5)  # the enrollment equals candidate 1
+    assert (sim2 < sim1).all()
+    model.train()
+    loss, stats, weight = model(label=torch.tensor([[1], [1]]), **batch)
+    loss.backward()
+    assert int(weight) == 2 and set(stats) == {"loss", "acc"}
+    with pytest.raises(ValueError, match="needs `enroll`"):
+        model.similarities(**{k: v for k, v in batch.items() if not k.startswith("enroll")})
+
+
+def test_text_classifier_needs_a_text_encoder():
+    with pytest.raises(ValueError, match="needs a text encoder"):
+        TargetClassifier(speech_encoder(), None, cue="text")
+
+
+def test_each_distinct_candidate_is_encoded_once():
+    model = TargetClassifier(speech_encoder(), None, cue="enroll").eval()
+    calls = []
+    model.speech_encoder.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    a, b = torch.randn(8000), torch.randn(8000)
+    wavs = torch.stack([a, b, a, a, b])
+    lengths = torch.tensor([8000, 8000, 8000, 8000, 8000])
+    with torch.no_grad():
+        deduped = model.encode_unique(wavs, lengths)
+        direct = model.speech_encoder(wavs, lengths)
+    assert calls == [2, 5]
+    assert torch.allclose(deduped, direct, atol=1e-5)

