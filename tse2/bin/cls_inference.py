@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from tse2.utils.cli import add_merge_and_report, best_checkpoint, run_tool
+from tse2.utils.cli import add_merge_and_report, best_checkpoint, run_tool, write_markdown
 from tse2.utils.datadir import c_sort_key, read_map
 from tse2.utils.fileio import atomic_open, read_jsonl
 
@@ -158,9 +158,7 @@ def report(args) -> int:
             e = s["per_cue"].get(c)
             cells += ["–", "–"] if e is None else [str(e["n"]), _pct(e["acc"])]
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    with atomic_open(args.out) as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_markdown(args.out, lines)
     return 0
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
-from tse2.utils.cli import add_merge_and_report, best_checkpoint as find_checkpoint, run_tool
+from tse2.utils.cli import add_merge_and_report, best_checkpoint as find_checkpoint, run_tool, write_markdown
 from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
 log = logging.getLogger("separate")
@@ -167,9 +167,7 @@ def report(args) -> int:
         lines.append(f"| {d.name.removeprefix('separate_')} | {s['mixtures']} | {s['mean_sisdr_mix']:.2f} | "
                      f"{s['mean_sisdr_target_output']:.2f} | {s['mean_sisdri']:.2f} | {s['improved_percent']:.1f} % | "
                      f"{s['mean_pit_sisdri']:.2f} |")
-    with atomic_open(args.out) as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_markdown(args.out, lines)
     return 0
 
 

@@ -48,3 +48,12 @@ def best_checkpoint(model_dir, names, stage: int):
         if (model_dir / name).is_file():
             return model_dir / name
     raise FileNotFoundError(f"{model_dir} holds no checkpoint ({', '.join(names)}): run stage {stage}")
+
+
+def write_markdown(path, lines: List[str]) -> None:
+    """Writes a report atomically and prints it (the ``report`` sub-commands)."""
+    from tse2.utils.fileio import atomic_open
+
+    with atomic_open(path) as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))

@@ -103,6 +103,8 @@ sep_tag=${sep_tag:-$(config_tag "${sep_config}" sep_)}
 sep_exp=${expdir}/sep_${sep_tag}
 cls_tag=${cls_tag:-$(config_tag "${cls_config}" cls_)}
 gpu_cmd=${gpu_cmd:-${cuda_cmd}}
+infer_cmd=${cmd}  # runner of the inference stages (6, 8): on GPUs when --ngpu > 0
+[ "${ngpu}" -gt 0 ] && infer_cmd="${gpu_cmd} --gpu ${ngpu}"
 all_sets="${train_set} ${valid_set} ${test_sets}"
 
 # A stage is done when its marker holds exactly the options it would run with now and its
@@ -315,14 +317,12 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         rm -f "${marker}"
         model_args=()
         [ -n "${sep_model_file}" ] && model_args=(--model_file "${sep_model_file}")
-        _cmd=${cmd}
-        [ "${ngpu}" -gt 0 ] && _cmd="${gpu_cmd} --gpu ${ngpu}"
         for dset in ${all_sets}; do
             out=${sep_exp}/separate_${dset}
             mkdir -p "${out}/log"
             _nj=$(utils/split_list.sh "data/${dset}_mix/wav.scp" "${out}/split" "${nj}" wav.scp)
             log "Stage 6: ${dset}: ${_nj} jobs (logs: ${out}/log/separate.*.log)"
-            ${_cmd} JOB=1:"${_nj}" "${out}/log/separate.JOB.log" \
+            ${infer_cmd} JOB=1:"${_nj}" "${out}/log/separate.JOB.log" \
                 python -m tse2.bin.separate run --model_dir "${sep_exp}" "${model_args[@]}" \
                     --mix_dir "data/${dset}_mix" --wav_scp "${out}/split/wav.scp.JOB" --wav_dir "${out}/wav" \
                     --out "${out}/split/sep.JOB.jsonl" --fs "${fs}" --ngpu "${ngpu}"
@@ -416,8 +416,6 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         rm -f "${marker}"
         model_args=()
         [ -n "${cls_model_file}" ] && model_args=(--model_file "${cls_exp}/${cls_model_file}")
-        _cmd=${cmd}
-        [ "${ngpu}" -gt 0 ] && _cmd="${gpu_cmd} --gpu ${ngpu}"
         outs=()
         for dset in ${valid_set} ${test_sets}; do
             # every prompt, similar/same ones included (flagged): stage 9's relative-vs-independent study
@@ -427,7 +425,7 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
             mkdir -p "${out}/log"
             _nj=$(utils/split_list.sh "${ddir}/label" "${out}/split" "${nj}" keys)
             log "Stage 8: ${system}: ${dset}: ${_nj} jobs (logs: ${out}/log/infer.*.log)"
-            ${_cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
+            ${infer_cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
                 python -m tse2.bin.cls_inference run --model_dir "${cls_exp}" "${model_args[@]}" \
                     --data_dir "${ddir}" --key_file "${out}/split/keys.JOB" --out "${out}/split/sel.JOB.jsonl" \
                     --ngpu "${ngpu}"
