@@ -25,7 +25,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from tse2.utils.cli import add_merge_and_report, best_checkpoint, run_tool, write_markdown
-from tse2.utils.datadir import c_sort_key, read_map
+from tse2.utils.datadir import c_sort_key
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 log = logging.getLogger("cls_inference")

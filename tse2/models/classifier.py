@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Dict, Optional, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from espnet2.train.abs_espnet_model import AbsESPnetModel

@@ -20,7 +20,7 @@ The task has one ``ClassChoices`` per slot, read by its own ``build_model``:
 from __future__ import annotations
 
 import argparse
-from typing import Callable, Collection, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -29,9 +29,7 @@ from espnet2.tasks.abs_task import AbsTask
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
-from espnet2.utils.get_default_kwargs import get_default_kwargs
 from espnet2.utils.nested_dict_action import NestedDictAction
-from espnet2.utils.types import int_or_none, str2bool
 
 from tse2.models.classifier import TargetClassifier
 from tse2.models.encoders import SpeechEncoder, TextEncoder, load_tokenizer
