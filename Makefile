@@ -1,6 +1,6 @@
 # tse2 top-level targets.  Each one installs what it needs first (idempotent).
 #   make install   Debian packages + tools/venv (pinned)            ~2 min on a fresh 2-core machine
-#   make demo      the embedded recipe, every implemented stage (1-6) (see README for timings)
+#   make demo      the embedded recipe, stages 1-10 (see README for timings)
 #   make test      the default test suite (what CI runs)
 #   make test-all  also the tests marked slow
 .PHONY: all install demo test test-all clean
@@ -13,7 +13,7 @@ install:
 	$(MAKE) -C tools
 
 demo: install
-	cd egs/mini_espeak/tse2 && ./run.sh --stop_stage 8
+	cd egs/mini_espeak/tse2 && ./run.sh
 
 test: install
 	$(PYTHON) -m pytest -m "not slow" test

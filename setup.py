@@ -26,6 +26,9 @@ setup(
         "peft>=0.10",
         "pyroomacoustics>=0.7",
         "pesq>=0.0.4",
+        "torchmetrics>=1.0",
+        "scikit-learn>=1.2",
+        "matplotlib>=3.7",
         "silero-vad>=5.1",
         "praat-parselmouth>=0.4.3",
     ],
@@ -34,6 +37,8 @@ setup(
         "console_scripts": [
             "tse2-validate-data-dir=tse2.bin.validate_data_dir:main",
             "tse2-espeak-corpus=tse2.bin.espeak_corpus:main",
+            "tse2-extract=tse2.bin.extract:main",
+            "tse2-pack=tse2.bin.pack:main",
         ]
     },
 )

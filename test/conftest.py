@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -38,6 +39,23 @@ def have_espeak() -> bool:
         return True
     except Exception:
         return False
+
+
+@functools.lru_cache(maxsize=1)
+def two_talkers() -> tuple:
+    """Two espeak talkers: A starts at 0 s, low (male voice) and quiet; B starts at 0.6 s, high
+    (female voice) and about 9 dB louder over its speech."""
+    from tse2.corpus.espeak import EspeakSynth
+
+    synth = EspeakSynth()
+    a = synth.synthesize("The quick brown fox jumps over the lazy dog.", "en-us", pitch=25, sample_rate=16000).audio
+    b = synth.synthesize("She sells sea shells by the shore.", "en-us+f3", pitch=75, sample_rate=16000).audio
+    onset = int(0.6 * 16000)
+    n = max(len(a), onset + len(b))
+    x1, x2 = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    x1[: len(a)] = 0.25 * a / np.abs(a).max()
+    x2[onset: onset + len(b)] = 0.5 * b / np.abs(b).max()
+    return x1, x2
 
 
 requires_espeak = pytest.mark.skipif(

@@ -1,1 +1,11 @@
+"""tse2: text-guided target speech extraction with inter-speaker relative cues."""
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name):  # lazy: `import tse2` stays light; torch loads with the extractor
+    if name in ("TextGuidedExtractor", "Extraction"):
+        from tse2 import extractor
+
+        return getattr(extractor, name)
+    raise AttributeError(f"module 'tse2' has no attribute {name!r}")

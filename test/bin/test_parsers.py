@@ -20,6 +20,10 @@ TOOLS = {
     "cls_data": ["--mix_dir", "d", "--clean", "--out_dir", "o"],
     "cls_train": ["--output_dir", "exp/x", "--cue", "enroll"],
     "cls_inference": ["run", "--model_dir", "m", "--data_dir", "d", "--out", "o.jsonl"],
+    "score": ["report", "--out_dir", "o", "--set", "dev", "d", "s", "--system", "text", "exp/c"],
+    "select_attributes": ["--data_dir", "d", "--out", "o.jsonl"],
+    "pack": ["--sep_dir", "exp/s", "--out_dir", "exp/packed/x"],
+    "extract": ["--model_dir", "m", "--prompt", "the louder talker", "in.wav", "out.wav"],
 }
 
 

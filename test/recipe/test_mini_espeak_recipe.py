@@ -83,10 +83,12 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert "Stage 5: already done" in out.stdout and "Stage 6: already done" in out.stdout
     assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
 
-    # stages 7-8: text and enrollment classifiers, two steps each, then selections on dev and test.
+    # stages 7-10: text and enrollment classifiers (two steps each) and the attribute selector, selections
+    # on dev and test, scores, and the packed extractor checked on one test mixture.
     # The forced stage 3 above rewrote the mixture dirs: stage 4's prompts are gone, so it reruns.
-    cls = ["--cls_systems", "text enroll", "--cls_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 4"]
-    out = bash(["./run.sh", "--stage", "4", "--stop_stage", "8", *MIX, *sep, *cls], cwd=recipe)
+    cls = ["--cls_systems", "text enroll attributes",
+           "--cls_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 4"]
+    out = bash(["./run.sh", "--stage", "4", "--stop_stage", "10", *MIX, *sep, *cls], cwd=recipe)
     assert "prompts.jsonl is missing: rerunning the stage" in out.stdout
     assert "Stage 5: already done" in out.stdout and "Stage 6: already done" in out.stdout
     for system in ("text", "enroll"):
@@ -99,8 +101,23 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     prompts = [json.loads(x) for x in (recipe / "data/test_mix/prompts.jsonl").read_text().splitlines()]
     text_sel = (recipe / "exp/cls_minilm_w2v_tiny_text/infer_test/selections.jsonl").read_text().splitlines()
     assert len(text_sel) == sum(p["kind"] == "relative" for p in prompts)  # similar ones included, flagged
-    out = bash(["./run.sh", "--stage", "7", "--stop_stage", "8", *MIX, *cls], cwd=recipe)
-    assert out.stdout.count("already done with the same") == 4
+    results = recipe / "exp/results_tflocoformer_tiny_minilm_w2v_tiny"
+    report = (results / "RESULTS.md").read_text()
+    assert report.count("(paper Table IV)") == 2 and report.count("(paper Table V)") == 2  # dev, test
+    metrics = [json.loads(x) for x in (exp / "score_test/metrics.jsonl").read_text().splitlines()]
+    assert [m["mix"] for m in metrics] == sorted(labels) and all(len(m["pesq"]) == 2 for m in metrics)
+    assert (results / "figures/test_fig4_accuracy_vs_difference.png").stat().st_size > 0
+    assert "| attributes: N |" in report  # the training-free selector, side by side
+    attr = [json.loads(x) for x in (recipe / "exp/attributes_sep_tflocoformer_tiny/infer_test/selections.jsonl")
+            .read_text().splitlines()]
+    assert len(attr) == len(text_sel) and any(not r["abstain"] for r in attr)
+    packed = recipe / "exp/packed/tflocoformer_tiny_minilm_w2v_tiny_text"  # stage 10
+    assert json.loads((packed / "tse2_model.json").read_text())["classifier"]["cue"] == "text"
+    assert len(list((packed / "check").glob("test-000000_*.wav"))) == 2
+    assert "test-000000_mix.wav: output 1: similarity" in out.stdout
+    out = bash(["./run.sh", "--stage", "7", "--stop_stage", "9", *MIX, *cls], cwd=recipe)
+    assert out.stdout.count("already done with the same") == 5
+    assert "SI-SDR/PESQ of exp/sep_tflocoformer_tiny already computed" in out.stdout
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical
     out = bash(["./run.sh", "--stop_stage", "1", "--force", "true", "--local_data_opts", OPTS, *MIX], cwd=recipe)
@@ -108,9 +125,9 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
 
 
-def test_unimplemented_stage_fails_loudly(recipe, bash):
+def test_a_stage_without_its_inputs_fails_loudly(recipe, bash):
     out = bash(["./run.sh", "--stage", "9", "--stop_stage", "9"], cwd=recipe, check=False)
-    assert out.returncode != 0 and "stage 9 (scoring and reports) is not implemented yet" in out.stderr
+    assert out.returncode != 0 and "exp/sep_tflocoformer_tiny has no separated outputs: run stage 6" in out.stderr
 
 
 def test_bad_options_fail(recipe, bash):

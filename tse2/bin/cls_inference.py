@@ -7,10 +7,11 @@
   python -m tse2.bin.cls_inference report --out exp/cls_x_text/RESULTS_classifier.md exp/cls_x_text/infer_*
 
 ``run`` writes one row per example: both cosine similarities and the selected candidate (1 or 2, the
-higher similarity).  ``merge`` joins them with the example list (``examples.jsonl`` of
-``tse2.bin.cls_data``) into ``selections.jsonl`` (adds mix, cue_type, kind, similar, label, correct)
-and ``summary.json``: accuracy per cue type over the examples whose cue is not similar/same (the
-paper's first evaluation) and over all of them.  ``report`` tabulates several sets.
+higher similarity).  ``merge`` joins them (or the parts of ``tse2.bin.select_attributes``) with the example list
+(``examples.jsonl`` of ``tse2.bin.cls_data``) into ``selections.jsonl`` (adds mix, cue_type, kind,
+similar, label, correct) and ``summary.json``: accuracy per cue type over the examples whose cue is
+not similar/same (the paper's first evaluation) and over all of them; examples a selector abstained
+on are left out.  ``report`` tabulates several sets.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def accuracy_table(rows: List[Dict]) -> Dict[str, Dict]:
     """Per cue type (and overall): N and accuracy over non-similar examples and over all."""
     out: Dict[str, Dict] = {}
     groups: Dict[str, List[Dict]] = {}
+    rows = [r for r in rows if not r.get("abstain")]  # prompts a selector could not decide
     for r in rows:
         groups.setdefault(r["cue_type"], []).append(r)
     groups["overall"] = rows
@@ -120,7 +122,8 @@ def merge(args) -> int:
     for e in sorted(examples, key=lambda e: c_sort_key(e["id"])):
         s = scored[e["id"]]
         correct = (s["selected"] == 1) == (e["label"] == 1)
-        rows.append({**e, "sim1": s["sim1"], "sim2": s["sim2"], "selected": s["selected"], "correct": bool(correct)})
+        extra = {k: v for k, v in s.items() if k != "id"}  # sim1 sim2 selected (+ abstain: attribute selector)
+        rows.append({**e, **extra, "correct": bool(correct)})
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.out_dir / "selections.jsonl") as f:
         f.write("".join(json.dumps(r) + "\n" for r in rows))

@@ -22,14 +22,16 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import numpy as np
 
+from tse2.extractor import Separator
+from tse2.scoring.metrics import si_sdr
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
-from tse2.utils.cli import add_merge_and_report, best_checkpoint as find_checkpoint, run_tool, write_markdown
-from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
+from tse2.utils.cli import add_merge_and_report, best_checkpoint as find_checkpoint, merge_parts, run_tool, write_markdown
+from tse2.utils.fileio import atomic_open, write_wav
 
 log = logging.getLogger("separate")
 
@@ -58,48 +60,13 @@ def best_checkpoint(model_dir: Path) -> Path:
     return find_checkpoint(model_dir, CHECKPOINTS, stage=5)
 
 
-def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
-    """Scale-invariant SDR in dB (torchmetrics, zero-mean)."""
-    import torch
-    from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
-
-    return float(scale_invariant_signal_distortion_ratio(torch.as_tensor(est), torch.as_tensor(ref), zero_mean=True))
-
-
-class Separator:
-    """Callable ``separator(waveform) -> (num_spk, N)`` from a stage-5 experiment dir."""
-
-    def __init__(self, model_dir: Path, model_file: Optional[Path] = None, device: str = "cpu") -> None:
-        import torch
-
-        from tse2.tasks.enh import Tse2EnhancementTask
-
-        config = Path(model_dir) / "config.yaml"
-        if not config.is_file():
-            raise FileNotFoundError(f"{config}: missing; run stage 5 (separator training)")
-        model_file = model_file or best_checkpoint(Path(model_dir))
-        self.model, _ = Tse2EnhancementTask.build_model_from_file(config, model_file, device)
-        self.model.eval()
-        self.device = device
-        self._torch = torch
-
-    def __call__(self, wav: np.ndarray) -> np.ndarray:
-        torch = self._torch
-        with torch.no_grad():
-            x = torch.as_tensor(wav, dtype=torch.float32, device=self.device)[None]
-            lengths = torch.tensor([x.shape[1]], device=self.device)
-            feats, flens = self.model.encoder(x, lengths)
-            masked, flens, _ = self.model.separator(feats, flens, {})
-            outs = [self.model.decoder(m, lengths)[0] for m in masked]
-        return np.stack([o[0, : x.shape[1]].cpu().numpy() for o in outs])
-
-
 def run(args) -> int:
     wav_scp = args.wav_scp or args.mix_dir / "wav.scp"
     wavs = read_map(wav_scp)
     refs = {k: read_map(args.mix_dir / f"spk{k}.scp") for k in (1, 2)}
     targets = read_map(args.mix_dir / "utt2target")
-    sep = Separator(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
+    sep = Separator(args.model_dir / "config.yaml", args.model_file or best_checkpoint(args.model_dir),
+                    "cuda" if args.ngpu > 0 else "cpu")
     rows = []
     for mix in sorted(wavs, key=c_sort_key):
         if mix not in targets:
@@ -128,14 +95,7 @@ def run(args) -> int:
 
 
 def merge(args) -> int:
-    wavs = read_map(args.mix_dir / "wav.scp")
-    rows: Dict[str, Dict] = {}
-    for part in args.parts:
-        for r in read_jsonl(part, "a separation job failed: see its log"):
-            rows[r["mix"]] = r
-    missing = sorted(set(wavs) - set(rows), key=c_sort_key)
-    if missing:
-        raise ValueError(f"{len(missing)} mixture(s) of {args.mix_dir} were not separated, e.g. {missing[0]}")
+    rows = merge_parts(args.parts, read_map(args.mix_dir / "wav.scp"), "mix", "separated", args.mix_dir)
     write_map(args.out_dir / "sep1.scp", {m: r["sep"][0] for m, r in rows.items()})
     write_map(args.out_dir / "sep2.scp", {m: r["sep"][1] for m, r in rows.items()})
     write_map(args.out_dir / "utt2label", {m: str(r["label"]) for m, r in rows.items()})

@@ -42,6 +42,22 @@ def add_merge_and_report(sub, input_dir_flag: str, merge_help: str, report_help:
     rep.add_argument("out_dirs", type=Path, nargs="+")
 
 
+def merge_parts(parts, wanted, key: str, verb: str, source) -> dict:
+    """Rows of a JOB array's JSON-lines parts, keyed by ``row[key]`` and C-sorted; every key of
+    ``wanted`` must be there ("N mixture(s) of SOURCE were not VERB, e.g. X")."""
+    from tse2.utils.datadir import c_sort_key
+    from tse2.utils.fileio import read_jsonl
+
+    rows = {}
+    for part in parts:
+        for r in read_jsonl(part, f"a job failed before it was {verb}: see its log"):
+            rows[r[key]] = r
+    missing = sorted(set(wanted) - set(rows), key=c_sort_key)
+    if missing:
+        raise ValueError(f"{len(missing)} mixture(s) of {source} were not {verb}, e.g. {missing[0]}")
+    return {k: rows[k] for k in sorted(wanted, key=c_sort_key)}
+
+
 def best_checkpoint(model_dir, names, stage: int):
     """The first of ``names`` that exists in an ESPnet output dir (ESPnet's best-model files)."""
     for name in names:

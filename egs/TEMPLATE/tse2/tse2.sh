@@ -15,7 +15,8 @@
 #   6  separation and SI-SDR target labels: exp/sep_<tag>/separate_<set>/
 #   7  classifier training: exp/cls_<tag>_<system>/ (ESPnet trainer; text prompts and/or enrollment)
 #   8  classifier inference: exp/cls_<tag>_<system>/infer_<set>/ (similarities, selections, accuracy)
-#   9  scoring and reports                      (not implemented yet)
+#   9  scoring: exp/sep_<tag>/score_<set>/ (SI-SDR, PESQ), exp/results_<sep tag>_<cls tag>/RESULTS.md + figures
+#  10  packing: exp/packed/<sep tag>_<cls tag>_<system>/ (one self-contained dir for tse2.bin.extract)
 set -euo pipefail
 
 log() {
@@ -73,11 +74,16 @@ sep_model_file=            # checkpoint used by stage 6 (default: the best one E
 # Stage 7-8 options
 cls_config=conf/cls.yaml   # ESPnet config of the classifier (e.g. conf/tuning/cls_llama_xlsr_paper.yaml)
 cls_tag=                   # experiment name (default: the config's file name, e.g. minilm_w2v_tiny)
-cls_systems="text enroll"  # classifiers to train: text (relative prompts), text_ind (independent
-                           # prompts), enroll (enrollment utterance); a _clean suffix (text_clean,
-                           # enroll_clean) trains on the reverberant references: the Clean ACC oracle
+cls_systems="text enroll"  # selectors: text (classifier, relative prompts), text_ind (independent
+                           # prompts), enroll (enrollment utterance), attributes (training-free:
+                           # measured pitch, loudness, rate, duration, onset); a _clean suffix
+                           # (text_clean, ...) uses the reverberant references: the Clean ACC oracle
 cls_args=                  # more options of tse2.bin.cls_train (e.g. "--max_epoch 5")
 cls_model_file=            # checkpoint file name used by stage 8 (default: the best one ESPnet kept)
+
+# Stage 10 options
+pack_system=               # selector packed with the separator (default: the first entry of --cls_systems
+                           # without _clean); "attributes" packs the separator alone
 
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
@@ -102,6 +108,7 @@ config_tag() { local name; name=$(basename "$(readlink -f "$1")" .yaml); echo "$
 sep_tag=${sep_tag:-$(config_tag "${sep_config}" sep_)}
 sep_exp=${expdir}/sep_${sep_tag}
 cls_tag=${cls_tag:-$(config_tag "${cls_config}" cls_)}
+results_dir=${expdir}/results_${sep_tag}_${cls_tag}
 gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 infer_cmd=${cmd}  # runner of the inference stages (6, 8): on GPUs when --ngpu > 0
 [ "${ngpu}" -gt 0 ] && infer_cmd="${gpu_cmd} --gpu ${ngpu}"
@@ -149,9 +156,6 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
         --cmd "${gpu_cmd}" --log "${exp}/train.log" --ngpu "${ngpu}" --num_nodes "${num_nodes}" \
         --init_file_prefix "${exp}/.dist_init_" --multiprocessing_distributed true -- \
         "${cmd_line[@]}" || die "${what} training failed (see ${exp}/train.log)"
-}
-not_implemented() {  # <stage> <what>
-    die "stage $1 ($2) is not implemented yet; run with --stop_stage $(( $1 - 1 ))"
 }
 
 mkdir -p exp
@@ -349,8 +353,12 @@ cls_system_opts() {  # <system> -> sets cue, kinds, source, cls_src_args
         text) cue=text; kinds=relative ;;
         text_ind) cue=text; kinds=independent ;;
         enroll) cue=enroll; kinds=relative ;;
-        *) die "unknown classifier system '$1' in --cls_systems (text, text_ind, enroll, each optionally _clean)" ;;
+        attributes) cue=text; kinds=relative ;;
+        *) die "unknown classifier system '$1' in --cls_systems (text, text_ind, enroll, attributes, each optionally _clean)" ;;
     esac
+    sys_dir=${expdir}/cls_${cls_tag}_$1
+    [[ $1 == attributes* ]] && sys_dir=${expdir}/attributes_${source}  # training-free: no classifier tag
+    return 0
 }
 cls_data() {  # <system> <set> <out_dir> <keep_similar>
     local src=("${cls_src_args[@]}")
@@ -363,7 +371,11 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     [ -f "${cls_config}" ] || die "classifier config ${cls_config} does not exist"
     for system in ${cls_systems}; do
         cls_system_opts "${system}"
-        cls_exp=${expdir}/cls_${cls_tag}_${system}
+        cls_exp=${sys_dir}
+        if [[ ${system} == attributes* ]]; then
+            log "Stage 7: ${system}: the attribute selector is training-free; nothing to train"
+            continue
+        fi
         log "Stage 7: ${system} classifier (${cls_config}) in ${cls_exp}"
         if [ "${source}" != clean ]; then
             for dset in ${train_set} ${valid_set}; do
@@ -403,14 +415,21 @@ fi
 if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
     for system in ${cls_systems}; do
         cls_system_opts "${system}"
-        cls_exp=${expdir}/cls_${cls_tag}_${system}
-        log "Stage 8: ${system} classifier inference on ${valid_set} ${test_sets}"
-        [ -f "${cls_exp}/.stage7.done" ] || [ -n "${cls_model_file}" ] || die "${cls_exp} has no trained model: run stage 7"
+        cls_exp=${sys_dir}
+        log "Stage 8: ${system} selection on ${valid_set} ${test_sets}"
         marker=${cls_exp}/.stage8.done
-        signature="model=${cls_model_file:-best} trained=$(digest "${cls_exp}/.stage7.done") sets=${valid_set} ${test_sets}"
+        if [[ ${system} == attributes* ]]; then
+            sep_done=${sep_exp}/.stage6.done
+            [ "${source}" = clean ] && sep_done=
+            # shellcheck disable=SC2046
+            signature="attributes inputs=$(digest "${sep_done}" $(for d in ${valid_set} ${test_sets}; do echo "data/${d}_mix/prompts.jsonl"; done))"
+        else
+            [ -f "${cls_exp}/.stage7.done" ] || [ -n "${cls_model_file}" ] || die "${cls_exp} has no trained model: run stage 7"
+            signature="model=${cls_model_file:-best} trained=$(digest "${cls_exp}/.stage7.done") sets=${valid_set} ${test_sets}"
+        fi
         # shellcheck disable=SC2046
         if stage_done "${marker}" "${signature}" $(for d in ${valid_set} ${test_sets}; do echo "${cls_exp}/infer_${d}/summary.json"; done); then
-            log "Stage 8: ${system}: already done with the same model (${marker}); skipping"
+            log "Stage 8: ${system}: already done with the same model and inputs (${marker}); skipping"
             continue
         fi
         rm -f "${marker}"
@@ -425,10 +444,16 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
             mkdir -p "${out}/log"
             _nj=$(utils/split_list.sh "${ddir}/label" "${out}/split" "${nj}" keys)
             log "Stage 8: ${system}: ${dset}: ${_nj} jobs (logs: ${out}/log/infer.*.log)"
-            ${infer_cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
-                python -m tse2.bin.cls_inference run --model_dir "${cls_exp}" "${model_args[@]}" \
-                    --data_dir "${ddir}" --key_file "${out}/split/keys.JOB" --out "${out}/split/sel.JOB.jsonl" \
-                    --ngpu "${ngpu}"
+            if [[ ${system} == attributes* ]]; then
+                ${cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
+                    python -m tse2.bin.select_attributes --data_dir "${ddir}" --key_file "${out}/split/keys.JOB" \
+                        --out "${out}/split/sel.JOB.jsonl"
+            else
+                ${infer_cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
+                    python -m tse2.bin.cls_inference run --model_dir "${cls_exp}" "${model_args[@]}" \
+                        --data_dir "${ddir}" --key_file "${out}/split/keys.JOB" --out "${out}/split/sel.JOB.jsonl" \
+                        --ngpu "${ngpu}"
+            fi
             parts=()
             for n in $(seq "${_nj}"); do parts+=("${out}/split/sel.${n}.jsonl"); done
             python -m tse2.bin.cls_inference merge --data_dir "${ddir}" --out_dir "${out}" "${parts[@]}"
@@ -440,8 +465,66 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
 fi
 
 if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
-    log "Stage 9: scoring and reports"
-    not_implemented 9 "scoring and reports"
+    eval_sets="${valid_set} ${test_sets}"
+    log "Stage 9: scoring ${eval_sets} (separator ${sep_exp}, classifiers ${cls_systems})"
+    [ -f "${sep_exp}/.stage6.done" ] || die "${sep_exp} has no separated outputs: run stage 6"
+    # Signal metrics of both separated outputs per mixture: they depend on the separator only.
+    marker=${sep_exp}/.stage9.done
+    signature="separated=$(digest "${sep_exp}/.stage6.done")"
+    # shellcheck disable=SC2046
+    if stage_done "${marker}" "${signature}" $(for d in ${eval_sets}; do echo "${sep_exp}/score_${d}/metrics.jsonl"; done); then
+        log "Stage 9: SI-SDR/PESQ of ${sep_exp} already computed (${marker}); skipping"
+    else
+        rm -f "${marker}"
+        for dset in ${eval_sets}; do
+            out=${sep_exp}/score_${dset}
+            mkdir -p "${out}/log"
+            _nj=$(utils/split_list.sh "data/${dset}_mix/wav.scp" "${out}/split" "${nj}" wav.scp)
+            log "Stage 9: ${dset}: SI-SDR and PESQ in ${_nj} jobs (logs: ${out}/log/metrics.*.log)"
+            ${cmd} JOB=1:"${_nj}" "${out}/log/metrics.JOB.log" \
+                python -m tse2.bin.score metrics --mix_dir "data/${dset}_mix" --sep_dir "${sep_exp}/separate_${dset}" \
+                    --wav_scp "${out}/split/wav.scp.JOB" --out "${out}/split/metrics.JOB.jsonl"
+            parts=()
+            for n in $(seq "${_nj}"); do parts+=("${out}/split/metrics.${n}.jsonl"); done
+            python -m tse2.bin.score merge --mix_dir "data/${dset}_mix" --out_dir "${out}" "${parts[@]}"
+        done
+        mark_done "${marker}" "${signature}"
+    fi
+    # The report only reads files: it is cheap and always rewritten.
+    report_args=(--out_dir "${results_dir}" --bins "data/${train_set}_mix/independent_bins.json")
+    for dset in ${eval_sets}; do report_args+=(--set "${dset}" "data/${dset}_mix" "${sep_exp}/score_${dset}"); done
+    for system in ${cls_systems}; do
+        cls_system_opts "${system}"
+        [ -f "${sys_dir}/.stage8.done" ] || die "${sys_dir} has no selections: run stage 8 (or drop ${system} from --cls_systems)"
+        report_args+=(--system "${system}" "${sys_dir}")
+    done
+    log "Stage 9: report in ${results_dir}/RESULTS.md"
+    python -m tse2.bin.score report "${report_args[@]}" \
+        --title "Results: separator sep_${sep_tag}, classifiers cls_${cls_tag}"
+fi
+
+if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
+    if [ -z "${pack_system}" ]; then
+        for system in ${cls_systems}; do
+            [[ ${system} == *_clean ]] || { pack_system=${system}; break; }
+        done
+    fi
+    [ -n "${pack_system}" ] || die "no selector on separated outputs in --cls_systems to pack; give --pack_system"
+    [[ ${pack_system} != *_clean ]] || die "--pack_system ${pack_system}: a _clean oracle cannot select on a mixture"
+    cls_system_opts "${pack_system}"
+    packed=${expdir}/packed/${sep_tag}_${cls_tag}_${pack_system}
+    [[ ${pack_system} == attributes* ]] && packed=${expdir}/packed/${sep_tag}_attributes
+    log "Stage 10: packing ${sep_exp} + ${pack_system} into ${packed}"
+    [ -f "${sep_exp}/.stage5.done" ] || [ -n "${sep_model_file}" ] || die "${sep_exp} has no trained model: run stage 5"
+    pack_args=(--sep_dir "${sep_exp}" --fs "${fs}" --out_dir "${packed}" --check_mix_dir "data/${test_sets%% *}_mix")
+    [ -n "${sep_model_file}" ] && pack_args+=(--sep_model_file "${sep_model_file}")
+    if [[ ${pack_system} != attributes* ]]; then
+        [ -f "${sys_dir}/.stage7.done" ] || [ -n "${cls_model_file}" ] || die "${sys_dir} has no trained model: run stage 7"
+        pack_args+=(--cls_dir "${sys_dir}")
+        [ -n "${cls_model_file}" ] && pack_args+=(--cls_model_file "${sys_dir}/${cls_model_file}")
+    fi
+    python -m tse2.bin.pack "${pack_args[@]}"
+    log "Stage 10: extract with: python -m tse2.bin.extract --model_dir ${packed} --prompt \"...\" in.wav out.wav"
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

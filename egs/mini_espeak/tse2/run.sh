@@ -13,4 +13,5 @@ set -euo pipefail
     --num_valid_mix 100 \
     --num_test_mix 100 \
     --bank_size 100 \
+    --cls_systems "text enroll attributes" \
     "$@"

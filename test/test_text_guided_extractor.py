@@ -1,0 +1,175 @@
+"""The end-user extractor: pack, load from elsewhere, extract from a synthesized two-talker mixture."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import yaml
+
+from conftest import ROOT, requires_espeak, two_talkers
+from tse2.bin import extract, pack
+from tse2.tasks.enh import Tse2EnhancementTask
+
+FS = 16000
+pytestmark = requires_espeak
+
+
+def _si_sdr(est, ref):
+    est, ref = est - est.mean(-1, keepdim=True), ref - ref.mean(-1, keepdim=True)
+    proj = (est * ref).sum(-1, keepdim=True) / (ref * ref).sum(-1, keepdim=True) * ref
+    return 10 * torch.log10((proj ** 2).sum(-1) / ((est - proj) ** 2).sum(-1) + 1e-9)
+
+
+@pytest.fixture(scope="module")
+def sep_exp(tmp_path_factory) -> Path:
+    """A real tiny TF-Locoformer (the demo config) fitted to this one mixture by PIT (70 steps), saved
+    as stage 5 would save it: ESPnet config.yaml + checkpoint."""
+    exp = tmp_path_factory.mktemp("exp") / "sep_tiny"
+    parser = Tse2EnhancementTask.get_parser()
+    args = parser.parse_args(["--config", str(ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_tflocoformer_tiny.yaml"),
+                              "--output_dir", str(exp)])
+    torch.manual_seed(0)
+    model = Tse2EnhancementTask.build_model(args)
+    a, b = two_talkers()
+    x, refs = torch.tensor(a + b)[None], torch.tensor(np.stack([a, b]))[None]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(70):
+        est = model.separator.separate(x)
+        loss = -torch.maximum(_si_sdr(est, refs).mean(), _si_sdr(est.flip(1), refs).mean())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert -loss.item() > 10.0, f"the fixture separator did not fit its mixture ({-loss.item():.1f} dB)"
+    exp.mkdir(parents=True, exist_ok=True)
+    conf = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
+    (exp / "config.yaml").write_text(yaml.safe_dump(conf))
+    torch.save(model.state_dict(), exp / "valid.si_snr_loss.best.pth")
+    return exp
+
+
+def _write_input(path: Path, rate: int = 44100, channels: int = 2) -> tuple:
+    import librosa
+
+    a, b = two_talkers()
+    mix = librosa.resample(a + b, orig_sr=FS, target_sr=rate)
+    sf.write(path, np.stack([mix] * channels, axis=1) if channels > 1 else mix, rate)
+    return [librosa.resample(s, orig_sr=FS, target_sr=rate) for s in (a, b)]
+
+
+def _corr(x, y) -> float:
+    n = min(len(x), len(y))
+    return float(np.corrcoef(x[:n], y[:n])[0, 1])
+
+
+def test_extractor_picks_the_described_talker_from_any_rate_and_channels(sep_exp, tmp_path, caplog, capsys):
+    packed = tmp_path / "packed"
+    assert pack.main(["--sep_dir", str(sep_exp), "--fs", str(FS), "--out_dir", str(packed)]) == 0
+    meta = json.loads((packed / "tse2_model.json").read_text())
+    assert meta["format"] == 1 and meta["fs"] == FS and "torch" in meta["versions"] and "classifier" not in meta
+    moved = tmp_path / "elsewhere" / "model"  # the pack is self-contained: move it, run from another cwd
+    shutil.move(str(packed), moved)
+    refs = _write_input(tmp_path / "in.wav")
+    cwd = os.getcwd()
+    os.chdir(tmp_path / "elsewhere")
+    try:
+        caplog.set_level(logging.INFO)
+        for prompt, want in (("Please extract the speaker who starts speaking first.", 0),
+                             ("Pick out the louder talker.", 1),
+                             ("Isolate the speaker with a higher pitch and a later start.", 1)):
+            out, other = tmp_path / "out.wav", tmp_path / "other.wav"
+            rc = extract.main(["--model_dir", "model", "--selector", "attributes", "--prompt", prompt,
+                               "--other", str(other), str(tmp_path / "in.wav"), str(out)])
+            assert rc == 0
+            target, rate = sf.read(out)
+            rest, _ = sf.read(other)
+            assert rate == 44100 and len(target) == len(refs[0]) == len(rest)
+            # the fitted separator reaches ~15 dB SI-SDR: each output is mostly one talker
+            assert _corr(target, refs[want]) > 0.6 > _corr(target, refs[1 - want]), prompt
+            assert _corr(rest, refs[1 - want]) > 0.6 > _corr(rest, refs[want]), prompt
+        assert "2 channels, down-mixed to mono" in caplog.text
+        assert "resampled from 44100 Hz to the model's 16000 Hz" in caplog.text
+        assert "(selected)" in capsys.readouterr().out
+    finally:
+        os.chdir(cwd)
+
+
+def test_python_api_on_arrays(sep_exp, tmp_path):
+    from tse2 import TextGuidedExtractor
+
+    pack.main(["--sep_dir", str(sep_exp), "--out_dir", str(tmp_path / "p")])
+    ex = TextGuidedExtractor.from_pretrained(tmp_path / "p", selector="attributes")
+    a, b = two_talkers()
+    res = ex(a + b, "the speaker who starts first")
+    assert res.fs == FS and res.selected in (1, 2) and res.scores[0] == -res.scores[1]
+    assert _corr(res.target, a) > 0.6 > _corr(res.target, b) and res.details["relations"] == [("temporal order", "first", -1)]
+
+
+def test_bad_inputs_get_clear_errors(sep_exp, tmp_path, caplog):
+    pack.main(["--sep_dir", str(sep_exp), "--out_dir", str(tmp_path / "p")])
+    _write_input(tmp_path / "ok.wav", rate=FS, channels=1)
+    run = ["--model_dir", str(tmp_path / "p"), "--selector", "attributes", "--prompt", "the louder talker"]
+    sf.write(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32), FS)
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x01garbage" * 10)
+    cases = [("empty.wav", "empty.wav: contains no samples"),
+             ("corrupt.wav", "corrupt.wav: unreadable or corrupt audio"),
+             ("missing.wav", "missing.wav: audio file does not exist")]
+    for name, message in cases:
+        assert extract.main(run + [str(tmp_path / name), str(tmp_path / "o.wav")]) == 1
+        assert message in caplog.text
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(FS, dtype=np.float32), FS)
+    assert extract.main(run + [str(silent), str(tmp_path / "o.wav")]) == 1
+    assert "is digital silence" in caplog.text
+    bad_prompt = run[:-1] + ["extract the speaker who says hello in German"]
+    assert extract.main(bad_prompt + [str(tmp_path / "ok.wav"), str(tmp_path / "o.wav")]) == 1
+    assert "the attribute selector cannot decide" in caplog.text and "measures only pitch" in caplog.text
+    gibberish = run[:-1] + ["blah blah"]
+    assert extract.main(gibberish + [str(tmp_path / "ok.wav"), str(tmp_path / "o.wav")]) == 1
+    assert "no cue word understood in 'blah blah'. Understood cue words: loudness:" in caplog.text
+    assert extract.main(["--model_dir", str(tmp_path), "--prompt", "x", str(tmp_path / "ok.wav"),
+                         str(tmp_path / "o.wav")]) == 1
+    assert "is not a packed tse2 model" in caplog.text
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_packed_classifier_loads_from_a_copy_without_its_sources(sep_exp, tiny_hf_models, tmp_path):
+    """A text classifier whose encoders come from local model dirs: the pack copies them, so it
+    still loads once the originals are gone."""
+    from tse2.extractor import TextGuidedExtractor
+    from tse2.tasks.cls import Tse2ClassifierTask
+
+    src = tmp_path / "src"
+    for name in ("wav2vec2", "llama"):
+        shutil.copytree(tiny_hf_models[name], src / name)
+    conf = dict(cue="text", speech_encoder="hf", speech_encoder_conf=dict(model_dir=str(src / "wav2vec2"),
+                num_layers=2), text_encoder="hf_lora", text_encoder_conf=dict(model_dir=str(src / "llama")),
+                model_conf=dict(temperature=0.2), max_prompt_tokens=64)
+    cls_exp = tmp_path / "exp/cls_text"
+    cls_exp.mkdir(parents=True)
+    (cls_exp / "config.yaml").write_text(yaml.safe_dump(conf))
+    import argparse
+
+    model = Tse2ClassifierTask.build_model(argparse.Namespace(**conf))
+    torch.save(model.state_dict(), cls_exp / "valid.acc.best.pth")
+    assert pack.main(["--sep_dir", str(sep_exp), "--cls_dir", str(cls_exp), "--out_dir", str(tmp_path / "p")]) == 0
+    packed_conf = yaml.safe_load((tmp_path / "p/classifier/config.yaml").read_text())
+    assert packed_conf["text_encoder_conf"]["model_dir"] == "text_encoder"
+    assert packed_conf["speech_encoder_conf"]["model_dir"] == "speech_encoder"
+    shutil.rmtree(src)
+    shutil.copytree(tmp_path / "p", tmp_path / "copy")
+    shutil.rmtree(tmp_path / "p")
+    ex = TextGuidedExtractor.from_pretrained(tmp_path / "copy")
+    a, b = two_talkers()
+    res = ex(np.stack([a + b, a + b], axis=1), "Extract the female speaker.", fs=FS)
+    assert res.selected == int(np.argmax(res.scores)) + 1 and all(-1.0 <= s <= 1.0 for s in res.scores)
+    with torch.no_grad():  # the packed weights are the trained ones, bit for bit
+        packed = torch.load(tmp_path / "copy/classifier/model.pth", weights_only=True)
+        assert all(torch.equal(packed[k], v) for k, v in model.state_dict().items())

@@ -1,0 +1,1 @@
+"""Stage 9: signal metrics of the selected outputs, per-cue tables and figures (paper IV-C/D)."""
