@@ -103,10 +103,11 @@ def test_metrics_merge_and_report(recipe):
     pesq = np.mean([r["pesq"][0] for r in rows])
     assert f"| pitch | 3 | 100.0 % | {gain:.2f} | {pesq:.2f} |" in md
     assert "| speaking rate | 3 | 0.0 % |" in md and "| overall | 6 | 50.0 % |" in md
-    assert "(paper Table VI)" in md and "| pitch | all | 3 | 100.0 % |" in md
+    assert "`text` vs `text_ind` (paper Table VI)" in md and "| pitch | all | 3 | 100.0 % |" in md
     scores = json.loads((res / "scores.json").read_text())
     assert scores["dev"]["table4"]["text"]["pitch"]["sisdri"] == pytest.approx(gain)
-    for fig in ("dev_fig4_accuracy_vs_difference", "dev_fig6_conditions", "dev_fig7_joint"):
+    assert scores["dev"]["table6"]["text"]["pitch"]["all"][1]["n"] == 3
+    for fig in ("dev_fig4_accuracy_vs_difference", "dev_fig6_conditions_text", "dev_fig7_joint"):
         assert (res / "figures" / f"{fig}.png").stat().st_size > 1000
 
 

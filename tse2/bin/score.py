@@ -195,37 +195,45 @@ def _set_report(name: str, mix_dir: Path, score_dir: Path, systems: List[Tuple[s
             [" ".join(note), ""] + table(header, rows) + [""]
         scores["table5"] = {s: {c: vars(g) for c, g in grp[s].items()} for s in cols}
 
-    # Table VI and Fig. 6: relative vs independent prompts (needs both kinds and the bins).
+    # Table VI and Fig. 6: relative vs independent prompts (needs both kinds and the bins), on
+    # separated candidates and/or on the references (the _clean oracles).
     mixtures = {r["mix"]: r for r in read_jsonl(mix_dir / "mixtures.jsonl", "run stage 3")}
-    if "text" in ex and "text_ind" in ex and bins is not None:
+    scatter_sources: Tuple = (("relative", ex["text"]),) if "text" in ex else ()
+    pairs = [(r, i) for r, i in (("text", "text_ind"), ("text_clean", "text_ind_clean")) if r in ex and i in ex]
+    scores["table6"] = {}
+    for rel, ind in pairs if bins is not None else ():
+        where = "reverberant references (Clean ACC)" if is_clean(rel) else "separated candidates"
         cond = conditions(mixtures, bins)
-        rvi = relative_vs_independent(ex["text"], ex["text_ind"], cond)
-        header = ["cue", "group", "ind N", "ind ACC", "ind SI-SDRi", "ind PESQ",
-                  "rel N", "rel ACC", "rel SI-SDRi", "rel PESQ"]
+        rvi = relative_vs_independent(ex[rel], ex[ind], cond)
+        signal = not is_clean(rel)  # the oracles choose between references: accuracy only
+        header = ["cue", "group"] + [f"{k} {m}" for k in ("ind", "rel")
+                                     for m in (("N", "ACC", "SI-SDRi", "PESQ") if signal else ("N", "ACC"))]
         names = {"distinct": "non-same / non-similar", "indistinct": "same / similar", "all": "all"}
         rows = []
         for cue in ["overall"] + [c for c in rvi if c != "overall"]:
             for key in ("distinct", "indistinct", "all"):
-                i, r = rvi[cue][key]
-                rows.append([cue, names[key], str(i.n), pct(i.acc), db(i.sisdri), pesq_cell(i),
-                             str(r.n), pct(r.acc), db(r.sisdri), pesq_cell(r)])
-        lines += ["### Relative vs independent cues (paper Table VI)", "",
+                row = [cue, names[key]]
+                for g in rvi[cue][key]:
+                    row += [str(g.n), pct(g.acc)] + ([db(g.sisdri), pesq_cell(g)] if signal else [])
+                rows.append(row)
+        lines += [f"### Relative vs independent cues, {where}: `{rel}` vs `{ind}` (paper Table VI)", "",
                   "Independent prompts grouped by the speakers' independent categories (training-set "
                   "equal-frequency bins), relative prompts by their similar flag.", ""] + table(header, rows) + [""]
-        breakdown = {c: condition_breakdown(ex["text"], ex["text_ind"], cond, c) for c in PAIRED_CUES}
+        breakdown = {c: condition_breakdown(ex[rel], ex[ind], cond, c) for c in PAIRED_CUES}
         rows = [[c, k, str(i.n), pct(i.acc), str(r.n), pct(r.acc)]
                 for c, b in breakdown.items() for k, (i, r) in b.items()]
-        fig6 = fig_dir / f"{name}_fig6_conditions.png"
-        figures.condition_bars(breakdown, fig6, f"{name}: accuracy per absolute condition")
-        lines += ["### Same / adjacent / distinct independent categories (paper Fig. 6)", "",
+        fig6 = fig_dir / f"{name}_fig6_conditions_{rel}.png"
+        figures.condition_bars(breakdown, fig6, f"{name}, {where}: accuracy per absolute condition")
+        lines += [f"### Same / adjacent / distinct independent categories, {where} (paper Fig. 6)", "",
                   "Independent classifier on every pair in the condition vs relative classifier on the pairs "
                   "whose relative cue is not similar.", ""]
         lines += table(["cue", "condition", "independent N", "ACC (all)", "relative N", "ACC (non-similar)"], rows)
         lines += ["", f"![Fig. 6]({fig6.parent.name}/{fig6.name})", ""]
-        scores["table6"] = {c: {k: [vars(i), vars(r)] for k, (i, r) in v.items()} for c, v in rvi.items()}
-        scatter_sources = (("independent", ex["text_ind"]), ("relative", ex["text"]))
-    else:
-        scatter_sources = (("relative", ex["text"]),) if "text" in ex else ()
+        scores["table6"][rel] = {c: {k: [vars(i), vars(r)] for k, (i, r) in v.items()} for c, v in rvi.items()}
+        if rel == pairs[0][0]:
+            scatter_sources = (("independent", ex[ind]), ("relative", ex[rel]))
+    if not scatter_sources and "text_clean" in ex:
+        scatter_sources = (("relative", ex["text_clean"]),)
 
     # Figs. 4 and 7.
     fig_lines = []

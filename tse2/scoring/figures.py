@@ -114,7 +114,7 @@ def condition_bars(breakdown: Mapping[str, Mapping[str, Tuple[Group, Group]]], p
         ax.set_title(cue, fontsize=9)
         ax.set_ylabel("accuracy (%)", fontsize=8)
     if cues:
-        axes[0].legend(fontsize=7, loc="upper left")
+        fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, loc="upper right")
     fig.suptitle(title, fontsize=10)
     _save(fig, path)
 
