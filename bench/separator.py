@@ -1,6 +1,6 @@
 """Benchmark of the TF-Locoformer separator configs: size, training step time, inference speed.
 
-    tools/venv/bin/python bench/separator.py [--threads 2] [--configs tiny cpu small paper] [--device cpu|cuda]
+    tools/venv/bin/python bench/separator.py [--threads 2] [--configs tiny small paper] [--device cpu|cuda]
 
 For each shipped config (egs/TEMPLATE/tse2/conf/tuning/sep_tflocoformer_<name>.yaml) prints the
 parameter count, the time of one training step (forward, PIT SI-SNR loss, backward, AdamW) on a
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="+", default=["tiny", "cpu", "small", "paper"])
+    parser.add_argument("--configs", nargs="+", default=["tiny", "small", "paper"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, default=2)

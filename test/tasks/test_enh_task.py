@@ -24,7 +24,7 @@ def _args(config: Path, tmp_path: Path, **override):
 
 
 def test_configs_are_found():
-    assert [c.name for c in CONFIGS] == [f"sep_tflocoformer_{n}.yaml" for n in ("cpu", "paper", "small", "tiny")]
+    assert [c.name for c in CONFIGS] == [f"sep_tflocoformer_{n}.yaml" for n in ("paper", "small", "tiny")]
 
 
 def test_registry_holds_espnet_and_tse2_separators():
