@@ -50,6 +50,10 @@ def test_text_examples_from_separated_outputs(tmp_path):
     assert labels["dev-000000_pitch_rel"] == "1" and labels["dev-000001_pitch_rel"] == "0"
     assert read_map(out / "cand1.scp")["dev-000000_pitch_rel"] == "/s/dev-000000_sep1.wav"
     assert read_map(out / "utt2num_samples")["dev-000001_temporal_order_rel"] == "80000"
+    # the single-stage baselines' inputs: the mixture and the target reference (dev-000000: target 2)
+    assert read_map(out / "mix.scp")["dev-000000_pitch_rel"] == "/w/dev-000000_mix.wav"
+    assert read_map(out / "target.scp")["dev-000000_pitch_rel"] == "/w/dev-000000_s2.wav"
+    assert read_map(out / "target.scp")["dev-000001_pitch_rel"] == "/w/dev-000001_s1.wav"
     assert read_map(out / "prompt")["dev-000000_pitch_rel"] == "Extract the pitch speaker (relative)."
     rows = [json.loads(x) for x in (out / "examples.jsonl").read_text().splitlines()]
     assert {r["cue_type"] for r in rows} == {"pitch", "gender", "temporal order"}

@@ -24,6 +24,8 @@ TOOLS = {
     "select_attributes": ["--data_dir", "d", "--out", "o.jsonl"],
     "pack": ["--sep_dir", "exp/s", "--out_dir", "exp/packed/x"],
     "extract": ["--model_dir", "m", "--prompt", "the louder talker", "in.wav", "out.wav"],
+    "tse_train": ["--output_dir", "exp/x", "--extractor", "dpt"],
+    "tse_inference": ["run", "--model_dir", "m", "--data_dir", "d", "--out", "o.jsonl"],
 }
 
 

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, requires_espeak
@@ -87,7 +88,9 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     # on dev and test, scores, and the packed extractor checked on one test mixture.
     # The forced stage 3 above rewrote the mixture dirs: stage 4's prompts are gone, so it reruns.
     cls = ["--cls_systems", "text enroll attributes",
-           "--cls_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 4"]
+           "--cls_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 4",
+           "--tse_configs", "conf/tuning/tse_tflocoformer_tiny.yaml conf/tuning/tse_dpt_tiny.yaml",
+           "--tse_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 2"]
     out = bash(["./run.sh", "--stage", "4", "--stop_stage", "10", *MIX, *sep, *cls], cwd=recipe)
     assert "prompts.jsonl is missing: rerunning the stage" in out.stdout
     assert "Stage 5: already done" in out.stdout and "Stage 6: already done" in out.stdout
@@ -108,6 +111,11 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert [m["mix"] for m in metrics] == sorted(labels) and all(len(m["pesq"]) == 2 for m in metrics)
     assert (results / "figures/test_fig4_accuracy_vs_difference.png").stat().st_size > 0
     assert "| attributes: N |" in report  # the training-free selector, side by side
+    assert "| tse_tflocoformer_tiny: N | SI-SDRi (dB) | PESQ (wb) | tse_dpt_tiny: N |" in report  # single-stage
+    for tag in ("tflocoformer_tiny", "dpt_tiny"):
+        rows = [json.loads(x) for x in (recipe / f"exp/tse_{tag}/infer_test/selections.jsonl").read_text().splitlines()]
+        assert len(rows) == sum(p["kind"] == "relative" and not p["similar"] for p in prompts)
+        assert all(np.isfinite(r["sisdri"]) for r in rows)
     attr = [json.loads(x) for x in (recipe / "exp/attributes_sep_tflocoformer_tiny/infer_test/selections.jsonl")
             .read_text().splitlines()]
     assert len(attr) == len(text_sel) and any(not r["abstain"] for r in attr)
@@ -116,7 +124,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert len(list((packed / "check").glob("test-000000_*.wav"))) == 2
     assert "test-000000_mix.wav: output 1: similarity" in out.stdout
     out = bash(["./run.sh", "--stage", "7", "--stop_stage", "9", *MIX, *cls], cwd=recipe)
-    assert out.stdout.count("already done with the same") == 5
+    assert out.stdout.count("already done with the same") == 5 + 4  # + two single-stage systems, stages 7 and 8
     assert "SI-SDR/PESQ of exp/sep_tflocoformer_tiny already computed" in out.stdout
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical

@@ -13,6 +13,7 @@ mixture stay next to each other, which lets the classifier encode each candidate
     prompt               example → prompt text    (--cue text; one example per prompt of the chosen kinds)
     enroll.scp           example → wav            (--cue enroll; one example per mixture)
     utt2num_samples      example → samples of the mixture (ESPnet's shape file)
+    mix.scp target.scp   example → the mixture, the target reference (single-stage baselines)
     examples.jsonl       example, mix, cue_type, kind, similar, target (for stage 8/9 reports)
 
 "similar"/"same" prompts are left out unless ``--keep_similar true`` (training: paper, no;
@@ -124,6 +125,10 @@ def main_(args) -> int:
     write_map(out / "cand2.scp", {r["id"]: c2[r["mix"]] for r in rows})
     write_map(out / "label", {r["id"]: label[r["mix"]] for r in rows})
     write_map(out / "utt2num_samples", {r["id"]: num_samples[r["mix"]] for r in rows})
+    # the single-stage baselines read the mixture and the target reference of each example
+    wavs, refs = read_map(args.mix_dir / "wav.scp"), {k: read_map(args.mix_dir / f"spk{k}.scp") for k in ("1", "2")}
+    write_map(out / "mix.scp", {r["id"]: wavs[r["mix"]] for r in rows})
+    write_map(out / "target.scp", {r["id"]: refs[str(r["target"])][r["mix"]] for r in rows})
     if args.cue == "text":
         write_map(out / "prompt", {r["id"]: r["prompt"] for r in rows})
     else:

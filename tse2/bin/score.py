@@ -31,17 +31,14 @@ from tse2.cues.labels import IndependentBins
 from tse2.scoring import figures
 from tse2.scoring.metrics import pesq_mode, pesq_score, si_sdr
 from tse2.scoring.tables import (PAIRED_CUES, by_cue, condition_breakdown, conditions, db, is_clean,
-                                 oracle_selection, pct, per_mixture_by_cue, pesq_cell, relative_vs_independent,
-                                 scored_examples, speaker_values, table)
+                                 is_single_stage, oracle_selection, pct, per_mixture_by_cue, pesq_cell,
+                                 relative_vs_independent, scored_examples, speaker_values, table)
 from tse2.utils.audio import read_audio
 from tse2.utils.cli import merge_parts, run_tool, write_markdown
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 log = logging.getLogger("score")
-
-KNOWN = ("text", "text_ind", "enroll")
-
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,24 +142,30 @@ def _set_report(name: str, mix_dir: Path, score_dir: Path, systems: List[Tuple[s
     scores: Dict = {"oracle_selection": vars(oracle), "pesq_mode": mode}
     lines = [f"## {name}", ""]
 
-    # Table IV: the two-stage system per cue type (and any other separated-candidate selector).
-    sep_systems = [s for s in ex if not is_clean(s) and s not in ("text_ind", "enroll")]
+    # Table IV: single-stage baselines, then the two-stage system per cue type (and any other
+    # separated-candidate selector).
+    single = [s for s in ex if is_single_stage(s)]
+    sep_systems = single + [s for s in ex
+                            if not is_clean(s) and not is_single_stage(s) and s not in ("text_ind", "enroll")]
     if sep_systems:
         groups = {s: by_cue(ex[s]) for s in sep_systems}
         cues = list(dict.fromkeys(c for s in sep_systems for c in groups[s]))
         header = ["cue type"]
         for s in sep_systems:
-            header += [f"{s}: N", "Sep ACC", "SI-SDRi (dB)", f"PESQ ({mode})"]
+            header += [f"{s}: N"] + ([] if s in single else ["Sep ACC"]) + ["SI-SDRi (dB)", f"PESQ ({mode})"]
         rows = []
         for c in cues:
             row = [c]
             for s in sep_systems:
                 g = groups[s].get(c)
-                row += ["–"] * 4 if g is None else [str(g.n), pct(g.acc), db(g.sisdri), pesq_cell(g)]
+                cells = 3 if s in single else 4
+                row += ["–"] * cells if g is None else \
+                    [str(g.n)] + ([] if s in single else [pct(g.acc)]) + [db(g.sisdri), pesq_cell(g)]
             rows.append(row)
-        lines += ["### Two-stage TSE per cue type (paper Table IV)", "",
-                  "Prompts whose cue is not similar/same; SI-SDRi and PESQ of the selected output against the "
-                  "reference target.", ""] + table(header, rows)
+        title = "Single-stage vs two-stage TSE" if single else "Two-stage TSE"
+        lines += [f"### {title} per cue type (paper Table IV)", "",
+                  "Prompts whose cue is not similar/same; SI-SDRi and PESQ of the extracted (single-stage) or "
+                  "selected (two-stage) output against the reference target.", ""] + table(header, rows)
         lines += ["", f"Separator with an oracle selector (the output nearer the target): SI-SDRi "
                   f"{db(oracle.sisdri)} dB, PESQ {pesq_cell(oracle)} over {oracle.n} mixtures; unprocessed "
                   f"mixture PESQ {db(float(np.mean(pm)) if pm else None)}.", ""]

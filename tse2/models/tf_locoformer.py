@@ -18,6 +18,10 @@ read for facts only.  One file, top to bottom:
 Paper configuration (16 kHz): 6 layers, D = 128, 4 heads, H = 384, K = 4, S = 1, STFT 256/128.
 As an ESPnet separator it takes the waveform (use ``encoder: same`` and ``decoder: same``) and
 returns waveforms, like ESPnet's TF-GridNetV2.
+
+With ``cond_dim > 0`` it is the single-stage baseline's extractor (relative-cues paper IV-C: the
+separator with one output, conditioned on the prompt embedding): a FiLM layer
+(:mod:`tse2.models.film`) modulates the channels before each block; see :meth:`extract`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from tse2.models.film import FiLM
 
 try:  # ESPnet is the training framework; the model itself runs without it.
     from espnet2.enh.separator.abs_separator import AbsSeparator
@@ -162,6 +168,7 @@ class TFLocoformerSeparator(AbsSeparator):
         ffn_hidden_dim: H of the ConvSwiGLU FFNs; conv1d_kernel, conv1d_shift: their K and S.
         num_groups: groups of RMSGroupNorm (D % num_groups == 0).
         dropout: dropout in FFNs and attention; eps: norm epsilon.
+        cond_dim: size of a conditioning embedding for FiLM before each block (0: none, a separator).
     """
 
     def __init__(
@@ -179,6 +186,7 @@ class TFLocoformerSeparator(AbsSeparator):
         num_groups: int = 4,
         dropout: float = 0.0,
         eps: float = 1.0e-5,
+        cond_dim: int = 0,
     ) -> None:
         super().__init__()
         if num_spk < 1 or n_layers < 1:
@@ -188,7 +196,7 @@ class TFLocoformerSeparator(AbsSeparator):
         self.config = dict(num_spk=num_spk, n_fft=n_fft, hop_length=hop_length, n_layers=n_layers,
                            emb_dim=emb_dim, n_heads=n_heads, ffn_hidden_dim=ffn_hidden_dim,
                            conv1d_kernel=conv1d_kernel, conv1d_shift=conv1d_shift, num_groups=num_groups,
-                           dropout=dropout, eps=eps)
+                           dropout=dropout, eps=eps, cond_dim=cond_dim)
         self._num_spk, self.n_fft, self.hop_length = num_spk, n_fft, hop_length
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
         self.conv = nn.Conv2d(2, emb_dim, kernel_size=3, padding=1)
@@ -198,13 +206,18 @@ class TFLocoformerSeparator(AbsSeparator):
             for _ in range(n_layers)
         )
         self.deconv = nn.ConvTranspose2d(emb_dim, 2 * num_spk, kernel_size=3, padding=1)
+        self.cond_dim = cond_dim
+        self.film = nn.ModuleList(FiLM(cond_dim, emb_dim) for _ in range(n_layers)) if cond_dim > 0 else None
 
     @property
     def num_spk(self) -> int:
         return self._num_spk
 
-    def separate(self, mixture: torch.Tensor) -> torch.Tensor:
-        """(B, N) waveform → (B, num_spk, N) waveforms."""
+    def separate(self, mixture: torch.Tensor, cond: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, N) waveform [+ (B, cond_dim) condition] → (B, num_spk, N) waveforms."""
+        if (cond is None) != (self.film is None):
+            raise ValueError("a condition is needed exactly when cond_dim > 0 "
+                             f"(cond_dim {self.cond_dim}, condition {'given' if cond is not None else 'missing'})")
         if mixture.dim() != 2:
             raise ValueError(f"expected a (batch, samples) waveform, got shape {tuple(mixture.shape)}")
         n = mixture.shape[-1]
@@ -212,7 +225,9 @@ class TFLocoformerSeparator(AbsSeparator):
         spec = torch.stft(mixture / std, self.n_fft, self.hop_length, window=self.window, return_complex=True)
         x = torch.stack((spec.real, spec.imag), dim=1).transpose(2, 3)  # B, 2, T, F
         x = self.conv(x)  # B, D, T, F
-        for block in self.blocks:
+        for k, block in enumerate(self.blocks):
+            if self.film is not None:
+                x = self.film[k](x, cond)  # B, D, T, F: per channel, constant over time and frequency
             x = block(x)
         x = self.deconv(x)  # B, 2 * num_spk, T, F
         b, _, t, f = x.shape
@@ -220,6 +235,10 @@ class TFLocoformerSeparator(AbsSeparator):
         est = torch.complex(x[:, 0].float(), x[:, 1].float())
         wav = torch.istft(est, self.n_fft, self.hop_length, window=self.window.float(), length=n)
         return wav.view(b, self.num_spk, n) * std.unsqueeze(1)
+
+    def extract(self, mixture: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The single-stage extractor: (B, N) mixture, (B, cond_dim) prompt embedding → (B, N) target."""
+        return self.separate(mixture, cond)[:, 0]
 
     def forward(
         self, input: torch.Tensor, ilens: torch.Tensor, additional: Optional[Dict] = None

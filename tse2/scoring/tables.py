@@ -10,7 +10,8 @@ Inputs, per evaluation set:
   relative-vs-independent groups.
 
 A system is named like the recipe's ``--cls_systems``: ``text``, ``text_ind``, ``enroll``, each
-optionally ``_clean`` (the oracle classifier on the references, Clean ACC: no signal metrics).
+optionally ``_clean`` (the oracle classifier on the references, Clean ACC: no signal metrics);
+``tse_<tag>`` is a single-stage baseline (its rows carry SI-SDRi and PESQ, no selection).
 Any other name (e.g. ``attributes``, the training-free selector) is a separated-candidate system.
 """
 
@@ -36,8 +37,8 @@ class Example:
     cue_type: str
     kind: str
     similar: bool
-    correct: bool
-    selected: int
+    correct: Optional[bool]  # None for a single-stage baseline: it extracts, it does not select
+    selected: int  # 1 or 2; 0 for a single-stage baseline
     sisdri: Optional[float] = None  # selected output vs target, minus the mixture's SI-SDR
     pesq: Optional[float] = None
     pesq_error: Optional[str] = None
@@ -62,7 +63,8 @@ class Group:
         s = [e.sisdri for e in examples if e.sisdri is not None]
         p = [e.pesq for e in examples if e.pesq is not None]
         errors = [e.pesq_error for e in examples if e.pesq_error]
-        return cls(n=len(examples), acc=float(np.mean([e.correct for e in examples])),
+        c = [e.correct for e in examples if e.correct is not None]
+        return cls(n=len(examples), acc=float(np.mean(c)) if c else None,
                    sisdri=float(np.mean(s)) if s else None, pesq=float(np.mean(p)) if p else None,
                    pesq_failed=len(errors), pesq_errors=sorted(set(errors)))
 
@@ -71,10 +73,20 @@ def is_clean(system: str) -> bool:
     return system.endswith("_clean")
 
 
+def is_single_stage(system: str) -> bool:
+    return system.startswith("tse_")
+
+
 def scored_examples(selections: Iterable[Mapping], metrics: Optional[Mapping[str, Mapping]]) -> List[Example]:
-    """Selections joined with per-mixture metrics (``None`` for the clean oracle: no metrics)."""
+    """Selections joined with per-mixture metrics (``None`` for the clean oracle: no metrics).
+    Rows of a single-stage baseline (``tse2.bin.tse_inference``) carry their own SI-SDRi and PESQ."""
     out = []
     for r in selections:
+        if "sisdri" in r and "selected" not in r:
+            out.append(Example(id=r["id"], mix=r["mix"], cue_type=r["cue_type"], kind=r["kind"],
+                               similar=bool(r["similar"]), correct=None, selected=0, sisdri=r["sisdri"],
+                               pesq=r["pesq"], pesq_error=r["pesq_error"]))
+            continue
         e = Example(id=r["id"], mix=r["mix"], cue_type=r["cue_type"], kind=r["kind"], similar=bool(r["similar"]),
                     correct=bool(r["correct"]), selected=int(r["selected"]), abstain=bool(r.get("abstain")))
         if metrics is not None:

@@ -80,6 +80,16 @@ class ClassifierPreprocess:
         return data
 
 
+def add_prompt_and_choice_arguments(group, class_choices_list) -> None:
+    """Options shared by the tasks that read prompts: truncation, ``--init`` (ignored: pretrained
+    encoders keep their weights; ESPnet's CLI expects it) and one option pair per class choice."""
+    group.add_argument("--max_prompt_tokens", type=int, default=128, help="prompts are truncated to this")
+    group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
+                       help="unused: pretrained encoders keep their weights (kept for ESPnet's CLI)")
+    for class_choices in class_choices_list:
+        class_choices.add_arguments(group)
+
+
 class Tse2ClassifierTask(AbsTask):
     num_optimizers: int = 1
     class_choices_list = [speech_encoder_choices, text_encoder_choices]
@@ -92,11 +102,7 @@ class Tse2ClassifierTask(AbsTask):
                            help="what describes the target: a text prompt or an enrollment utterance")
         group.add_argument("--model_conf", action=NestedDictAction,
                            default=dict(temperature=0.2), help="keyword arguments of TargetClassifier")
-        group.add_argument("--max_prompt_tokens", type=int, default=128, help="prompts are truncated to this")
-        group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
-                           help="unused: pretrained encoders keep their weights (kept for ESPnet's CLI)")
-        for class_choices in cls.class_choices_list:
-            class_choices.add_arguments(group)
+        add_prompt_and_choice_arguments(group, cls.class_choices_list)
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:

@@ -13,7 +13,8 @@
 #   4  cue labels and prompts: data/<set>_mix/{cues,prompts}.jsonl, data/cue_report.md
 #   5  separator training: exp/sep_<tag>/ (ESPnet trainer, TF-Locoformer, PIT + SI-SDR)
 #   6  separation and SI-SDR target labels: exp/sep_<tag>/separate_<set>/
-#   7  classifier training: exp/cls_<tag>_<system>/ (ESPnet trainer; text prompts and/or enrollment)
+#   7  classifier training: exp/cls_<tag>_<system>/ (ESPnet trainer; text prompts and/or enrollment);
+#      single-stage baselines (--tse_configs): exp/tse_<tag>/
 #   8  classifier inference: exp/cls_<tag>_<system>/infer_<set>/ (similarities, selections, accuracy)
 #   9  scoring: exp/sep_<tag>/score_<set>/ (SI-SDR, PESQ), exp/results_<sep tag>_<cls tag>/RESULTS.md + figures
 #  10  packing: exp/packed/<sep tag>_<cls tag>_<system>/ (one self-contained dir for tse2.bin.extract)
@@ -80,6 +81,11 @@ cls_systems="text enroll"  # selectors: text (classifier, relative prompts), tex
                            # (text_clean, ...) uses the reverberant references: the Clean ACC oracle
 cls_args=                  # more options of tse2.bin.cls_train (e.g. "--max_epoch 5")
 cls_model_file=            # checkpoint file name used by stage 8 (default: the best one ESPnet kept)
+
+# Single-stage baselines (stages 7-9; paper IV-C): none by default
+tse_configs=               # ESPnet configs of single-stage text-conditioned extractors, space-separated
+                           # (e.g. "conf/tuning/tse_tflocoformer_tiny.yaml conf/tuning/tse_dpt_tiny.yaml")
+tse_args=                  # more options of tse2.bin.tse_train (e.g. "--max_epoch 5")
 
 # Stage 10 options
 pack_system=               # selector packed with the separator (default: the first entry of --cls_systems
@@ -410,6 +416,39 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
             --cue "${cue}" --output_dir "${cls_exp}" "${data_args[@]}" ${cls_args}
         mark_done "${marker}" "${signature}"
     done
+    # Single-stage baselines: mixture + relative prompt -> target, on the references' example lists.
+    # Validation uses each mixture's "all" prompt (one per mixture): a full pass over every prompt
+    # would cost more than the training epoch.
+    for tse_config in ${tse_configs}; do
+        [ -f "${tse_config}" ] || die "single-stage config ${tse_config} does not exist"
+        tse_exp=${expdir}/tse_$(config_tag "${tse_config}" tse_)
+        log "Stage 7: single-stage baseline (${tse_config}) in ${tse_exp}"
+        marker=${tse_exp}/.stage7.done
+        signature="config=$(digest "${tse_config}") args=${tse_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl")"
+        if stage_done "${marker}" "${signature}" "${tse_exp}/config.yaml"; then
+            log "Stage 7: ${tse_exp}: already done with the same config and data (${marker}); skipping"
+            continue
+        fi
+        rm -f "${marker}"
+        mkdir -p "${tse_exp}"
+        data_args=()
+        for dset in ${train_set} ${valid_set}; do
+            ddir=${dumpdir}/cls/clean/text_relative/${dset}
+            mode=train; opts=()
+            if [ "${dset}" = "${valid_set}" ]; then mode=valid; ddir=${ddir}_all; opts=(--cue_types all); fi
+            python -m tse2.bin.cls_data --mix_dir "data/${dset}_mix" --clean --cue text --kinds relative \
+                --keep_similar false "${opts[@]}" --out_dir "${ddir}"
+            for n in mix.scp:speech_mix:sound target.scp:speech_ref1:sound prompt:prompt:text; do
+                IFS=: read -r f name type <<< "${n}"
+                data_args+=("--${mode}_data_path_and_name_and_type" "${ddir}/${f},${name},${type}")
+            done
+            data_args+=("--${mode}_shape_file" "${ddir}/utt2num_samples")
+        done
+        # shellcheck disable=SC2086
+        launch_training 7 "${tse_exp}" "single-stage baseline" python -m tse2.bin.tse_train --config "${tse_config}" \
+            --output_dir "${tse_exp}" "${data_args[@]}" ${tse_args}
+        mark_done "${marker}" "${signature}"
+    done
 fi
 
 if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
@@ -462,6 +501,35 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         python -m tse2.bin.cls_inference report --out "${cls_exp}/RESULTS_classifier.md" "${outs[@]}"
         mark_done "${marker}" "${signature}"
     done
+    for tse_config in ${tse_configs}; do
+        tse_exp=${expdir}/tse_$(config_tag "${tse_config}" tse_)
+        log "Stage 8: single-stage ${tse_exp} on ${valid_set} ${test_sets}"
+        [ -f "${tse_exp}/.stage7.done" ] || die "${tse_exp} has no trained model: run stage 7"
+        marker=${tse_exp}/.stage8.done
+        signature="trained=$(digest "${tse_exp}/.stage7.done") sets=${valid_set} ${test_sets}"
+        # shellcheck disable=SC2046
+        if stage_done "${marker}" "${signature}" $(for d in ${valid_set} ${test_sets}; do echo "${tse_exp}/infer_${d}/summary.json"; done); then
+            log "Stage 8: ${tse_exp}: already done with the same model and inputs (${marker}); skipping"
+            continue
+        fi
+        rm -f "${marker}"
+        for dset in ${valid_set} ${test_sets}; do
+            ddir=${dumpdir}/cls/clean/text_relative/${dset}  # non-similar relative prompts (Table IV)
+            python -m tse2.bin.cls_data --mix_dir "data/${dset}_mix" --clean --cue text --kinds relative \
+                --keep_similar false --out_dir "${ddir}"
+            out=${tse_exp}/infer_${dset}
+            mkdir -p "${out}/log"
+            _nj=$(utils/split_list.sh "${ddir}/label" "${out}/split" "${nj}" keys)
+            log "Stage 8: ${tse_exp}: ${dset}: ${_nj} jobs (logs: ${out}/log/infer.*.log)"
+            ${infer_cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
+                python -m tse2.bin.tse_inference run --model_dir "${tse_exp}" --data_dir "${ddir}" \
+                    --key_file "${out}/split/keys.JOB" --out "${out}/split/tse.JOB.jsonl" --ngpu "${ngpu}"
+            parts=()
+            for n in $(seq "${_nj}"); do parts+=("${out}/split/tse.${n}.jsonl"); done
+            python -m tse2.bin.tse_inference merge --data_dir "${ddir}" --out_dir "${out}" "${parts[@]}"
+        done
+        mark_done "${marker}" "${signature}"
+    done
 fi
 
 if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
@@ -497,6 +565,11 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
         cls_system_opts "${system}"
         [ -f "${sys_dir}/.stage8.done" ] || die "${sys_dir} has no selections: run stage 8 (or drop ${system} from --cls_systems)"
         report_args+=(--system "${system}" "${sys_dir}")
+    done
+    for tse_config in ${tse_configs}; do
+        tse_tag=$(config_tag "${tse_config}" tse_)
+        [ -f "${expdir}/tse_${tse_tag}/.stage8.done" ] || die "${expdir}/tse_${tse_tag} has no results: run stage 8"
+        report_args+=(--system "tse_${tse_tag}" "${expdir}/tse_${tse_tag}")
     done
     log "Stage 9: report in ${results_dir}/RESULTS.md"
     python -m tse2.bin.score report "${report_args[@]}" \

@@ -1,0 +1,105 @@
+"""ESPnet task of the single-stage text-conditioned TSE baselines (stage 7 trains, stage 8 runs them).
+
+One example = the mixture, the reference target and a prompt.  Data names, as given to
+``--train_data_path_and_name_and_type``:
+
+    speech_mix   sound   the mixture
+    speech_ref1  sound   the reference target (the reverberant target speaker)
+    prompt       text    the prompt; tokenized here by the text encoder's own tokenizer
+
+One ``ClassChoices`` per slot, read by this task's own ``build_model``:
+
+    extractor: tf_locoformer   extractor_conf: {num_spk: 1, n_layers: 6, ...}   (cond_dim is set here)
+    extractor: dpt             extractor_conf: {enc_dim: 64, n_blocks: 4, ...}
+    text_encoder: hf_lora      text_encoder_conf: {model_dir: ..., lora_r: 16, ...}
+    cond_dim: 128              the prompt embedding size (text projection = FiLM input)
+
+Training on random chunks (``iterator_type: chunk``) needs ``chunk_excluded_key_prefixes:
+[prompt]`` so that only the waveforms are cut; prompts are padded to ``max_prompt_tokens`` with -1
+(:class:`PromptPreprocess`) because that iterator stacks them.  ``--init`` is ignored: the text encoder is pretrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+import torch
+
+from espnet2.tasks.abs_task import AbsTask
+from espnet2.train.class_choices import ClassChoices
+from espnet2.train.collate_fn import CommonCollateFn
+from espnet2.train.trainer import Trainer
+
+from tse2.models.dpt import DPTExtractor
+from tse2.models.encoders import TextEncoder, load_tokenizer
+from tse2.models.tf_locoformer import TFLocoformerSeparator
+from tse2.models.tse import PROMPT_PAD, TextConditionedTSE
+from tse2.tasks.cls import ClassifierPreprocess, add_prompt_and_choice_arguments
+
+extractor_choices = ClassChoices(
+    name="extractor", classes=dict(tf_locoformer=TFLocoformerSeparator, dpt=DPTExtractor),
+    type_check=torch.nn.Module, default="tf_locoformer")
+tse_text_encoder_choices = ClassChoices(
+    name="text_encoder", classes=dict(hf_lora=TextEncoder), type_check=torch.nn.Module, default="hf_lora")
+
+
+class PromptPreprocess(ClassifierPreprocess):
+    """Tokenizes the prompt and right-pads it with -1 to ``max_prompt_tokens``.
+
+    ESPnet's chunk iterator stacks the (uncut) prompts of chunks from different utterances, so every
+    prompt must have the same length; the model recovers each prompt's length from the -1 padding.
+    """
+
+    def __call__(self, uid: str, data: Dict) -> Dict:
+        data = super().__call__(uid, data)
+        if "prompt" in data:
+            ids = data["prompt"]
+            data["prompt"] = np.pad(ids, (0, self.max_prompt_tokens - len(ids)), constant_values=PROMPT_PAD)
+        return data
+
+
+class Tse2TSETask(AbsTask):
+    num_optimizers: int = 1
+    class_choices_list = [extractor_choices, tse_text_encoder_choices]
+    trainer = Trainer
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group(description="Task related")
+        group.add_argument("--cond_dim", type=int, default=128, help="prompt embedding size (FiLM input)")
+        add_prompt_and_choice_arguments(group, cls.class_choices_list)
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
+        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0)
+
+    @classmethod
+    def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
+        tokenizer = load_tokenizer(args.text_encoder_conf["model_dir"])
+        return PromptPreprocess(tokenizer, getattr(args, "max_prompt_tokens", 128), train,
+                                seed=getattr(args, "seed", 0))
+
+    @classmethod
+    def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("speech_mix", "prompt") if inference else ("speech_mix", "speech_ref1", "prompt")
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("speech_ref1",) if inference else ()
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> TextConditionedTSE:
+        conf = dict(getattr(args, "text_encoder_conf", None) or {})
+        if "model_dir" not in conf:
+            raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
+        text = tse_text_encoder_choices.get_class(args.text_encoder)(out_dim=args.cond_dim, **conf)
+        econf = dict(args.extractor_conf or {})
+        if args.extractor == "tf_locoformer":
+            econf.setdefault("num_spk", 1)
+            if econf["num_spk"] != 1:
+                raise ValueError(f"the single-stage TF-Locoformer has one output, got num_spk {econf['num_spk']}")
+        econf["cond_dim"] = args.cond_dim
+        extractor = extractor_choices.get_class(args.extractor)(**econf)
+        return TextConditionedTSE(extractor, text)
