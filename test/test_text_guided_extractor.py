@@ -15,17 +15,12 @@ import torch
 import yaml
 
 from conftest import ROOT, requires_espeak, two_talkers
+from models.test_tf_locoformer import _si_sdr
 from tse2.bin import extract, pack
 from tse2.tasks.enh import Tse2EnhancementTask
 
 FS = 16000
 pytestmark = requires_espeak
-
-
-def _si_sdr(est, ref):
-    est, ref = est - est.mean(-1, keepdim=True), ref - ref.mean(-1, keepdim=True)
-    proj = (est * ref).sum(-1, keepdim=True) / (ref * ref).sum(-1, keepdim=True) * ref
-    return 10 * torch.log10((proj ** 2).sum(-1) / ((est - proj) ** 2).sum(-1) + 1e-9)
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from tse2.utils.audio import AudioError
+from tse2.utils.audio import AudioError, read_audio
 
 log = logging.getLogger("tse2.extractor")
 
@@ -46,20 +46,6 @@ MODEL_DIR_KEYS = (("text_encoder_conf", "text_encoder"), ("speech_encoder_conf",
 
 
 # ------------------------------------------------------------------------------------ audio in
-
-
-def read_any_audio(path: Union[str, Path]) -> Tuple[np.ndarray, int]:
-    """Reads any rate and channel count soundfile can decode; (samples, channels) float32 and rate."""
-    import soundfile as sf
-
-    path = str(path)
-    if not Path(path).is_file():
-        raise AudioError(f"{path}: audio file does not exist")
-    try:
-        audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as exc:  # soundfile's LibsndfileError and friends
-        raise AudioError(f"{path}: unreadable or corrupt audio ({exc})") from None
-    return audio, int(rate)
 
 
 def to_model_input(audio: np.ndarray, rate: int, fs: int, name: str = "input") -> np.ndarray:
@@ -244,7 +230,7 @@ class TextGuidedExtractor:
         or a file path); ``enroll`` (at the same rate) for an enrollment classifier; ``name`` for messages."""
         if isinstance(wav, (str, Path)):
             name = str(wav)
-            wav, fs = read_any_audio(wav)
+            wav, fs = read_audio(str(wav), mono=False)
         rate = int(fs or self.fs)
         length = len(wav)
         x = to_model_input(wav, rate, self.fs, name)
@@ -322,4 +308,4 @@ def describe(result: Extraction, selector_name: str) -> str:
                      for k, s in enumerate(result.scores))
 
 
-__all__: Sequence[str] = ("TextGuidedExtractor", "Extraction", "pack", "read_any_audio", "to_model_input")
+__all__: Sequence[str] = ("TextGuidedExtractor", "Extraction", "pack", "to_model_input")

@@ -38,16 +38,17 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main_(args) -> int:
-    from tse2.extractor import TextGuidedExtractor, describe, read_any_audio, to_model_input
+    from tse2.extractor import TextGuidedExtractor, describe, to_model_input
+    from tse2.utils.audio import read_audio
     from tse2.utils.fileio import write_wav
 
     if args.prompt is None and args.enroll is None:
         raise ValueError("give --prompt (or --enroll for an enrollment classifier)")
     ex = TextGuidedExtractor.from_pretrained(args.model_dir, "cuda" if args.ngpu > 0 else "cpu", args.selector)
-    wav, rate = read_any_audio(args.input)
+    wav, rate = read_audio(str(args.input), mono=False)  # any rate, any channels
     enroll = None
     if args.enroll is not None:  # brought to the mixture's rate; the extractor takes both on from there
-        audio, e_rate = read_any_audio(args.enroll)
+        audio, e_rate = read_audio(str(args.enroll), mono=False)
         enroll = to_model_input(audio, e_rate, rate, str(args.enroll))
     result = ex(wav, args.prompt, fs=rate, enroll=enroll, name=str(args.input))
     for path, audio in ((args.output, result.target), (args.other, result.other)):

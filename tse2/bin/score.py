@@ -181,9 +181,8 @@ def _set_report(name: str, mix_dir: Path, score_dir: Path, systems: List[Tuple[s
         if "enroll" in ex:
             header += ["enroll SI-SDRi (dB)", f"enroll PESQ ({mode})"]
         rows = []
-        for c in by_cue(cue_ref):
-            n = by_cue(cue_ref)[c].n
-            row = [c, str(n)] + [pct(grp[s][c].acc) if c in grp[s] else "–" for s in cols]
+        for c, ref_group in by_cue(cue_ref).items():
+            row = [c, str(ref_group.n)] + [pct(grp[s][c].acc) if c in grp[s] else "–" for s in cols]
             if "enroll" in ex:
                 g = grp["enroll"].get(c)
                 row += [db(g.sisdri if g else None), pesq_cell(g)]

@@ -86,15 +86,19 @@ def run(args) -> int:
     mixes, targets, prompts = read_map(d / "mix.scp"), read_map(d / "target.scp"), read_map(d / "prompt")
     keys = list(read_map(args.key_file)) if args.key_file else sorted(prompts, key=c_sort_key)
     model = Extractor(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
-    rows = []
+    rows, cache = [], {}
     for key in keys:
         for name, table in (("mix.scp", mixes), ("target.scp", targets), ("prompt", prompts)):
             if key not in table:
                 raise DataDirError(f"{d / name}: no entry for example {key}")
-        mix, fs = read_audio(mixes[key])
-        ref, _ = read_audio(targets[key], fs=fs)
+        pair = (mixes[key], targets[key])
+        if pair not in cache:  # the prompts of one mixture are adjacent: read and score it once
+            mix, fs = read_audio(pair[0])
+            ref, _ = read_audio(pair[1], fs=fs)
+            cache = {pair: (mix, ref, fs, si_sdr(mix, ref))}
+        mix, ref, fs, score_mix = cache[pair]
         est = model(mix, prompts[key])
-        score, score_mix = si_sdr(est, ref), si_sdr(mix, ref)
+        score = si_sdr(est, ref)
         pesq, err = pesq_score(est, ref, fs)
         if args.wav_dir is not None:
             write_wav(args.wav_dir / f"{key}.wav", est / max(1.0, float(np.abs(est).max())), fs)

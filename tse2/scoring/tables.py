@@ -119,7 +119,7 @@ def per_mixture_by_cue(mix_examples: Sequence[Example], cue_examples: Sequence[E
     non-similar prompts, so each row has the same N as the text system (paper Table V)."""
     by_mix = {e.mix: e for e in mix_examples}
     out = {}
-    for cue, _ in by_cue(cue_examples).items():
+    for cue in by_cue(cue_examples):
         mixes = [e.mix for e in cue_examples if not e.similar and (cue == "overall" or e.cue_type == cue)]
         rows = [by_mix[m] for m in mixes if m in by_mix]
         if rows:

@@ -17,12 +17,14 @@ class AudioError(ValueError):
 
 def audio_info(path: str) -> Tuple[int, int, int]:
     """Returns (sample_rate, channels, frames) from the header, or raises :class:`AudioError`."""
+    import os
+
     import soundfile as sf
 
+    if not os.path.isfile(path):  # libsndfile reports a missing file only as "System error"
+        raise AudioError(f"{path}: audio file does not exist")
     try:
         info = sf.info(path)
-    except FileNotFoundError:
-        raise AudioError(f"{path}: audio file does not exist") from None
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError variants
         raise AudioError(f"{path}: unreadable or corrupt audio ({exc})") from None
     return int(info.samplerate), int(info.channels), int(info.frames)
