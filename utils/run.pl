@@ -1,6 +1,7 @@
 #!/usr/bin/env perl
 # run.pl: runs a command, or an array of JOB=1:N commands, on this machine (written for tse2).
-#   run.pl [--max-jobs-run N] [--num-threads N] [--mem M --gpu N --time T (accepted, unused)]
+#   run.pl [--max-jobs-run N] [--num-threads N (OMP/MKL threads of each job, default 1)]
+#          [--mem M --gpu N --time T (accepted, unused)]
 #          [JOB=1:N] log/x.JOB.log command ...
 # Jobs run in parallel, at most --max-jobs-run at a time (default: the number of CPUs).  Each job
 # writes its own log; the exit status is 1 when any job failed.
@@ -15,7 +16,8 @@ use Tse2Jobs;
 
 my $prog = "run.pl";
 my $p = Tse2Jobs::parse_args($prog, @ARGV);
-my $ncpu = `nproc 2>/dev/null` || 1;
+# nproc honours OMP_NUM_THREADS, which path.sh sets to 1 for every job: ask without it
+my $ncpu = `env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null` || 1;
 chomp $ncpu;
 my $max = $p->{opt}{max_jobs_run} || $ncpu;
 my $threads = $p->{opt}{num_threads} // 1;
@@ -29,6 +31,8 @@ sub run_one {
     print $fh "# $cmd\n# Started at " . Tse2Jobs::timestamp() . "\n";
     close $fh;
     my $t0 = time;
+    # the job's thread count: --num-threads N, else one (as path.sh pins it for every job)
+    $ENV{$_} = $threads for qw(OMP_NUM_THREADS MKL_NUM_THREADS OPENBLAS_NUM_THREADS);
     my $ret = system("bash", "-c", "( $cmd ) >> '$log' 2>&1");
     my $code = $ret == -1 ? 127 : ($ret & 127 ? 128 + ($ret & 127) : $ret >> 8);
     open($fh, ">>", $log) or exit 1;

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -52,6 +53,17 @@ def test_run_pl_limits_parallel_jobs_and_runs_pipelines(tmp_path, bash):
     assert [(tmp_path / f"done.{i}").read_text().strip() for i in (1, 2, 3)] == ["0", "1", "2"]
 
 
+def test_run_pl_runs_jobs_in_parallel_under_path_sh(tmp_path, bash):
+    # path.sh sets OMP_NUM_THREADS=1, which `nproc` honours: run.pl must still use every core
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two CPUs")
+    wait_other = ("touch start.JOB; other=$((3 - JOB)); "
+                  "for i in $(seq 100); do [ -f start.$other ] && exit 0; sleep 0.05; done; exit 1")
+    out = bash([str(UTILS / "run.pl"), "JOB=1:2", "log/p.JOB.log", wait_other], cwd=tmp_path,
+               env={"OMP_NUM_THREADS": "1"}, check=False)
+    assert out.returncode == 0, "the two jobs did not run at the same time"
+
+
 @pytest.mark.parametrize("args,message", [
     (["--bogus", "1", "log/x.log", "true"], "unknown option --bogus"),
     (["JOB=1:2", "log/x.log", "true"], "must contain JOB"),
@@ -74,6 +86,22 @@ def test_queue_pl_builds_qsub_command_from_config(tmp_path, bash):
                  "-l gpu=1 -q g.q", "-tc 5", "-t 1:3"):
         assert flag in args, (flag, args)
     assert "task 2" in (tmp_path / "log/q.2.log").read_text()
+
+
+def test_jobs_get_the_threads_they_ask_for(tmp_path, bash):
+    # path.sh pins one thread per job; --num-threads N is how a training job gets N (run.pl and
+    # the job scripts of queue.pl/slurm.pl, which source path.sh before the command)
+    (tmp_path / "path.sh").write_text("export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1\n")
+    show = ["echo", "threads=$OMP_NUM_THREADS/$MKL_NUM_THREADS"]
+    bash([str(UTILS / "run.pl"), "--num-threads", "2", "log/r2.log", *show], cwd=tmp_path, env={"OMP_NUM_THREADS": "7"})
+    bash([str(UTILS / "run.pl"), "log/r1.log", *show], cwd=tmp_path, env={"OMP_NUM_THREADS": "7"})
+    assert "threads=2/2" in (tmp_path / "log/r2.log").read_text()
+    assert "threads=1/1" in (tmp_path / "log/r1.log").read_text()
+    qsub = _exe(tmp_path / "qsub", FAKE_QSUB)
+    bash([str(UTILS / "queue.pl"), "--num-threads", "3", "log/q.log", *show], cwd=tmp_path,
+         env={"TSE2_QSUB": qsub, "TSE2_POLL_SECONDS": "0.1"})
+    log = (tmp_path / "log/q.log").read_text()
+    assert "threads=3/3" in log and "threads=3" in log.split("# Accounting:")[1]
 
 
 def test_queue_pl_reads_conf_queue_conf(tmp_path, bash):

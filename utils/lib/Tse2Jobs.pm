@@ -140,11 +140,14 @@ sub write_job_script {
     my $jobvar = $p->{jobvar} // "JOB";
     (my $qcmd = $p->{cmd}) =~ s/'/'\\''/g;
     (my $qlog = $p->{logfile}) =~ s/'/'\\''/g;
+    # path.sh pins one thread per job; a job that asked for --num-threads N gets N
+    my $threads = $p->{opt}{num_threads} // 1;
     open(my $fh, ">", "$script.tmp") or die "cannot write $script: $!";
     print $fh <<"EOS";
 #!/usr/bin/env bash
 cd '$cwd' || exit 1
 [ -f ./path.sh ] && . ./path.sh
+export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 $jobvar=\${$taskvar:-1}
 subst() { printf '%s\\n' "\$1" | sed "s/\\b$jobvar\\b/\${$jobvar}/g"; }
 log=\$(subst '$qlog')
@@ -155,7 +158,7 @@ time1=\$(date +%s)
 ( eval "\$cmd" ) >> "\$log" 2>&1
 ret=\$?
 time2=\$(date +%s)
-echo "# Accounting: time=\$((time2-time1)) threads=1" >> "\$log"
+echo "# Accounting: time=\$((time2-time1)) threads=$threads" >> "\$log"
 echo "# Ended (code \$ret) at \$(date)" >> "\$log"
 echo \$ret > '$qdir/$base.done.'\${$jobvar}.tmp && mv '$qdir/$base.done.'\${$jobvar}.tmp '$qdir/$base.done.'\${$jobvar}
 exit \$ret
