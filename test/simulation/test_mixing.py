@@ -39,6 +39,23 @@ def test_long_branch_fixed_offset():
         overlap_layout(7 * FS, 4 * FS, FS, np.random.default_rng(0))
 
 
+def assert_mixture_rules(mix, s1, s2, meta, tol=2e-4):
+    """Stage 3's rules on one rendered mixture: the SIR drawn in U(-6, 6) dB holds on the active
+    speech of the references, the mixture is their sum, two speakers, and the overlap layout."""
+    assert -6 <= meta["sir_db"] <= 6
+    sir = active_rms_db(s1, FS, meta["s1"]["segments"]) - active_rms_db(s2, FS, meta["s2"]["segments"])
+    assert sir == pytest.approx(meta["sir_db"], abs=0.1)
+    assert np.max(np.abs(mix - s1 - s2)) < tol
+    assert meta["s1"]["utt"].split("-")[0] != meta["s2"]["utt"].split("-")[0]
+    on1, on2 = round(meta["s1"]["onset"] * FS), round(meta["s2"]["onset"] * FS)
+    n1, n2, n = round(meta["s1"]["length"] * FS), round(meta["s2"]["length"] * FS), meta["num_samples"]
+    if min(n1, n2) < 3 * FS:  # the shorter signal lies inside the longer one
+        (a, na), (b, nb) = sorted(((on1, n1), (on2, n2)), key=lambda x: x[1])
+        assert b == 0 and nb == n and 0 <= a <= n - na
+    else:  # S1 at 0, S2 ends at 6 s
+        assert on1 == 0 and on2 == 6 * FS - n2 and n == 6 * FS
+
+
 def _attrs(utts, dur=4.0):
     return {u: {"utt": u, "duration": dur, "speech_start": 0.2, "speech_end": dur - 0.2,
                 "segments": [[0.2, dur - 0.2]]} for u in utts}
@@ -118,9 +135,7 @@ def test_tool_sir_determinism_and_data_dir(clean_dir, tmp_path):
         mix, _ = sf.read(r["wav"]["mix"])
         enroll, _ = sf.read(r["wav"]["enroll"])
         assert len(s1) == len(s2) == len(mix) == len(enroll) == round(r["length"] * FS)
-        sir = active_rms_db(s1, FS, r["s1"]["segments"]) - active_rms_db(s2, FS, r["s2"]["segments"])
-        assert sir == pytest.approx(r["sir_db"], abs=0.1)  # measured on the written wavs
-        assert np.max(np.abs(mix - s1 - s2)) < 2e-4  # the mixture is the sum of the references
+        assert_mixture_rules(mix, s1, s2, r)  # measured on the written wavs
         assert r["enroll"]["utt"] != r["target_utt"]
         assert r["enroll"]["utt"].split("-")[0] == r["target_utt"].split("-")[0]
         assert 0.3 <= r["s1"]["distance"] <= 1.5 and 0.3 <= r["room"]["rt60"] <= 0.6

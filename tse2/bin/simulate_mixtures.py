@@ -10,7 +10,8 @@
 the optional metadata ``utt2lang text utt2emotion spk2gender spk2age``) and writes four wavs per
 mixture (mixture, reverberant S1 and S2 as mixed, target enrollment) plus one metadata row.
 ``merge`` writes the mixture data dir: ``wav.scp spk1.scp spk2.scp enroll_spk1.scp utt2spk
-spk2utt utt2target utt2dur utt2num_samples mixtures.jsonl``.  See :mod:`tse2.simulation.mixing` for the rules.
+spk2utt utt2target utt2dur utt2num_samples mixtures.jsonl simulation.json`` (the last: the clean
+data dir, RIR bank and options the mixtures were made from, which dynamic mixing reuses).  See :mod:`tse2.simulation.mixing` for the rules.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from tse2.simulation.bank import Bank, build_bank
+from tse2.simulation.dynamic import SIMULATION_FILE
 from tse2.simulation.mixing import MixConfig, plan_mixture, render_mixture
 from tse2.simulation.rir import RIR_BACKENDS
 from tse2.utils.audio import read_audio
@@ -153,6 +155,7 @@ def merge(args) -> int:
     missing = sorted(set(expected) - set(rows))
     if missing:
         raise ValueError(f"{len(missing)} mixture(s) were not simulated, e.g. {missing[0]}")
+    settings = _parts_settings(args.parts)
     tables: Dict[str, Dict[str, str]] = {n: {} for n in ("wav.scp", "spk1.scp", "spk2.scp", "enroll_spk1.scp",
                                                          "utt2spk", "utt2target", "utt2dur", "utt2num_samples")}
     for mix_id in expected:
@@ -171,8 +174,27 @@ def merge(args) -> int:
     with atomic_open(args.out_dir / "mixtures.jsonl") as f:
         for mix_id in sorted(expected, key=c_sort_key):
             f.write(json.dumps(rows[mix_id], ensure_ascii=False) + "\n")
+    # how these mixtures were made, for dynamic mixing (tse2.simulation.dynamic) to mix alike
+    with atomic_open(args.out_dir / SIMULATION_FILE) as f:
+        json.dump({"data_dir": str(args.data_dir.resolve()), "bank_dir": str(Path(settings["bank_dir"]).resolve()),
+                   **{k: settings[k] for k in ("bank_size", "seed", "fs", "max_len")},
+                   "mixtures": len(expected)}, f, indent=1)
     log.info("wrote %s: %d mixtures", args.out_dir, len(expected))
     return 0
+
+
+def _parts_settings(parts: List[Path]) -> Dict:
+    """The settings every part was simulated with (``<part>.settings.json``); they must agree."""
+    settings = None
+    for part in parts:
+        side = Path(f"{part}.settings.json")
+        if not side.is_file():
+            raise FileNotFoundError(f"{side}: missing (a mixing job did not finish: see its log)")
+        s = json.loads(side.read_text(encoding="utf-8"))
+        if settings is not None and s != settings:
+            raise ValueError(f"{part}: simulated with other settings than {parts[0]}")
+        settings = s
+    return settings
 
 
 def bank(args) -> int:

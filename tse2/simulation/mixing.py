@@ -91,7 +91,14 @@ def plan_mixture(
     attrs: Mapping[str, Mapping], bank_size: int, cfg: MixConfig = MixConfig(),
 ) -> MixturePlan:
     """Draws the pair, room, SIR, target, enrollment and layout of one mixture."""
-    rng = mixture_rng(seed, mix)
+    return draw_plan(mixture_rng(seed, mix), mix, utts, utt2spk, spk2utts, attrs, bank_size, cfg)
+
+
+def draw_plan(
+    rng: np.random.Generator, mix: str, utts: Sequence[str], utt2spk: Mapping[str, str],
+    spk2utts: Mapping[str, Sequence[str]], attrs: Mapping[str, Mapping], bank_size: int, cfg: MixConfig = MixConfig(),
+) -> MixturePlan:
+    """:func:`plan_mixture` with the generator given (dynamic mixing seeds it its own way)."""
     utt1 = utts[int(rng.integers(len(utts)))]
     others = [u for u in utts if utt2spk[u] != utt2spk[utt1]]
     if not others:
@@ -127,6 +134,18 @@ def reverberate(signal: np.ndarray, rir: np.ndarray, length: int) -> np.ndarray:
     return fftconvolve(signal, rir)[:length].astype(np.float64)
 
 
+def render_enrollment(plan: MixturePlan, audio: Mapping[str, np.ndarray], attrs: Mapping[str, Mapping],
+                      bank_rirs: Mapping[int, np.ndarray], cfg: MixConfig = MixConfig()) -> np.ndarray:
+    """The target's other utterance, cropped or zero-padded to the mixture length, in its own room."""
+    e_start, e_n = trimmed_span(attrs[plan.enroll_utt], cfg.fs, cfg.max_len)
+    enroll = np.zeros(plan.length)
+    n = min(e_n, plan.length)
+    seg = audio[plan.enroll_utt][e_start: e_start + n]
+    enroll[: len(seg)] = seg
+    enroll = reverberate(enroll, bank_rirs[plan.enroll_bank_id][2], plan.length)
+    return enroll * min(1.0, cfg.peak / max(float(np.max(np.abs(enroll))), 1e-9))
+
+
 @dataclass
 class Mixture:
     mixture: np.ndarray
@@ -137,9 +156,12 @@ class Mixture:
 
 def render_mixture(
     plan: MixturePlan, audio: Mapping[str, np.ndarray], attrs: Mapping[str, Mapping],
-    bank_rirs: Mapping[int, np.ndarray], cfg: MixConfig = MixConfig(),
+    bank_rirs: Mapping[int, np.ndarray], cfg: MixConfig = MixConfig(), enrollment: bool = True,
 ) -> Mixture:
-    """Builds the signals of a planned mixture.  ``bank_rirs[k]`` is bank entry k, shape (3, T)."""
+    """Builds the signals of a planned mixture.  ``bank_rirs[k]`` is bank entry k, shape (3, T).
+
+    ``enrollment=False`` skips the enrollment signal (``Mixture.enrollment`` is then empty): a
+    separator's training mixtures do not need it."""
     fs = cfg.fs
     placed, segs, spans = [], [], []
     for utt, off, n in ((plan.utt1, plan.offset1, plan.len1), (plan.utt2, plan.offset2, plan.len2)):
@@ -161,13 +183,7 @@ def render_mixture(
     rev1, rev2, mixture = rev1 * gain, rev2 * gain, mixture * gain
 
     tgt = plan.utt1 if plan.target == 1 else plan.utt2
-    e_start, e_n = trimmed_span(attrs[plan.enroll_utt], fs, cfg.max_len)
-    enroll = np.zeros(plan.length)
-    n = min(e_n, plan.length)  # cropped or zero-padded to the mixture length
-    seg = audio[plan.enroll_utt][e_start: e_start + n]
-    enroll[: len(seg)] = seg
-    enroll = reverberate(enroll, bank_rirs[plan.enroll_bank_id][2], plan.length)
-    enroll *= min(1.0, cfg.peak / max(float(np.max(np.abs(enroll))), 1e-9))
+    enroll = render_enrollment(plan, audio, attrs, bank_rirs, cfg) if enrollment else np.zeros(0)
 
     def side(k: int, utt: str, rev: np.ndarray, off: int, n: int, seg) -> Dict:
         # speaking duration of what the mixture holds (equal to stage 2's unless the source was cropped)
