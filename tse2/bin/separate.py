@@ -12,7 +12,8 @@ sisdr.jsonl`` and ``summary.json`` (mean SI-SDRi, % of mixtures improved, PIT SI
 tabulates several sets into markdown.
 
 The model is built through tse2's enhancement task from ``<model_dir>/config.yaml`` and the
-checkpoint ``--model_file`` (default: the best-validation checkpoint ESPnet kept).
+checkpoint ``--model_file`` (default: a released separator stage 5 installed, else the
+best-validation checkpoint ESPnet kept).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import List, Optional
 import numpy as np
 
 from tse2.extractor import Separator
+from tse2.release import RELEASED_CHECKPOINT
 from tse2.scoring.metrics import si_sdr
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
@@ -53,7 +55,9 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-CHECKPOINTS = ("valid.si_snr_loss.best.pth", "valid.loss.best.pth", "valid.loss.ave.pth", "latest.pth")
+# a released separator installed by stage 5 first (training removes it), then ESPnet's best
+CHECKPOINTS = (RELEASED_CHECKPOINT, "valid.si_snr_loss.best.pth", "valid.loss.best.pth", "valid.loss.ave.pth",
+               "latest.pth")
 
 
 def best_checkpoint(model_dir: Path) -> Path:

@@ -71,6 +71,8 @@ sep_tag=                   # experiment name (default: the config's file name, e
 sep_args=                  # more options of tse2.bin.sep_train (e.g. "--max_epoch 5")
 num_nodes=1                # nodes for distributed training (ESPnet's launcher)
 sep_model_file=            # checkpoint used by stage 6 (default: the best one ESPnet kept)
+sep_release=               # a released separator dir (config.yaml, model.pth, release.json, README.md):
+                           # stage 5 installs it in exp/sep_<tag> instead of training; "" trains --sep_config
 
 # Stage 7-8 options
 cls_config=conf/cls.yaml   # ESPnet config of the classifier (e.g. conf/tuning/cls_llama_xlsr_paper.yaml)
@@ -111,6 +113,10 @@ run_args=$(printf '%q ' "$0" "$@")
 cmd=${cmd:-${train_cmd}}
 # default tags: the config's real file name (through a conf/sep.yaml link) without its sep_/cls_ prefix
 config_tag() { local name; name=$(basename "$(readlink -f "$1")" .yaml); echo "${name#"$2"}"; }
+if [ -n "${sep_release}" ]; then
+    sep_tag=${sep_tag:-$(basename "${sep_release}")}
+    sep_tag=${sep_tag#sep_}
+fi
 sep_tag=${sep_tag:-$(config_tag "${sep_config}" sep_)}
 sep_exp=${expdir}/sep_${sep_tag}
 cls_tag=${cls_tag:-$(config_tag "${cls_config}" cls_)}
@@ -142,7 +148,9 @@ digest() {  # <file> ... -> md5 of their concatenation; missing files count as e
     for f in "$@"; do [ ! -f "${f}" ] || cat "${f}"; done | md5sum | cut -c1-32
 }
 train_threads() {  # threads of a training job: one per GPU process, else --cpu_threads or every core
-    if [ "${ngpu}" -gt 0 ]; then echo 1; elif [ "${cpu_threads}" -gt 0 ]; then echo "${cpu_threads}"; else nproc; fi
+    # (nproc alone would answer 1: it honours the OMP_NUM_THREADS=1 that path.sh sets)
+    if [ "${ngpu}" -gt 0 ]; then echo 1; elif [ "${cpu_threads}" -gt 0 ]; then echo "${cpu_threads}";
+    else env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc; fi
 }
 # Runs an ESPnet training command through ESPnet's launcher (--ngpu GPUs, --num_nodes nodes, DDP;
 # fp16 on GPU as in the paper; --resume: an interrupted run continues) and saves it as
@@ -158,8 +166,9 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
       echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${cmd_line[@]}")"; } > "${exp}/run.sh"
     chmod +x "${exp}/run.sh"
     log "Stage ${stage_no}: training the ${what} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
-    OMP_NUM_THREADS=${threads} MKL_NUM_THREADS=${threads} python -m espnet2.bin.launch \
-        --cmd "${gpu_cmd}" --log "${exp}/train.log" --ngpu "${ngpu}" --num_nodes "${num_nodes}" \
+    # the job runner gives the job its threads (path.sh, which every job sources, pins one)
+    python -m espnet2.bin.launch \
+        --cmd "${gpu_cmd} --num-threads ${threads}" --log "${exp}/train.log" --ngpu "${ngpu}" --num_nodes "${num_nodes}" \
         --init_file_prefix "${exp}/.dist_init_" --multiprocessing_distributed true -- \
         "${cmd_line[@]}" || die "${what} training failed (see ${exp}/train.log)"
 }
@@ -291,15 +300,28 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     fi
 fi
 
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ] && [ -n "${sep_release}" ]; then
+    marker=${sep_exp}/.stage5.done
+    signature="release=$(digest "${sep_release}/config.yaml" "${sep_release}/model.pth")"
+    if stage_done "${marker}" "${signature}" "${sep_exp}/config.yaml" "${sep_exp}/released.pth"; then
+        log "Stage 5: the released separator ${sep_release} is already in ${sep_exp}; skipping"
+    else
+        rm -f "${marker}"
+        python -m tse2.bin.release install --release_dir "${sep_release}" --exp_dir "${sep_exp}" \
+            || die "cannot use the released separator ${sep_release}"
+        mark_done "${marker}" "${signature}"
+    fi
+    log "Stage 5: using the released separator ${sep_release} (give --sep_release \"\" to train ${sep_config} from scratch)"
+elif [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "Stage 5: separator training (${sep_config}) in ${sep_exp}"
     [ -f "${sep_config}" ] || die "separator config ${sep_config} does not exist"
     marker=${sep_exp}/.stage5.done
-    signature="config=$(digest "${sep_config}") args=${sep_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp")"
+    # dynamic mixing (dynamic_mixing: true in the config) also reads the clean training set and its RIR bank
+    signature="config=$(digest "${sep_config}") args=${sep_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")"
     if stage_done "${marker}" "${signature}" "${sep_exp}/config.yaml"; then
         log "Stage 5: already done with the same config and data (${marker}); skipping"
     else
-        rm -f "${marker}"
+        rm -f "${marker}" "${sep_exp}/released.pth"
         mkdir -p "${sep_exp}"
         data_args=()
         for name in wav.scp:speech_mix spk1.scp:speech_ref1 spk2.scp:speech_ref2; do
@@ -308,7 +330,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         done
         # shellcheck disable=SC2086
         launch_training 5 "${sep_exp}" separator python -m tse2.bin.sep_train --config "${sep_config}" \
-            --output_dir "${sep_exp}" --fold_length 80000 \
+            --output_dir "${sep_exp}" --fold_length 80000 --dynamic_mixing_conf "mix_dir=data/${train_set}_mix" \
             --train_shape_file "data/${train_set}_mix/utt2num_samples" \
             --valid_shape_file "data/${valid_set}_mix/utt2num_samples" "${data_args[@]}" ${sep_args}
         mark_done "${marker}" "${signature}"

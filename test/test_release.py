@@ -1,0 +1,73 @@
+"""Released models: made from an ESPnet experiment dir, verified and installed where stage 6 looks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT
+from tse2.bin import release as tool
+from tse2.bin.separate import best_checkpoint
+from tse2.release import ReleaseError, read_release, training_curve
+from tse2.tasks.enh import Tse2EnhancementTask
+
+LOG = """[vm] 2026-12-01 12:07:06,161 (trainer:394) INFO: 1epoch results: [train] iter_time=0.070, si_snr_loss=5.543, \
+loss=5.543, train_time=1.428, time=1 hour, 2 minutes and 7.31 seconds, total_count=5, [valid] si_snr_loss=-0.020, \
+loss=-0.020, time=20.44 seconds, total_count=43
+[vm] 2026-12-01 12:07:37,514 (trainer:394) INFO: 2epoch results: [train] iter_time=0.055, si_snr_loss=-0.045, \
+loss=-0.045, train_time=1.5, time=30.5 seconds, total_count=10, [valid] si_snr_loss=-1.5, loss=-1.5, \
+time=19 seconds, total_count=43
+"""
+
+
+@pytest.fixture
+def exp_dir(tmp_path):
+    exp = tmp_path / "exp/sep_x"
+    exp.mkdir(parents=True)
+    config = ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_blstm_mask_dm.yaml"
+    args = Tse2EnhancementTask.get_parser().parse_args(["--config", str(config), "--output_dir", str(exp)])
+    args.num_iters_per_epoch = 5
+    (exp / "config.yaml").write_text(yaml.safe_dump({k: v for k, v in vars(args).items()
+                                                     if isinstance(v, (str, int, float, bool, list, dict, type(None)))}))
+    torch.save(Tse2EnhancementTask.build_model(args).state_dict(), exp / "valid.si_snr_loss.best.pth")
+    (exp / "train.log").write_text(LOG)
+    return exp
+
+
+def test_training_curve_reads_espnet_logs(exp_dir):
+    curve = training_curve(exp_dir / "train.log")
+    assert [r["epoch"] for r in curve] == [1, 2]
+    assert curve[1]["valid"]["si_snr_loss"] == -1.5 and curve[0]["train"]["time"] == "1 hour, 2 minutes and 7.31 seconds"
+
+
+def test_make_install_and_tamper(exp_dir, tmp_path):
+    rel = tmp_path / "released/sep_x"
+    (tmp_path / "summary.json").write_text(json.dumps({"mean_pit_sisdri": 9.5, "mean_sisdri": 10.2}))
+    assert tool.main(["make", "--exp_dir", str(exp_dir), "--checkpoint", str(exp_dir / "valid.si_snr_loss.best.pth"),
+                      "--out_dir", str(rel), "--threads", "2", "--command", "./run.sh --stage 5",
+                      "--corpus", "--scale 10", "--results", f"test={tmp_path / 'summary.json'}"]) == 0
+    meta = read_release(rel)
+    assert meta["training"]["steps"] == 10 and meta["training"]["best_epoch"] == 2
+    assert meta["training"]["wall_hours"] == pytest.approx((3727.31 + 30.5) / 3600, abs=1e-3)
+    assert meta["training"]["cpu_hours"] == pytest.approx(2 * (3727.31 + 30.5) / 3600, abs=1e-3)
+    assert [v["si_snr_loss"] for v in meta["validation"]] == [-0.02, -1.5]
+    assert "./run.sh --stage 5" in (rel / "README.md").read_text()
+
+    target = tmp_path / "exp/sep_released"
+    assert tool.main(["install", "--release_dir", str(rel), "--exp_dir", str(target)]) == 0
+    assert best_checkpoint(target) == target / "released.pth"  # what stages 6 and 10 pick
+    model, _ = Tse2EnhancementTask.build_model_from_file(target / "config.yaml", target / "released.pth")
+    assert sum(p.numel() for p in model.parameters()) == meta["parameters"]
+
+    data = bytearray((rel / "model.pth").read_bytes())  # one flipped byte: refused, naming the file
+    data[-100] ^= 1
+    (rel / "model.pth").write_bytes(bytes(data))
+    with pytest.raises(ReleaseError, match="model.pth: its sha256 does not match"):
+        read_release(rel)
+    assert tool.main(["install", "--release_dir", str(rel), "--exp_dir", str(tmp_path / "other")]) == 1
+    assert not (tmp_path / "other").exists()
+    with pytest.raises(ReleaseError, match="not a tse2 release"):
+        read_release(tmp_path)

@@ -1,0 +1,70 @@
+"""Release a trained model into a recipe, and install a release where the stages find it.
+
+  python -m tse2.bin.release make --exp_dir exp/sep_blstm --checkpoint exp/sep_blstm/valid.si_snr_loss.best.pth \\
+      --out_dir pretrained/sep_blstm --threads 2 --command "./run.sh ..." --corpus "--scale 10" \\
+      [--results exp/sep_blstm/separate_test/summary.json]
+  python -m tse2.bin.release install --release_dir pretrained/sep_blstm --exp_dir exp/sep_blstm   # stage 5
+
+The layout and checks are documented in :mod:`tse2.release`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from tse2.release import install_separator, make_release, summary
+from tse2.utils.cli import run_tool
+
+log = logging.getLogger("release")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("make", help="write a release dir from an ESPnet experiment dir")
+    m.add_argument("--exp_dir", type=Path, required=True)
+    m.add_argument("--checkpoint", type=Path, required=True)
+    m.add_argument("--out_dir", type=Path, required=True)
+    m.add_argument("--kind", default="separator", choices=["separator"])
+    m.add_argument("--threads", type=int, required=True, help="CPU threads the training ran with (for CPU-hours)")
+    m.add_argument("--command", dest="replay", required=True, help="the exact command that reproduces it")
+    m.add_argument("--corpus", required=True, help="the corpus options it was trained on")
+    m.add_argument("--results", nargs="*", default=[], metavar="SET=summary.json",
+                   help="stage-6 summaries of the released model, e.g. test=exp/x/separate_test/summary.json")
+    m.add_argument("--notes", default="")
+    i = sub.add_parser("install", help="verify a release and copy it into an experiment dir")
+    i.add_argument("--release_dir", type=Path, required=True)
+    i.add_argument("--exp_dir", type=Path, required=True)
+    return parser
+
+
+def make(args) -> int:
+    results = {}
+    for item in args.results:
+        name, _, path = item.partition("=")
+        if not path:
+            raise ValueError(f"--results {item!r}: expected SET=summary.json")
+        results[name] = json.loads(Path(path).read_text(encoding="utf-8"))
+    meta = make_release(args.exp_dir, args.out_dir, args.checkpoint, args.kind, args.replay, args.corpus,
+                        args.threads, results, args.notes)
+    log.info("released %s", summary(meta))
+    return 0
+
+
+def install(args) -> int:
+    meta = install_separator(args.release_dir, args.exp_dir)
+    log.info("released separator %s, installed in %s", summary(meta), args.exp_dir)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run_tool(get_parser(), {"make": make, "install": install}, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Released models: a trained checkpoint committed in a recipe with everything that says what it is.
+
+A recipe can ship a model that its own stages trained for longer than the demo can (hours on a
+CPU, or a GPU), so that ``make demo`` stands on a model that works and one option retrains it.
+A release dir holds:
+
+    config.yaml    the resolved ESPnet config of the training run (as ESPnet saved it)
+    model.pth      the checkpoint (a state dict; loaded with weights_only and strictly)
+    release.json   what it is: kind, sha256 of both files, the training summary (epochs, steps,
+                   batch, hours, threads), the validation curve read from ESPnet's train.log,
+                   the corpus options, the exact command that reproduces it, measured results
+    README.md      the same for a person
+
+``make`` builds one from an ESPnet experiment dir; ``install`` verifies one (checksums, the model
+builds and loads) and copies it into an experiment dir, where the stages after training find it
+as ``released.pth`` (:data:`RELEASED_CHECKPOINT`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from tse2.utils.fileio import atomic_open, atomic_path
+
+FORMAT = 1
+META = "release.json"
+RELEASED_CHECKPOINT = "released.pth"
+FILES = ("config.yaml", "model.pth")
+_EPOCH = re.compile(r"(\d+)epoch results: (.*)$")
+_SECTION = re.compile(r"\[(\w+)\] (.*?)(?=, \[\w+\] |$)")
+_ITEM = re.compile(r"(\w+)=(.*?)(?=, \w+=|$)")
+
+
+class ReleaseError(ValueError):
+    """A release dir is incomplete, altered or does not load; the message names the file."""
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _number(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def training_curve(log: Path) -> List[Dict]:
+    """Per-epoch results of an ESPnet ``train.log``: [{epoch, train: {...}, valid: {...}}, ...]."""
+    rows: Dict[int, Dict] = {}
+    for line in Path(log).read_text(encoding="utf-8", errors="replace").splitlines():
+        m = _EPOCH.search(line)
+        if not m:
+            continue
+        row = {"epoch": int(m.group(1))}
+        for name, body in _SECTION.findall(m.group(2)):
+            row[name] = {k: _number(v) for k, v in _ITEM.findall(body)}
+        rows[row["epoch"]] = row  # a resumed run logs an epoch again: keep the last
+    return [rows[k] for k in sorted(rows)]
+
+
+def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, command: str, corpus: str,
+                 threads: int, results: Optional[Dict] = None, notes: str = "") -> Dict:
+    """Writes a release dir from an ESPnet experiment dir (``config.yaml``, ``train.log``)."""
+    import yaml
+
+    exp_dir, out_dir = Path(exp_dir), Path(out_dir)
+    for f in (exp_dir / "config.yaml", exp_dir / "train.log", checkpoint):
+        if not Path(f).is_file():
+            raise ReleaseError(f"{f}: missing; cannot release {exp_dir}")
+    conf = yaml.safe_load((exp_dir / "config.yaml").read_text(encoding="utf-8"))
+    curve = training_curve(exp_dir / "train.log")
+    if not curve:
+        raise ReleaseError(f"{exp_dir / 'train.log'}: no epoch results (did training run?)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "config.yaml") as tmp:
+        shutil.copyfile(exp_dir / "config.yaml", tmp)
+    with atomic_path(out_dir / "model.pth") as tmp:
+        shutil.copyfile(checkpoint, tmp)
+    iters = conf.get("num_iters_per_epoch")
+    wall_s = sum(_seconds(r.get("train", {}).get("time")) for r in curve)
+    valid_key = next((k for k in ("si_snr_loss", "loss") if k in curve[-1].get("valid", {})), None)
+    best = min(curve, key=lambda r: r.get("valid", {}).get(valid_key, float("inf"))) if valid_key else curve[-1]
+    meta = {
+        "format": FORMAT, "kind": kind, "name": out_dir.name,
+        "files": {f: sha256(out_dir / f) for f in FILES},
+        "checkpoint_from": str(Path(checkpoint).name),
+        "model": {k: conf.get(k) for k in ("encoder", "encoder_conf", "separator", "separator_conf",
+                                           "decoder", "decoder_conf") if k in conf},
+        "parameters": _parameters(out_dir),
+        "training": {"epochs": len(curve), "best_epoch": best["epoch"], "iters_per_epoch": iters,
+                     "steps": iters * len(curve) if iters else None, "batch_size": conf.get("batch_size"),
+                     "dynamic_mixing": conf.get("dynamic_mixing", False),
+                     "dynamic_mixing_conf": conf.get("dynamic_mixing_conf"),
+                     "optim": conf.get("optim"), "optim_conf": conf.get("optim_conf"),
+                     "wall_hours": round(wall_s / 3600, 3), "threads": threads,
+                     "cpu_hours": round(wall_s * threads / 3600, 3) if threads else None},
+        "validation": [{"epoch": r["epoch"], **{k: v for k, v in r.get("valid", {}).items()
+                                                if isinstance(v, float) and k != "total_count"}} for r in curve],
+        "corpus": corpus, "command": command, "results": results or {}, "notes": notes,
+    }
+    with atomic_open(out_dir / META) as f:
+        json.dump(meta, f, indent=1)
+    with atomic_open(out_dir / "README.md") as f:
+        f.write(readme(meta))
+    return meta
+
+
+def _seconds(text) -> float:
+    """humanfriendly's timespans as ESPnet logs them ("1 hour, 2 minutes and 3.5 seconds")."""
+    if not isinstance(text, str):
+        return 0.0
+    units = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+    total = 0.0
+    for value, unit in re.findall(r"([\d.]+) (second|minute|hour|day|week)s?", text):
+        total += float(value) * units[unit]
+    return total
+
+
+def _parameters(out_dir: Path) -> int:
+    import torch
+
+    state = torch.load(out_dir / "model.pth", map_location="cpu", weights_only=True)
+    return int(sum(v.numel() for v in state.values() if hasattr(v, "numel")))
+
+
+def readme(meta: Dict) -> str:
+    t = meta["training"]
+    lines = [f"# Released {meta['kind']}: {meta['name']}", "",
+             f"{meta['parameters'] / 1e6:.2f} M parameters ({meta['model'].get('separator', '?')}); "
+             f"checkpoint `{meta['checkpoint_from']}` of the training run, epoch {t['best_epoch']} of {t['epochs']}.", "",
+             "## Reproduce", "", "```bash", meta["command"], "```", "",
+             f"Corpus: {meta['corpus']}", "",
+             "## Training", "",
+             f"- {t['epochs']} epochs of {t['iters_per_epoch']} steps ({t['steps']} steps), batch {t['batch_size']}, "
+             f"dynamic mixing {'on' if t['dynamic_mixing'] else 'off'} {t['dynamic_mixing_conf'] or ''}",
+             f"- {t['optim']} {t['optim_conf']}",
+             f"- {t['wall_hours']:.2f} h wall clock with {t['threads']} thread(s): {t['cpu_hours']} CPU-hours", "",
+             "| epoch | " + " | ".join(k for k in meta["validation"][0] if k != "epoch") + " |",
+             "|---" * len(meta["validation"][0]) + "|"]
+    for r in meta["validation"]:
+        lines.append(f"| {r['epoch']} | " + " | ".join(f"{v:.3f}" for k, v in r.items() if k != "epoch") + " |")
+    if meta.get("results"):
+        lines += ["", "## Results", "", "```json", json.dumps(meta["results"], indent=1), "```"]
+    if meta.get("notes"):
+        lines += ["", meta["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def read_release(release_dir: Path) -> Dict:
+    """Reads and verifies a release dir: every file present and matching its recorded sha256."""
+    release_dir = Path(release_dir)
+    path = release_dir / META
+    if not path.is_file():
+        raise ReleaseError(f"{path}: missing; {release_dir} is not a tse2 release")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ReleaseError(f"{path}: not valid JSON ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise ReleaseError(f"{path}: format {meta.get('format')!r}; this tse2 reads format {FORMAT}")
+    for name in FILES:
+        f = release_dir / name
+        if not f.is_file():
+            raise ReleaseError(f"{f}: missing from the release")
+        if sha256(f) != meta.get("files", {}).get(name):
+            raise ReleaseError(f"{f}: its sha256 does not match {path} (altered or truncated)")
+    return meta
+
+
+def install_separator(release_dir: Path, exp_dir: Path) -> Dict:
+    """Verifies a separator release, checks that it builds and loads, and copies it into ``exp_dir``."""
+    from tse2.tasks.enh import Tse2EnhancementTask
+
+    release_dir, exp_dir = Path(release_dir), Path(exp_dir)
+    meta = read_release(release_dir)
+    if meta.get("kind") != "separator":
+        raise ReleaseError(f"{release_dir / META}: a {meta.get('kind')!r} release, not a separator")
+    Tse2EnhancementTask.build_model_from_file(release_dir / "config.yaml", release_dir / "model.pth", "cpu")
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    for src, dst in (("config.yaml", "config.yaml"), ("model.pth", RELEASED_CHECKPOINT), (META, META)):
+        with atomic_path(exp_dir / dst) as tmp:
+            shutil.copyfile(release_dir / src, tmp)
+    return meta
+
+
+def summary(meta: Dict) -> str:
+    """One line: what the release is, how long it trained, what it measured."""
+    t = meta["training"]
+    res = meta.get("results", {}).get("test")
+    measured = ""
+    if res:
+        measured = (f"; embedded test set: PIT SI-SDRi {res['mean_pit_sisdri']:+.1f} dB, "
+                    f"target SI-SDRi {res['mean_sisdri']:+.1f} dB")
+    return (f"{meta['name']}: {meta['parameters'] / 1e6:.2f} M-parameter {meta['model'].get('separator')}, "
+            f"{t['steps']} steps in {t['wall_hours']:.1f} h ({t['threads']} threads){measured}")
