@@ -11,7 +11,7 @@ from espnet2.train.collate_fn import CommonCollateFn
 from test_mixing import FS, _simulate, assert_mixture_rules, clean_dir  # noqa: F401 (fixture)
 from tse2.bin import simulate_mixtures as tool
 from tse2.simulation.dynamic import DynamicMixer
-from tse2.tasks.enh import DynamicMixingIterFactory
+from tse2.tasks.dynamic_mixing import DynamicMixingIterFactory
 
 
 @pytest.fixture
@@ -90,3 +90,27 @@ def test_missing_simulation_settings_are_named(mix_dir):
     (mix_dir / "simulation.json").unlink()
     with pytest.raises(FileNotFoundError, match="simulation.json.*run stage 3"):
         DynamicMixer(mix_dir)
+
+
+def test_prompted_examples_describe_their_target(mix_dir):
+    """The single-stage baselines' examples: the target reference and a training prompt whose cue
+    words say how the target differs from the interferer in that very mixture."""
+    from tse2.cues.labels import BY_NAME, label_mixture
+    from tse2.cues.parse import parse_prompt
+    from tse2.simulation.mixing import mixture_row
+
+    mixer = DynamicMixer(mix_dir, seed=0)
+    checked = 0
+    for i in range(30):
+        uid, ex = mixer.prompted_example(1, i)
+        plan, m, _ = mixer.render(1, int(uid.rsplit("-", 1)[1]))
+        assert set(ex) == {"speech_mix", "speech_ref1", "prompt"} and isinstance(ex["prompt"], str)
+        assert np.array_equal(ex["speech_ref1"], m.sources[plan.target - 1].astype(np.float32))
+        labels = label_mixture(mixture_row(m, plan, mixer.tables, mixer.attrs, mixer.rooms[plan.bank_id]))
+        for rel in parse_prompt(ex["prompt"]):
+            if rel.cue in BY_NAME and rel.direction:
+                assert labels[rel.cue].discriminative and np.sign(labels[rel.cue].delta) == rel.direction
+                checked += 1
+    assert checked >= 20
+    a, b = mixer.prompted_example(2, 3), mixer.prompted_example(2, 3)
+    assert a[1]["prompt"] == b[1]["prompt"] and np.array_equal(a[1]["speech_mix"], b[1]["speech_mix"])

@@ -11,7 +11,8 @@ import yaml
 from conftest import ROOT
 from tse2.models.blstm_mask import BLSTMMaskSeparator
 from tse2.models.tf_locoformer import TFLocoformerSeparator
-from tse2.tasks.enh import DYNAMIC_MIXING_KEYS, Tse2EnhancementTask, separator_choices
+from tse2.tasks.dynamic_mixing import KEYS as DYNAMIC_MIXING_KEYS
+from tse2.tasks.enh import Tse2EnhancementTask, separator_choices
 
 CONFIGS = sorted(ROOT.glob("egs/TEMPLATE/tse2/conf/tuning/sep_*.yaml"))
 

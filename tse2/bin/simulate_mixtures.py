@@ -25,7 +25,7 @@ from typing import Dict, List, Optional
 
 from tse2.simulation.bank import Bank, build_bank
 from tse2.simulation.dynamic import SIMULATION_FILE
-from tse2.simulation.mixing import MixConfig, plan_mixture, render_mixture
+from tse2.simulation.mixing import MixConfig, mixture_row, plan_mixture, read_metadata, render_mixture
 from tse2.simulation.rir import RIR_BACKENDS
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import c_sort_key, read_map, spk2utt_from_utt2spk, write_map
@@ -33,8 +33,6 @@ from tse2.utils.cli import run_tool
 from tse2.utils.fileio import atomic_open, inputs_digest, read_jsonl, write_wav
 
 log = logging.getLogger("simulate_mixtures")
-# stage-2 attributes carried into the metadata (speaking duration and RMS are measured in the mixture)
-ATTRIBUTE_KEYS = ("f0_mean", "f0_span", "speaking_rate", "syllables", "duration")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -69,22 +67,6 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _optional(path: Path) -> Dict[str, str]:
-    return read_map(path, allow_empty_value=True) if path.is_file() else {}
-
-
-def _speaker_meta(utt: str, d: Dict[str, Dict[str, str]], attrs: Dict[str, Dict], room: Dict, src: int) -> Dict:
-    spk = d["utt2spk"][utt]
-    age = d["spk2age"].get(spk)
-    a = attrs[utt]
-    return {
-        "spk": spk, "lang": d["utt2lang"].get(utt), "gender": d["spk2gender"].get(spk),
-        "age": float(age) if age else None, "emotion": d["utt2emotion"].get(utt), "text": d["text"].get(utt),
-        "distance": round(room["distances"][src], 4),
-        **{k: a.get(k) for k in ATTRIBUTE_KEYS}, "clean_rms_db": a.get("rms_db"),
-    }
-
-
 def mix(args) -> int:
     cfg = MixConfig(fs=args.fs, max_len=args.max_len)
     settings = {"seed": args.seed, "bank_size": args.bank_size, "fs": args.fs, "max_len": args.max_len,
@@ -100,8 +82,7 @@ def mix(args) -> int:
                 return 0
         except (json.JSONDecodeError, KeyError):
             pass
-    d = {name: _optional(args.data_dir / name) for name in ("utt2lang", "text", "utt2emotion", "spk2gender", "spk2age")}
-    d["utt2spk"] = read_map(args.data_dir / "utt2spk")
+    d = read_metadata(args.data_dir)
     wavs = read_map(args.data_dir / "wav.scp")
     attrs = {row["utt"]: row for row in read_jsonl(args.data_dir / "attributes.jsonl", "run stage 2 first")}
     utts = sorted((u for u in wavs if attrs.get(u, {}).get("speech_end") is not None), key=c_sort_key)
@@ -124,15 +105,11 @@ def mix(args) -> int:
         needed = (plan.utt1, plan.utt2, plan.enroll_utt)
         m = render_mixture(plan, {u: audio(u) for u in needed}, attrs,
                            {plan.bank_id: bank[plan.bank_id], plan.enroll_bank_id: bank[plan.enroll_bank_id]}, cfg)
-        room = bank.spec(plan.bank_id)
         paths = {}
         for name, sig in (("mix", m.mixture), ("s1", m.sources[0]), ("s2", m.sources[1]), ("enroll", m.enrollment)):
             paths[name] = str((args.wav_dir / f"{mix_id}_{name}.wav").resolve())
             write_wav(paths[name], sig, args.fs)
-        meta = m.meta
-        meta["room"] = {"size": [round(x, 3) for x in room["size"]], "rt60": round(room["rt60"], 4)}
-        meta["s1"].update(_speaker_meta(plan.utt1, d, attrs, room, 0))
-        meta["s2"].update(_speaker_meta(plan.utt2, d, attrs, room, 1))
+        meta = mixture_row(m, plan, d, attrs, bank.spec(plan.bank_id))
         meta["wav"] = paths
         rows.append(json.dumps(meta, ensure_ascii=False))
     with atomic_open(args.out) as f:

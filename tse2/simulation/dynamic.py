@@ -13,6 +13,10 @@ everything).  A rerun with the same seed sees the same stream whatever the numbe
 workers (each example depends on its index, not on which worker renders it), and DDP ranks see
 disjoint streams.
 
+A text-conditioned extractor (the single-stage baselines) gets the target and one of the
+mixture's training prompts instead (:meth:`DynamicMixer.prompted_example`, stage 4's labels and
+templates).
+
 Crop (``chunk_length`` samples, 0 for whole mixtures): a window that contains the centre of the
 two sources' overlap, so that both talkers speak in every example.  (A random crop of a 6 s
 mixture whose sources overlap by 1 s often holds one talker only, and PIT SI-SNR against a silent
@@ -28,7 +32,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from tse2.simulation.bank import Bank
-from tse2.simulation.mixing import MixConfig, Mixture, MixturePlan, draw_plan, render_mixture
+from tse2.simulation.mixing import MixConfig, Mixture, MixturePlan, draw_plan, mixture_row, read_metadata, render_mixture
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map
 from tse2.utils.fileio import read_jsonl
@@ -65,7 +69,7 @@ class DynamicMixer:
         self.seed, self.chunk_length = int(seed), int(chunk_length)
         self.cfg = MixConfig(fs=int(sim["fs"]), max_len=float(sim["max_len"]))
         self.num_fixed = int(sim.get("mixtures", 0))
-        data_dir = Path(sim["data_dir"])
+        self.data_dir = data_dir = Path(sim["data_dir"])
         wavs = read_map(data_dir / "wav.scp")
         self.utt2spk = read_map(data_dir / "utt2spk")
         self.attrs = {r["utt"]: r for r in read_jsonl(data_dir / "attributes.jsonl", "run stage 2 first")}
@@ -81,6 +85,8 @@ class DynamicMixer:
         bank = Bank(Path(sim["bank_dir"]))
         self.bank_size = int(sim["bank_size"])
         self.rirs = {k: bank[k] for k in range(self.bank_size)}
+        self.rooms = {k: bank.spec(k) for k in range(self.bank_size)}
+        self.tables = read_metadata(data_dir)
 
     def render(self, epoch: int, index: int, rank: int = 0) -> Tuple[MixturePlan, Mixture, np.random.Generator]:
         """The whole mixture of example (epoch, index, rank), its plan, and the generator that drew them."""
@@ -97,6 +103,32 @@ class DynamicMixer:
             signals = self._crop(signals, plan, rng)
         out = signals.astype(np.float32)
         return plan.mix, {"speech_mix": out[0], "speech_ref1": out[1], "speech_ref2": out[2]}
+
+    def prompted_example(self, epoch: int, index: int, rank: int = 0) -> Tuple[str, Dict]:
+        """(example id, {speech_mix, speech_ref1: the target, prompt}) for a text-conditioned extractor.
+
+        The mixture's cues are labelled by stage 4's rules (:func:`tse2.cues.labels.label_mixture`)
+        and one of its training prompts (a discriminative relative cue, "random" or "all", as
+        :func:`tse2.cues.prompts.choose_cue_sets` lists them) is drawn and rendered from the
+        templates; a mixture with no discriminative cue is replaced by the next index's."""
+        from tse2.cues.labels import label_mixture
+        from tse2.cues.prompts import choose_cue_sets, render
+
+        for k in range(index, index + 1000):
+            plan, m, rng = self.render(epoch, k, rank)
+            row = mixture_row(m, plan, self.tables, self.attrs, self.rooms[plan.bank_id])
+            choices = choose_cue_sets(label_mixture(row), rng, keep_similar=False)
+            if choices:
+                break
+        else:
+            raise RuntimeError(f"{self.data_dir}: no mixture with a discriminative cue in 1000 draws")
+        _, cues = choices[int(rng.integers(len(choices)))]
+        prompt = render(cues, "relative", rng)
+        signals = np.stack([m.mixture, m.sources[plan.target - 1]])  # mixture, target
+        if self.chunk_length:
+            signals = self._crop(signals, plan, rng)
+        out = signals.astype(np.float32)
+        return plan.mix, {"speech_mix": out[0], "speech_ref1": out[1], "prompt": prompt}
 
     def _crop(self, signals: np.ndarray, plan, rng: np.random.Generator) -> np.ndarray:
         n, size = signals.shape[1], self.chunk_length

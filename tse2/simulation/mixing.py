@@ -28,6 +28,12 @@ from scipy.signal import fftconvolve
 
 from tse2.attributes.energy import active_rms_db
 from tse2.attributes.segments import speaking_duration
+from tse2.utils.datadir import read_map
+
+# optional per-utterance / per-speaker metadata of a clean data dir, carried into mixtures.jsonl
+METADATA_FILES = ("utt2lang", "text", "utt2emotion", "spk2gender", "spk2age")
+# stage-2 attributes carried into the metadata (speaking duration and RMS are measured in the mixture)
+ATTRIBUTE_KEYS = ("f0_mean", "f0_span", "speaking_rate", "syllables", "duration")
 
 
 @dataclass(frozen=True)
@@ -202,3 +208,37 @@ def render_mixture(
     return Mixture(mixture=mixture, sources=(rev1, rev2), enrollment=enroll, meta=meta)
 
 
+
+
+def read_metadata(data_dir) -> Dict[str, Dict[str, str]]:
+    """``utt2spk`` and the optional metadata files of a clean data dir (absent ones are empty)."""
+    from pathlib import Path
+
+    d = Path(data_dir)
+    out = {name: read_map(d / name, allow_empty_value=True) if (d / name).is_file() else {} for name in METADATA_FILES}
+    out["utt2spk"] = read_map(d / "utt2spk")
+    return out
+
+
+def speaker_meta(utt: str, tables: Mapping[str, Mapping[str, str]], attrs: Mapping[str, Mapping], room: Mapping,
+                 src: int) -> Dict:
+    """One talker's record in ``mixtures.jsonl``: corpus metadata, distance, stage-2 attributes."""
+    spk = tables["utt2spk"][utt]
+    age = tables["spk2age"].get(spk)
+    a = attrs[utt]
+    return {
+        "spk": spk, "lang": tables["utt2lang"].get(utt), "gender": tables["spk2gender"].get(spk),
+        "age": float(age) if age else None, "emotion": tables["utt2emotion"].get(utt), "text": tables["text"].get(utt),
+        "distance": round(room["distances"][src], 4),
+        **{k: a.get(k) for k in ATTRIBUTE_KEYS}, "clean_rms_db": a.get("rms_db"),
+    }
+
+
+def mixture_row(m: Mixture, plan: MixturePlan, tables: Mapping[str, Mapping[str, str]], attrs: Mapping[str, Mapping],
+                room: Mapping) -> Dict:
+    """The ``mixtures.jsonl`` row of a rendered mixture (without its wav paths): what stage 4 labels."""
+    row = m.meta
+    row["room"] = {"size": [round(x, 3) for x in room["size"]], "rt60": round(room["rt60"], 4)}
+    row["s1"].update(speaker_meta(plan.utt1, tables, attrs, room, 0))
+    row["s2"].update(speaker_meta(plan.utt2, tables, attrs, room, 1))
+    return row

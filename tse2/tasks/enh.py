@@ -2,35 +2,23 @@
 
 ESPnet's ``EnhancementTask.build_model`` reads the module-level ``separator_choices``, so a class
 added to a copy of the choices would parse from YAML but not build.  This task keeps its own
-``separator_choices`` (ESPnet's separators plus ``tf_locoformer``), puts it in its own
+``separator_choices`` (ESPnet's separators plus ``tf_locoformer`` and ``blstm_mask``), puts it in its own
 ``class_choices_list`` (which is what the argument parser reads) and builds models from it.
 
     separator: tf_locoformer
     separator_conf: {n_layers: 6, emb_dim: 128, ...}   # = TFLocoformerSeparator(**separator_conf)
 
 Dynamic mixing (``dynamic_mixing: true``, ESPnet's flag, which in ESPnet alone only sums dry
-sources through its preprocessor): the training iterator renders a fresh mixture for
-every example with stage 3's code (:class:`tse2.simulation.dynamic.DynamicMixer`) from the
-training mixture dir named by ``dynamic_mixing_conf.mix_dir`` (``tse2.sh`` passes
-``data/<train_set>_mix``); validation stays on the fixed dev mixtures.
-
-    dynamic_mixing: true
-    dynamic_mixing_conf:
-        chunk_length: 64000   # samples of each example: a window around the talkers' overlap (0: whole)
-        epoch_size: 400       # examples an epoch when num_iters_per_epoch is not set (0: the fixed set's size)
-
-Example ``i`` of epoch ``e`` on DDP rank ``r`` is seeded by (``--seed``, e, r, i), so the stream
-is the same on a rerun and for any ``num_workers``, and disjoint across ranks; every rank draws
-``batch_size / world_size`` examples a step, as ESPnet splits a batch across GPUs.
+sources through its preprocessor): the training iterator renders reverberant mixtures with stage
+3's code; see :mod:`tse2.tasks.dynamic_mixing`.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Optional, Tuple
+from typing import Optional
 
-import numpy as np
 import espnet2.tasks.enh as espnet_enh
 from espnet2.enh.espnet_model import ESPnetEnhancementModel
 from espnet2.enh.separator.abs_separator import AbsSeparator
@@ -38,11 +26,10 @@ from espnet2.torch_utils.initialize import initialize
 from espnet2.iterators.abs_iter_factory import AbsIterFactory
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.distributed_utils import DistributedOption
-from espnet2.utils.nested_dict_action import NestedDictAction
 
 from tse2.models.blstm_mask import BLSTMMaskSeparator
 from tse2.models.tf_locoformer import TFLocoformerSeparator
-from tse2.simulation.dynamic import DynamicMixer
+from tse2.tasks import dynamic_mixing
 
 TSE2_SEPARATORS = {"tf_locoformer": TFLocoformerSeparator, "blstm_mask": BLSTMMaskSeparator}
 
@@ -52,49 +39,6 @@ separator_choices = ClassChoices(
     type_check=AbsSeparator,
     default="tf_locoformer",
 )
-
-
-DYNAMIC_MIXING_KEYS = ("mix_dir", "chunk_length", "epoch_size")
-
-
-class DynamicMixingDataset:
-    """Map-style view of one epoch of a :class:`DynamicMixer` stream on one rank."""
-
-    def __init__(self, mixer: DynamicMixer, epoch: int, size: int, rank: int,
-                 preprocess: Optional[Callable] = None) -> None:
-        self.mixer, self.epoch, self.size, self.rank, self.preprocess = mixer, epoch, size, rank, preprocess
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __getitem__(self, index: int) -> Tuple[str, Dict[str, np.ndarray]]:
-        uid, data = self.mixer.example(self.epoch, index, self.rank)
-        if self.preprocess is not None:
-            data = self.preprocess(uid, data)
-        return uid, data
-
-
-class DynamicMixingIterFactory(AbsIterFactory):
-    """ESPnet iterator factory whose epochs are freshly rendered mixtures (module doc)."""
-
-    def __init__(self, mixer: DynamicMixer, batch_size: int, iters_per_epoch: int, rank: int, world_size: int,
-                 num_workers: int, collate_fn: Callable, preprocess_fn: Optional[Callable] = None,
-                 pin_memory: bool = False) -> None:
-        if batch_size < world_size or batch_size % world_size:
-            raise ValueError(f"dynamic mixing: batch_size {batch_size} must be a multiple of the {world_size} ranks")
-        if iters_per_epoch < 1:
-            raise ValueError(f"dynamic mixing: an epoch needs at least one batch, got {iters_per_epoch}")
-        self.mixer, self.batch, self.iters = mixer, batch_size // world_size, iters_per_epoch
-        self.rank, self.num_workers, self.collate_fn = rank, num_workers, collate_fn
-        self.preprocess_fn, self.pin_memory = preprocess_fn, pin_memory
-
-    def build_iter(self, epoch: int, shuffle: Optional[bool] = None) -> Iterator:
-        import torch
-
-        dataset = DynamicMixingDataset(self.mixer, epoch, self.batch * self.iters, self.rank, self.preprocess_fn)
-        return iter(torch.utils.data.DataLoader(dataset, batch_size=self.batch, shuffle=False,
-                                                num_workers=self.num_workers, collate_fn=self.collate_fn,
-                                                pin_memory=self.pin_memory, drop_last=True))
 
 
 class Tse2EnhancementTask(espnet_enh.EnhancementTask):
@@ -108,9 +52,7 @@ class Tse2EnhancementTask(espnet_enh.EnhancementTask):
     def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
         super().add_task_arguments(parser)
         # ESPnet's own --dynamic_mixing flag switches it on (module doc); tse2 adds its options
-        group = parser.add_argument_group(description="tse2: dynamic mixing")
-        group.add_argument("--dynamic_mixing_conf", action=NestedDictAction, default={},
-                           help=f"dynamic mixing options: {', '.join(DYNAMIC_MIXING_KEYS)}")
+        dynamic_mixing.add_arguments(parser.add_argument_group(description="tse2: dynamic mixing"), flag=False)
 
     @classmethod
     def build_model_from_file(cls, config_file, model_file=None, device: str = "cpu"):
@@ -152,25 +94,7 @@ class Tse2EnhancementTask(espnet_enh.EnhancementTask):
         if getattr(args, "preprocessor", None) == "dynamic_mixing":
             raise ValueError("dynamic_mixing: true renders reverberant mixtures itself; drop ESPnet's "
                              "`preprocessor: dynamic_mixing` (it would mix the mixtures again)")
-        conf = dict(args.dynamic_mixing_conf or {})
-        unknown = sorted(set(conf) - set(DYNAMIC_MIXING_KEYS))
-        if unknown:
-            raise ValueError(f"dynamic_mixing_conf: unknown option(s) {', '.join(unknown)} "
-                             f"(known: {', '.join(DYNAMIC_MIXING_KEYS)})")
-        if not conf.get("mix_dir"):
-            raise ValueError("dynamic_mixing: true needs dynamic_mixing_conf.mix_dir, the training mixture dir "
-                             "(tse2.sh passes data/<train_set>_mix)")
-        mixer = DynamicMixer(conf["mix_dir"], seed=args.seed, chunk_length=int(conf.get("chunk_length", 0)))
-        world, rank = 1, 0
-        if distributed_option.distributed:
-            world, rank = distributed_option.dist_world_size or 1, distributed_option.dist_rank or 0
-        iters = args.num_iters_per_epoch
-        if iters is None:
-            size = int(conf.get("epoch_size", 0)) or mixer.num_fixed
-            iters = max(1, size // args.batch_size)
-        return DynamicMixingIterFactory(mixer, args.batch_size, iters, rank, world, args.num_workers,
-                                        cls.build_collate_fn(args, train=True), cls.build_preprocess_fn(args, train=True),
-                                        pin_memory=args.ngpu > 0)
+        return dynamic_mixing.build_iter_factory(cls, args, distributed_option, prompted=False)
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> ESPnetEnhancementModel:

@@ -17,6 +17,9 @@ One ``ClassChoices`` per slot, read by this task's own ``build_model``:
 Training on random chunks (``iterator_type: chunk``) needs ``chunk_excluded_key_prefixes:
 [prompt]`` so that only the waveforms are cut; prompts are padded to ``max_prompt_tokens`` with -1
 (:class:`PromptPreprocess`) because that iterator stacks them.  ``--init`` is ignored: the text encoder is pretrained.
+
+``dynamic_mixing: true`` trains on fresh mixtures, each with the target and one of its training
+prompts drawn by stage 4's rules (:mod:`tse2.tasks.dynamic_mixing`); validation stays fixed.
 """
 
 from __future__ import annotations
@@ -27,15 +30,18 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from espnet2.iterators.abs_iter_factory import AbsIterFactory
 from espnet2.tasks.abs_task import AbsTask
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
+from espnet2.train.distributed_utils import DistributedOption
 from espnet2.train.trainer import Trainer
 
 from tse2.models.dpt import DPTExtractor
 from tse2.models.encoders import TextEncoder, load_tokenizer
 from tse2.models.tf_locoformer import TFLocoformerSeparator
 from tse2.models.tse import PROMPT_PAD, TextConditionedTSE
+from tse2.tasks import dynamic_mixing
 from tse2.tasks.cls import ClassifierPreprocess, add_prompt_and_choice_arguments
 
 extractor_choices = ClassChoices(
@@ -70,6 +76,14 @@ class Tse2TSETask(AbsTask):
         group = parser.add_argument_group(description="Task related")
         group.add_argument("--cond_dim", type=int, default=128, help="prompt embedding size (FiLM input)")
         add_prompt_and_choice_arguments(group, cls.class_choices_list)
+        dynamic_mixing.add_arguments(group, flag=True)
+
+    @classmethod
+    def build_iter_factory(cls, args: argparse.Namespace, distributed_option: DistributedOption, mode: str,
+                           kwargs: Optional[dict] = None) -> AbsIterFactory:
+        if mode == "train" and getattr(args, "dynamic_mixing", False):
+            return dynamic_mixing.build_iter_factory(cls, args, distributed_option, prompted=True)
+        return super().build_iter_factory(args, distributed_option, mode, kwargs)
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:

@@ -446,7 +446,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         tse_exp=${expdir}/tse_$(config_tag "${tse_config}" tse_)
         log "Stage 7: single-stage baseline (${tse_config}) in ${tse_exp}"
         marker=${tse_exp}/.stage7.done
-        signature="config=$(digest "${tse_config}") args=${tse_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl")"
+        signature="config=$(digest "${tse_config}") args=${tse_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")"
         if stage_done "${marker}" "${signature}" "${tse_exp}/config.yaml"; then
             log "Stage 7: ${tse_exp}: already done with the same config and data (${marker}); skipping"
             continue
@@ -468,7 +468,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         done
         # shellcheck disable=SC2086
         launch_training 7 "${tse_exp}" "single-stage baseline" python -m tse2.bin.tse_train --config "${tse_config}" \
-            --output_dir "${tse_exp}" "${data_args[@]}" ${tse_args}
+            --output_dir "${tse_exp}" --dynamic_mixing_conf "mix_dir=data/${train_set}_mix" "${data_args[@]}" ${tse_args}
         mark_done "${marker}" "${signature}"
     done
 fi
