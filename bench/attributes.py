@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from tse2.attributes.energy import active_rms_db  # noqa: E402
-from tse2.attributes.extractor import AttributeExtractor, ExtractorConfig  # noqa: E402
+from tse2.attributes.analyzer import AttributeAnalyzer, AnalyzerConfig  # noqa: E402
 from tse2.attributes.f0 import F0Config, f0_stats  # noqa: E402
 from tse2.attributes.segments import SileroVAD, speaking_duration  # noqa: E402
 from tse2.attributes.syllables import count_syllables  # noqa: E402
@@ -79,9 +79,9 @@ def main() -> int:
     vad = SileroVAD()
     vad(audio[utts[0]], fs)
     extractors = {
-        "extractor praat + given": (AttributeExtractor(ExtractorConfig()), True),
-        "extractor praat + vad": (AttributeExtractor(ExtractorConfig()), False),
-        "extractor pyin + given": (AttributeExtractor(ExtractorConfig(f0=pyin_cfg)), True),
+        "extractor praat + given": (AttributeAnalyzer(AnalyzerConfig()), True),
+        "extractor praat + vad": (AttributeAnalyzer(AnalyzerConfig()), False),
+        "extractor pyin + given": (AttributeAnalyzer(AnalyzerConfig(f0=pyin_cfg)), True),
     }
     rows = []
     base_t, _ = timed(lambda u: librosa.pyin(audio[u], fmin=60, fmax=500, sr=fs, frame_length=1024, hop_length=160),

@@ -10,7 +10,7 @@ import yaml
 
 from conftest import ROOT
 from tse2.bin import release as tool
-from tse2.bin.separate import best_checkpoint
+from tse2.inference import Separator
 from tse2.release import ReleaseError, read_release, training_curve
 from tse2.tasks.enh import Tse2EnhancementTask
 
@@ -58,7 +58,7 @@ def test_make_install_and_tamper(exp_dir, tmp_path):
 
     target = tmp_path / "exp/sep_released"
     assert tool.main(["install", "--release_dir", str(rel), "--exp_dir", str(target)]) == 0
-    assert best_checkpoint(target) == target / "released.pth"  # what stages 6 and 10 pick
+    assert Separator.locate(target)[1] == target / "released.pth"  # what stages 6 and 10 pick
     model, _ = Tse2EnhancementTask.build_model_from_file(target / "config.yaml", target / "released.pth")
     assert sum(p.numel() for p in model.parameters()) == meta["parameters"]
 

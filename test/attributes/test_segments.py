@@ -24,7 +24,7 @@ def test_short_pause_kept_long_pause_excluded():
 
 @requires_espeak
 def test_vad_on_speech_bursts_with_known_pauses():
-    from tse2.attributes.extractor import AttributeExtractor
+    from tse2.attributes.analyzer import AttributeAnalyzer
     from tse2.corpus.espeak import EspeakSynth
 
     synth = EspeakSynth()
@@ -39,7 +39,7 @@ def test_vad_on_speech_bursts_with_known_pauses():
     gap = lambda s: np.zeros(int(s * 16000), dtype=np.float32)  # noqa: E731
     audio = np.concatenate([gap(0.5), parts[0], gap(0.3), parts[1], gap(0.8), parts[2], gap(0.5)])
     speech_s = sum(len(p) for p in parts) / 16000
-    attrs = AttributeExtractor()("u", audio, 16000, "en", text="The morning train was late")
+    attrs = AttributeAnalyzer()("u", audio, 16000, "en", text="The morning train was late")
     assert attrs.align_method == "vad"
     # the 0.3 s pause counts, the 0.8 s pause does not (VAD pads segments by ~30 ms)
     assert attrs.speaking_duration == pytest.approx(speech_s + 0.3, abs=0.15)

@@ -61,8 +61,9 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
 
     out = bash(["./run.sh", "--stop_stage", "4", "--local_data_opts", OPTS, *MIX], cwd=recipe)
     assert "Stage 1: already done with the same options" in out.stdout
-    assert "Stage 2: already done with the same options and inputs" in out.stdout
-    assert "Stage 3: already done with the same options and inputs" in out.stdout
+    for split in ("train", "dev", "test"):  # stages 2 and 3 keep one marker per set
+        assert f"Stage 2: {split}: already done with the same options and inputs" in out.stdout
+        assert f"Stage 3: {split}: already done with the same options and inputs" in out.stdout
     assert "Stage 4: already done with the same options and inputs" in out.stdout
     assert (recipe / "data/train/attributes.jsonl").stat().st_mtime_ns == attr_mtime
 
@@ -81,7 +82,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     rows = [json.loads(x) for x in (exp / "separate_test/sisdr.jsonl").read_text().splitlines()]
     assert all(r["label"] == (1 if r["sisdr"][0] >= r["sisdr"][1] else 0) for r in rows)
     out = bash(["./run.sh", "--stage", "5", "--stop_stage", "6", *MIX, *sep], cwd=recipe)
-    assert "Stage 5: already done" in out.stdout and "Stage 6: already done" in out.stdout
+    assert "Stage 5: already done" in out.stdout and "Stage 6: test: already done" in out.stdout
     assert {p: p.stat().st_mtime_ns for p in wavs} == wavs
 
     # stages 7-10: text and enrollment classifiers (two steps each) and the attribute selector, selections
@@ -92,8 +93,8 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
            "--tse_configs", "conf/tuning/tse_tflocoformer_tiny.yaml conf/tuning/tse_dpt_tiny.yaml",
            "--tse_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 2"]
     out = bash(["./run.sh", "--stage", "4", "--stop_stage", "10", *MIX, *sep, *cls], cwd=recipe)
-    assert "prompts.jsonl is missing: rerunning the stage" in out.stdout
-    assert "Stage 5: already done" in out.stdout and "Stage 6: already done" in out.stdout
+    assert "prompts.jsonl is missing: rerunning" in out.stdout
+    assert "Stage 5: already done" in out.stdout and "Stage 6: train: already done" in out.stdout
     for system in ("text", "enroll"):
         cexp = recipe / f"exp/cls_minilm_w2v_tiny_{system}"
         assert (cexp / "config.yaml").is_file() and (cexp / "run.sh").is_file()
@@ -124,8 +125,9 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert len(list((packed / "check").glob("test-000000_*.wav"))) == 2
     assert "test-000000_mix.wav: output 1: similarity" in out.stdout
     out = bash(["./run.sh", "--stage", "7", "--stop_stage", "9", *MIX, *cls], cwd=recipe)
-    assert out.stdout.count("already done with the same") == 5 + 4  # + two single-stage systems, stages 7 and 8
-    assert "SI-SDR/PESQ of exp/sep_tflocoformer_tiny already computed" in out.stdout
+    # stage 7: text, enroll and two single-stage systems; stage 8: the attribute selector too; stage 9: dev, test
+    assert out.stdout.count("already done with the same") == 4 + 5 + 2
+    assert "Stage 9: SI-SDR/PESQ of test: already done" in out.stdout
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical
     out = bash(["./run.sh", "--stop_stage", "1", "--force", "true", "--local_data_opts", OPTS, *MIX], cwd=recipe)
@@ -135,7 +137,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
 
 def test_a_stage_without_its_inputs_fails_loudly(recipe, bash):
     out = bash(["./run.sh", "--stage", "9", "--stop_stage", "9"], cwd=recipe, check=False)
-    assert out.returncode != 0 and "exp/sep_tflocoformer_tiny has no separated outputs: run stage 6" in out.stderr
+    assert out.returncode != 0 and "exp/sep_tflocoformer_tiny has no separated outputs of dev: run stage 6" in out.stderr
 
 
 def test_bad_options_fail(recipe, bash):

@@ -124,7 +124,7 @@ def test_one_epoch_train_then_inference(tiny_hf_models, tmp_path):
     part = tmp_path / "sel.1.jsonl"
     assert cls_inference.main(["run", "--model_dir", str(exp), "--data_dir", str(data), "--out", str(part)]) == 0
     rows = [json.loads(x) for x in part.read_text().splitlines()]
-    assert len(rows) == 12 and all(r["selected"] in (1, 2) and -1 <= r["sim1"] <= 1 for r in rows)
+    assert len(rows) == 12 and all(r["selected"] in (1, 2) and -1 <= r["score1"] <= 1 for r in rows)
     out = tmp_path / "infer"
     assert cls_inference.main(["merge", "--data_dir", str(data), "--out_dir", str(out), str(part)]) == 0
     summary = json.loads((out / "summary.json").read_text())

@@ -2,7 +2,7 @@
 
 Beyond the paper.  :func:`tse2.cues.parse.parse_prompt` turns the prompt into cue relations
 ("higher pitch" → pitch, target larger); each measurable cue is measured on both candidates with
-stage 2's extractors and compared:
+stage 2's measurements and compared:
 
 | cue | measurement on a candidate |
 |---|---|
@@ -94,6 +94,11 @@ class AttributeSelector:
 
     def __init__(self, vad=None) -> None:
         self._vad = vad
+
+    @classmethod
+    def from_pretrained(cls, path=None, checkpoint=None, device: str = "cpu") -> "AttributeSelector":
+        """Training-free: nothing to load (the same signature as the other runtimes)."""
+        return cls()
 
     @property
     def vad(self):

@@ -4,43 +4,19 @@
       --cue text --kinds relative --out_dir dump/cls/sep_x/dev_text
   python -m tse2.bin.cls_data --mix_dir data/dev_mix --clean --cue enroll --out_dir dump/cls/clean/dev_enroll
 
-Candidates are the separator's outputs (``--sep_dir``: ``sep1.scp sep2.scp utt2label``) or, with
-``--clean`` (the paper's "Clean ACC" oracle), the reverberant references ``spk1.scp spk2.scp`` with
-the label taken from ``utt2target``.  Files written (Kaldi style, C-sorted; the prompts of one
-mixture stay next to each other, which lets the classifier encode each candidate once per batch):
-
-    cand1.scp cand2.scp  example → wav            label     example → 1 if cand1 is the target, else 0
-    prompt               example → prompt text    (--cue text; one example per prompt of the chosen kinds)
-    enroll.scp           example → wav            (--cue enroll; one example per mixture)
-    utt2num_samples      example → samples of the mixture (ESPnet's shape file)
-    mix.scp target.scp   example → the mixture, the target reference (single-stage baselines)
-    examples.jsonl       example, mix, cue_type, kind, similar, target (for stage 8/9 reports)
-
-"similar"/"same" prompts are left out unless ``--keep_similar true`` (training: paper, no;
-inference: yes, the relative-vs-independent study reads them).
+Candidates are the separator's outputs (``--sep_dir``) or, with ``--clean``, the reverberant
+references; the files written are documented in :mod:`tse2.examples`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
-from tse2.utils.cli import run_tool
-from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
-from tse2.utils.fileio import atomic_open, read_jsonl
-
-KINDS = ("relative", "independent")
-
-
-def str2bool(value: str) -> bool:
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+from tse2.examples import write_examples
+from tse2.utils.cli import run_tool, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -60,88 +36,11 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def candidates(args) -> tuple:
-    """(cand1, cand2, label) maps keyed by mixture."""
-    if args.clean:
-        c1, c2 = read_map(args.mix_dir / "spk1.scp"), read_map(args.mix_dir / "spk2.scp")
-        target = read_map(args.mix_dir / "utt2target")
-        bad = {m: t for m, t in target.items() if t not in ("1", "2")}
-        if bad:
-            m = next(iter(bad))
-            raise DataDirError(f"{args.mix_dir / 'utt2target'}: target of {m} is {bad[m]!r}, expected 1 or 2")
-        label = {m: "1" if t == "1" else "0" for m, t in target.items()}
-    else:
-        for name in ("sep1.scp", "sep2.scp", "utt2label"):
-            if not (args.sep_dir / name).is_file():
-                raise FileNotFoundError(f"{args.sep_dir / name} is missing: run stage 6 for this set")
-        c1, c2 = read_map(args.sep_dir / "sep1.scp"), read_map(args.sep_dir / "sep2.scp")
-        label = read_map(args.sep_dir / "utt2label")
-    mixes = set(read_map(args.mix_dir / "wav.scp"))
-    for name, m in (("candidate 1", c1), ("candidate 2", c2), ("label", label)):
-        missing = sorted(mixes - set(m), key=c_sort_key)
-        if missing:
-            raise DataDirError(f"{len(missing)} mixture(s) of {args.mix_dir} have no {name}, e.g. {missing[0]}")
-    return c1, c2, label
-
-
 def main_(args) -> int:
-    c1, c2, label = candidates(args)
-    num_samples = read_map(args.mix_dir / "utt2num_samples")
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in KINDS]
-    if unknown or not kinds:
-        raise ValueError(f"--kinds: unknown {unknown or args.kinds!r}; choose from {', '.join(KINDS)}")
-    cue_types = {c.strip() for c in args.cue_types.split(",") if c.strip()}
-    rows: List[Dict] = []
-    if args.cue == "text":
-        prompts_file = args.mix_dir / "prompts.jsonl"
-        for p in read_jsonl(prompts_file, "run stage 4"):
-            if p["kind"] not in kinds or (cue_types and p["cue_type"] not in cue_types):
-                continue
-            if p.get("similar") and not args.keep_similar:
-                continue
-            if p["mix"] not in c1:
-                raise DataDirError(f"{prompts_file}: prompt {p['id']} names mixture {p['mix']}, which is not in "
-                                   f"{args.mix_dir / 'wav.scp'}")
-            if "\n" in p["prompt"] or not p["prompt"].strip():
-                raise DataDirError(f"{prompts_file}: prompt {p['id']} is empty or spans lines")
-            rows.append(dict(id=p["id"], mix=p["mix"], cue_type=p["cue_type"], kind=p["kind"],
-                             similar=bool(p.get("similar")), target=p["target"], prompt=p["prompt"]))
-    else:
-        enroll = read_map(args.mix_dir / "enroll_spk1.scp")
-        target = read_map(args.mix_dir / "utt2target")
-        for m in c1:
-            if m not in enroll:
-                raise DataDirError(f"{args.mix_dir / 'enroll_spk1.scp'}: no enrollment utterance for {m}")
-            rows.append(dict(id=m, mix=m, cue_type="enrollment", kind="enrollment", similar=False,
-                             target=int(target[m]), enroll=enroll[m]))
-    if not rows:
-        raise ValueError(f"no examples for {args.mix_dir} with kinds {kinds} and cue types "
-                         f"{sorted(cue_types) or 'all'}: check stage 4's prompts.jsonl")
-    rows.sort(key=lambda r: c_sort_key(r["id"]))
-    out = args.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    write_map(out / "cand1.scp", {r["id"]: c1[r["mix"]] for r in rows})
-    write_map(out / "cand2.scp", {r["id"]: c2[r["mix"]] for r in rows})
-    write_map(out / "label", {r["id"]: label[r["mix"]] for r in rows})
-    write_map(out / "utt2num_samples", {r["id"]: num_samples[r["mix"]] for r in rows})
-    # the single-stage baselines read the mixture and the target reference of each example
-    wavs, refs = read_map(args.mix_dir / "wav.scp"), {k: read_map(args.mix_dir / f"spk{k}.scp") for k in ("1", "2")}
-    write_map(out / "mix.scp", {r["id"]: wavs[r["mix"]] for r in rows})
-    write_map(out / "target.scp", {r["id"]: refs[str(r["target"])][r["mix"]] for r in rows})
-    if args.cue == "text":
-        write_map(out / "prompt", {r["id"]: r["prompt"] for r in rows})
-    else:
-        write_map(out / "enroll.scp", {r["id"]: r["enroll"] for r in rows})
-    with atomic_open(out / "examples.jsonl") as f:
-        for r in rows:
-            r = {k: v for k, v in r.items() if k not in ("prompt", "enroll")}
-            r["label"] = int(label[r["mix"]])
-            f.write(json.dumps(r) + "\n")
-    counts: Dict[str, int] = {}
-    for r in rows:
-        counts[r["cue_type"]] = counts.get(r["cue_type"], 0) + 1
-    print(f"{out}: {len(rows)} examples " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    counts = write_examples(args.mix_dir, args.out_dir, None if args.clean else args.sep_dir, args.cue, kinds,
+                            args.keep_similar, [c.strip() for c in args.cue_types.split(",") if c.strip()])
+    print(f"{args.out_dir}: {sum(counts.values())} examples " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0
 
 

@@ -6,8 +6,8 @@
       split/sel.*.jsonl
   python -m tse2.bin.cls_inference report --out exp/cls_x_text/RESULTS_classifier.md exp/cls_x_text/infer_*
 
-``run`` writes one row per example: both cosine similarities and the selected candidate (1 or 2, the
-higher similarity).  ``merge`` joins them (or the parts of ``tse2.bin.select_attributes``) with the example list
+``run`` writes one row per example: both candidates' scores (``score1``, ``score2``: cosine
+similarities to the prompt or enrollment) and the selected candidate (1 or 2, the higher score).  ``merge`` joins them (or the parts of ``tse2.bin.select_attributes``) with the example list
 (``examples.jsonl`` of ``tse2.bin.cls_data``) into ``selections.jsonl`` (adds mix, cue_type, kind,
 similar, label, correct) and ``summary.json``: accuracy per cue type over the examples whose cue is
 not similar/same (the paper's first evaluation) and over all of them; examples a selector abstained
@@ -25,13 +25,11 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from tse2.utils.cli import add_merge_and_report, best_checkpoint, run_tool, write_markdown
-from tse2.utils.datadir import c_sort_key
+from tse2.inference import ClassifierSelector
+from tse2.utils.cli import add_merge_and_report, merge_parts, run_tool, write_markdown
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 log = logging.getLogger("cls_inference")
-
-CHECKPOINTS = ("valid.acc.best.pth", "valid.loss.best.pth", "valid.acc.ave.pth", "latest.pth")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -39,7 +37,8 @@ def get_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="similarities and selections for one part of the examples")
     r.add_argument("--model_dir", type=Path, required=True, help="ESPnet output dir of stage 7")
-    r.add_argument("--model_file", type=Path, default=None, help="checkpoint (default: the best one kept)")
+    r.add_argument("--model_file", type=Path, default=None,
+                   help="checkpoint: a path or a file name in --model_dir (default: the best one kept)")
     r.add_argument("--data_dir", type=Path, required=True, help="a tse2.bin.cls_data output dir")
     r.add_argument("--key_file", type=Path, default=None, help="only these examples (default: all)")
     r.add_argument("--out", type=Path, required=True)
@@ -50,47 +49,16 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def data_triples(data_dir: Path, cue: str) -> List[tuple]:
-    names = [("cand1.scp", "cand1", "sound"), ("cand2.scp", "cand2", "sound")]
-    names.append(("prompt", "prompt", "text") if cue == "text" else ("enroll.scp", "enroll", "sound"))
-    triples = []
-    for fname, name, kind in names:
-        if not (data_dir / fname).is_file():
-            raise FileNotFoundError(f"{data_dir / fname} is missing: the {cue} classifier needs it "
-                                    "(tse2.bin.cls_data --cue {cue})")
-        triples.append((str(data_dir / fname), name, kind))
-    return triples
-
-
 def run(args) -> int:
-    import torch
-
-    from tse2.tasks.cls import Tse2ClassifierTask
-
-    device = "cuda" if args.ngpu > 0 else "cpu"
-    model_file = args.model_file or best_checkpoint(args.model_dir, CHECKPOINTS, stage=7)
-    config = args.model_dir / "config.yaml"
-    if not config.is_file():
-        raise FileNotFoundError(f"{config} is missing: run stage 7")
-    model, train_args = Tse2ClassifierTask.build_model_from_file(config, model_file, device)
-    model.eval()
-    cue = getattr(train_args, "cue", "text")
-    loader = Tse2ClassifierTask.build_streaming_iterator(
-        data_triples(args.data_dir, cue),
-        preprocess_fn=Tse2ClassifierTask.build_preprocess_fn(train_args, False),
-        collate_fn=Tse2ClassifierTask.build_collate_fn(train_args, False),
-        key_file=str(args.key_file) if args.key_file else None, batch_size=args.batch_size, dtype="float32",
-        num_workers=0, allow_variable_data_keys=False, ngpu=args.ngpu, inference=True)
+    selector = ClassifierSelector.from_pretrained(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
     rows = []
-    with torch.no_grad():
-        for keys, batch in loader:
-            batch = {k: v.to(device) for k, v in batch.items()}
-            sim1, sim2 = model.similarities(**batch)
-            for k, s1, s2 in zip(keys, sim1.tolist(), sim2.tolist()):
-                rows.append({"id": k, "sim1": round(s1, 6), "sim2": round(s2, 6), "selected": 1 if s1 >= s2 else 2})
+    for keys, batch in selector.batches(args.data_dir, args.key_file, args.batch_size):
+        sim1, sim2 = selector.similarities(batch)
+        for k, s1, s2 in zip(keys, sim1, sim2):
+            rows.append({"id": k, "score1": round(s1, 6), "score2": round(s2, 6), "selected": 1 if s1 >= s2 else 2})
     with atomic_open(args.out) as f:
         f.write("".join(json.dumps(r) + "\n" for r in rows))
-    log.info("%d examples of %s scored with %s", len(rows), args.data_dir, model_file)
+    log.info("%d examples of %s scored with %s", len(rows), args.data_dir, selector.model_file)
     return 0
 
 
@@ -110,19 +78,13 @@ def accuracy_table(rows: List[Dict]) -> Dict[str, Dict]:
 
 
 def merge(args) -> int:
-    examples = read_jsonl(args.data_dir / "examples.jsonl", "run tse2.bin.cls_data")
-    scored: Dict[str, Dict] = {}
-    for part in args.parts:
-        for r in read_jsonl(part, "a classifier inference job failed: see its log"):
-            scored[r["id"]] = r
-    missing = [e["id"] for e in examples if e["id"] not in scored]
-    if missing:
-        raise ValueError(f"{len(missing)} example(s) of {args.data_dir} were not scored, e.g. {missing[0]}")
+    examples = {e["id"]: e for e in read_jsonl(args.data_dir / "examples.jsonl", "run tse2.bin.cls_data")}
+    scored = merge_parts(args.parts, examples, "id", "scored", args.data_dir, what="example")
     rows = []
-    for e in sorted(examples, key=lambda e: c_sort_key(e["id"])):
-        s = scored[e["id"]]
+    for key, s in scored.items():
+        e = examples[key]
         correct = (s["selected"] == 1) == (e["label"] == 1)
-        extra = {k: v for k, v in s.items() if k != "id"}  # sim1 sim2 selected (+ abstain: attribute selector)
+        extra = {k: v for k, v in s.items() if k != "id"}  # score1 score2 selected (+ abstain: attribute selector)
         rows.append({**e, **extra, "correct": bool(correct)})
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.out_dir / "selections.jsonl") as f:

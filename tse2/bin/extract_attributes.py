@@ -5,8 +5,9 @@
   python -m tse2.bin.extract_attributes merge --data_dir data/train --out data/train/attributes.jsonl \\
       split/attributes.*.jsonl
 
-``extract`` writes one JSON object per utterance (fields in :mod:`tse2.attributes.extractor`) and
-``<out>.settings.json``; it skips its work when both exist for the same utterances and settings.
+``extract`` writes one JSON object per utterance (fields in :mod:`tse2.attributes.analyzer`) and
+``<out>.settings.json``, the settings and inputs it used (a record, not restart state: ``tse2.sh``
+decides what to redo).
 ``merge`` checks that every utterance of ``wav.scp`` has exactly one row and that all parts used
 the same settings, then writes the C-sorted ``attributes.jsonl`` and ``attributes.settings.json``.
 
@@ -26,12 +27,12 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tse2.attributes.extractor import AttributeExtractor, ExtractorConfig
+from tse2.attributes.analyzer import AttributeAnalyzer, AnalyzerConfig
 from tse2.attributes.f0 import F0_METHODS, F0Config
 from tse2.attributes.segments import TextGridError, mfa_available, read_textgrid, run_mfa_align
 from tse2.attributes.syllables import LANGUAGES
 from tse2.utils.audio import read_audio
-from tse2.utils.datadir import CTM_FILE, DataDirError, c_sort_key, read_ctm, read_map
+from tse2.utils.datadir import CTM_FILE, DataDirError, c_sort_key, read_ctm, read_map, read_map_if_present
 from tse2.utils.cli import run_tool
 from tse2.utils.fileio import atomic_open, inputs_digest
 
@@ -64,10 +65,6 @@ def get_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", type=Path, required=True)
     m.add_argument("parts", type=Path, nargs="+")
     return parser
-
-
-def _optional_map(path: Path) -> Dict[str, str]:
-    return read_map(path, allow_empty_value=True) if path.is_file() else {}
 
 
 def resolve_align_method(args) -> str:
@@ -111,7 +108,7 @@ def _mfa_align_part(args, wavs: Dict[str, str], texts: Dict[str, str]) -> Path:
 
 def extract(args) -> int:
     settings = {
-        "extractor": ExtractorConfig(
+        "analyzer": AnalyzerConfig(
             f0=F0Config(method=args.f0_method, fmin=args.fmin, fmax=args.fmax, hop_s=args.f0_hop),
             max_pause=args.max_pause, syllable_fallback=args.syllable_fallback, vad_threshold=args.vad_threshold,
         ),
@@ -120,22 +117,13 @@ def extract(args) -> int:
     wav_scp = args.wav_scp or args.data_dir / "wav.scp"
     wavs = read_map(wav_scp)
     method = resolve_align_method(args)
-    record = {"fs": args.fs, "align_method": method, **settings["extractor"].to_dict(),
+    record = {"fs": args.fs, "align_method": method, **settings["analyzer"].to_dict(),
               "inputs": inputs_digest([args.data_dir / n for n in ("words.ctm", "text", "utt2lang")],
                                       [wavs[u] for u in sorted(wavs)])}
-    side = Path(f"{args.out}.settings.json")
-    if args.out.is_file() and side.is_file():
-        try:
-            done = [json.loads(line)["utt"] for line in args.out.read_text(encoding="utf-8").splitlines()]
-            if json.loads(side.read_text(encoding="utf-8")) == record and sorted(done) == sorted(wavs):
-                log.info("%s is complete for these settings; nothing to do", args.out)
-                return 0
-        except (json.JSONDecodeError, KeyError):
-            pass  # damaged: redo
 
-    langs = _optional_map(args.data_dir / "utt2lang")
-    texts = _optional_map(args.data_dir / "text")
-    utt2spk = _optional_map(args.data_dir / "utt2spk")
+    langs = read_map_if_present(args.data_dir / "utt2lang")
+    texts = read_map_if_present(args.data_dir / "text")
+    utt2spk = read_map_if_present(args.data_dir / "utt2spk")
     ctm = read_ctm(args.data_dir / CTM_FILE) if method == "given" else {}
     if method == "given" and not ctm:
         raise DataDirError(f"{args.data_dir / CTM_FILE}: --align_method given needs word alignments")
@@ -146,7 +134,7 @@ def extract(args) -> int:
                              "--mfa_dictionary and --mfa_acoustic_model to run mfa align")
         tg_dir = _mfa_align_part(args, wavs, texts)
 
-    extractor = AttributeExtractor(settings["extractor"])
+    analyzer = AttributeAnalyzer(settings["analyzer"])
     rows = []
     for utt in sorted(wavs, key=c_sort_key):
         audio, _ = read_audio(wavs[utt], fs=args.fs)
@@ -157,12 +145,12 @@ def extract(args) -> int:
             segments = [(w.start, w.start + w.dur, w.word) for w in ctm[utt]]
         elif method == "mfa":
             segments = read_textgrid(_textgrid_path(tg_dir, utt, utt2spk.get(utt)), args.textgrid_tier)
-        attrs = extractor(utt, audio, args.fs, langs.get(utt), segments=segments, text=texts.get(utt),
+        attrs = analyzer(utt, audio, args.fs, langs.get(utt), segments=segments, text=texts.get(utt),
                           align_method=method)
         rows.append(json.dumps(attrs.to_dict(), ensure_ascii=False))
     with atomic_open(args.out) as f:
         f.write("".join(r + "\n" for r in rows))
-    with atomic_open(side) as f:
+    with atomic_open(Path(f"{args.out}.settings.json")) as f:
         json.dump(record, f, indent=1)
     log.info("wrote %d utterances to %s (align: %s, F0: %s)", len(rows), args.out, method, args.f0_method)
     return 0

@@ -28,16 +28,10 @@ import numpy as np
 
 from tse2.cues.labels import CONTINUOUS, CUE_TYPES, DISCRETE, SAME, SIMILAR, IndependentBins, fit_values, label_mixture
 from tse2.cues.prompts import choose_cue_sets, prompt_pair
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import run_tool, str2bool
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 log = logging.getLogger("make_prompts")
-
-
-def _bool(text: str) -> bool:
-    if text not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    return text == "true"
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -47,7 +41,7 @@ def get_parser() -> argparse.ArgumentParser:
     lab.add_argument("--mix_dir", type=Path, required=True)
     lab.add_argument("--bins", type=Path, required=True, help="independent-cue bin edges (JSON)")
     lab.add_argument("--fit_bins", action="store_true", help="fit the bins on this dir and save them")
-    lab.add_argument("--keep_similar", type=_bool, default=False,
+    lab.add_argument("--keep_similar", type=str2bool, default=False,
                      help="also write prompts of similar/same individual cues (flagged similar=true)")
     lab.add_argument("--seed", type=int, default=0)
     rep = sub.add_parser("report", help="Table II/III markdown over several mixture dirs")

@@ -3,9 +3,10 @@
   python -m tse2.bin.pack --sep_dir exp/sep_tflocoformer_tiny --cls_dir exp/cls_minilm_w2v_tiny_text \\
       --fs 16000 --out_dir exp/packed/tflocoformer_tiny_minilm_w2v_tiny
 
-The checkpoints default to the best ones ESPnet kept (as stages 6 and 8 choose them).  Without
-``--cls_dir`` the pack holds the separator only and serves ``--selector attributes``.  The layout is
-documented in :mod:`tse2.extractor`; paths inside are relative, so the dir can be copied anywhere.
+The checkpoints default to the ones stages 6 and 8 load (a released separator, else the best
+ones ESPnet kept; :mod:`tse2.inference`).  Without ``--cls_dir`` the pack holds the separator only
+and serves ``--selector attributes``.  The layout is documented in :mod:`tse2.packing`; paths
+inside are relative, so the dir can be copied anywhere.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from tse2.bin.cls_inference import CHECKPOINTS as CLS_CHECKPOINTS
-from tse2.bin.separate import best_checkpoint as sep_checkpoint
-from tse2.extractor import pack
-from tse2.utils.cli import best_checkpoint, run_tool
+from tse2.inference import ClassifierSelector, Separator
+from tse2.packing import pack
+from tse2.utils.cli import run_tool
 
 log = logging.getLogger("pack")
 
@@ -27,9 +27,11 @@ log = logging.getLogger("pack")
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sep_dir", type=Path, required=True, help="stage-5 experiment dir")
-    parser.add_argument("--sep_model_file", type=Path, default=None, help="checkpoint (default: the best kept)")
+    parser.add_argument("--sep_model_file", type=Path, default=None,
+                        help="checkpoint: a path or a file name in --sep_dir (default: as stage 6 chooses)")
     parser.add_argument("--cls_dir", type=Path, default=None, help="stage-7 experiment dir (text or enroll)")
-    parser.add_argument("--cls_model_file", type=Path, default=None, help="checkpoint (default: the best kept)")
+    parser.add_argument("--cls_model_file", type=Path, default=None,
+                        help="checkpoint: a path or a file name in --cls_dir (default: as stage 8 chooses)")
     parser.add_argument("--fs", type=int, default=16000, help="the sample rate the models were trained at")
     parser.add_argument("--out_dir", type=Path, required=True)
     parser.add_argument("--check_mix_dir", type=Path, default=None,
@@ -39,13 +41,12 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main_(args) -> int:
-    sep_model = args.sep_model_file or sep_checkpoint(args.sep_dir)
+    sep_config, sep_model = Separator.locate(args.sep_dir, args.sep_model_file)
     cls_model = cls_config = None
     if args.cls_dir is not None:
-        cls_config = args.cls_dir / "config.yaml"
-        cls_model = args.cls_model_file or best_checkpoint(args.cls_dir, CLS_CHECKPOINTS, stage=7)
+        cls_config, cls_model = ClassifierSelector.locate(args.cls_dir, args.cls_model_file)
     sources = {"separator": str(sep_model.resolve()), "classifier": str(cls_model.resolve()) if cls_model else None}
-    out = pack(args.out_dir, args.sep_dir / "config.yaml", sep_model, cls_config, cls_model, args.fs, sources)
+    out = pack(args.out_dir, sep_config, sep_model, cls_config, cls_model, args.fs, sources)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     log.info("packed %s (%.1f MB): separator %s, classifier %s", out, size / 1e6, sep_model, cls_model)
     if args.check_mix_dir is not None:
@@ -54,10 +55,10 @@ def main_(args) -> int:
 
 
 def check(packed: Path, mix_dir: Path, selector: str) -> None:
-    """Runs the extractor CLI's code path on one held-out mixture and prints what it chose."""
-    from tse2.bin import extract
+    """Extracts one held-out mixture with the pack, as the extractor CLI would, and prints the choice."""
+    from tse2.extractor import TextGuidedExtractor, describe
     from tse2.utils.datadir import c_sort_key, read_map
-    from tse2.utils.fileio import read_jsonl
+    from tse2.utils.fileio import read_jsonl, write_wav
 
     wavs = read_map(mix_dir / "wav.scp")
     mix = sorted(wavs, key=c_sort_key)[0]
@@ -70,12 +71,11 @@ def check(packed: Path, mix_dir: Path, selector: str) -> None:
     if not prompts:
         raise ValueError(f"{mix_dir}: mixture {mix} has no prompt to check the pack with")
     p = prompts[0]
-    out = packed / "check"
     print(f"{mix} ({p['cue_type']} prompt): {p['prompt']}")
-    rc = extract.main(["--model_dir", str(packed), "--selector", selector, "--prompt", p["prompt"],
-                       "--other", str(out / f"{mix}_other.wav"), wavs[mix], str(out / f"{mix}_target.wav")])
-    if rc != 0:
-        raise RuntimeError(f"the packed model in {packed} failed on {wavs[mix]}")
+    result = TextGuidedExtractor.from_pretrained(packed, selector=selector)(wavs[mix], p["prompt"])
+    for name, audio in (("target", result.target), ("other", result.other)):
+        write_wav(packed / "check" / f"{mix}_{name}.wav", audio / max(1.0, float(abs(audio).max())), result.fs)
+    print(f"{wavs[mix]}: {describe(result, selector)}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

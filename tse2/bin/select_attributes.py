@@ -8,7 +8,8 @@
 Reads ``cand1.scp cand2.scp prompt`` of a ``tse2.bin.cls_data`` dir (text cue), measures each
 candidate once (pitch, pitch range, loudness, speaking rate, speaking duration, onset) and decides
 every prompt with :class:`tse2.attributes.selector.AttributeSelector`.  Rows look like the
-classifier's (``sim1``/``sim2`` hold the selector's signed margin), plus ``abstain: true`` for
+classifier's (``score1``/``score2``: the selector's signed margins in units of the cue
+thresholds, where the classifier's are cosine similarities), plus ``abstain: true`` for
 prompts whose cues it cannot measure (gender, language, ...) or could not measure on this audio;
 those pick candidate 1 and stage 9 leaves them out of the selector's accuracy.
 """
@@ -66,7 +67,7 @@ def main_(args) -> int:
         except UnmeasurablePromptError:
             k, scores, abstain = 0, [0.0, 0.0], True
         abstained += abstain
-        rows.append({"id": key, "sim1": round(scores[0], 4), "sim2": round(scores[1], 4), "selected": k + 1,
+        rows.append({"id": key, "score1": round(scores[0], 4), "score2": round(scores[1], 4), "selected": k + 1,
                      "abstain": abstain})
     with atomic_open(args.out) as f:
         f.write("".join(json.dumps(r) + "\n" for r in rows))

@@ -11,9 +11,10 @@ sep1 has the higher SI-SDR, else 0: the classifier's target, SPEC "Stage 2 model
 sisdr.jsonl`` and ``summary.json`` (mean SI-SDRi, % of mixtures improved, PIT SI-SDRi); ``report``
 tabulates several sets into markdown.
 
-The model is built through tse2's enhancement task from ``<model_dir>/config.yaml`` and the
-checkpoint ``--model_file`` (default: a released separator stage 5 installed, else the
-best-validation checkpoint ESPnet kept).
+The model is :class:`tse2.inference.Separator` of ``--model_dir`` and ``--model_file`` (a path or a
+file name in the model dir; default: a released separator stage 5 installed, else the
+best-validation checkpoint ESPnet kept).  The outputs are scored as written (16-bit, clipped
+to full scale), so these figures are the ones stage 9 computes from the same files.
 """
 
 from __future__ import annotations
@@ -27,12 +28,11 @@ from typing import List, Optional
 
 import numpy as np
 
-from tse2.extractor import Separator
-from tse2.release import RELEASED_CHECKPOINT
+from tse2.inference import Separator
 from tse2.scoring.metrics import si_sdr
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
-from tse2.utils.cli import add_merge_and_report, best_checkpoint as find_checkpoint, merge_parts, run_tool, write_markdown
+from tse2.utils.cli import add_merge_and_report, merge_parts, run_tool, write_markdown
 from tse2.utils.fileio import atomic_open, write_wav
 
 log = logging.getLogger("separate")
@@ -43,7 +43,8 @@ def get_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="separate the mixtures of one wav.scp part")
     r.add_argument("--model_dir", type=Path, required=True, help="ESPnet output dir of stage 5")
-    r.add_argument("--model_file", type=Path, default=None, help="checkpoint (default: the best one kept)")
+    r.add_argument("--model_file", type=Path, default=None,
+                   help="checkpoint: a path or a file name in --model_dir (default: the release, else the best kept)")
     r.add_argument("--mix_dir", type=Path, required=True)
     r.add_argument("--wav_scp", type=Path, default=None, help="the part (default: mix_dir/wav.scp)")
     r.add_argument("--wav_dir", type=Path, required=True)
@@ -55,34 +56,24 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# a released separator installed by stage 5 first (training removes it), then ESPnet's best
-CHECKPOINTS = (RELEASED_CHECKPOINT, "valid.si_snr_loss.best.pth", "valid.loss.best.pth", "valid.loss.ave.pth",
-               "latest.pth")
-
-
-def best_checkpoint(model_dir: Path) -> Path:
-    return find_checkpoint(model_dir, CHECKPOINTS, stage=5)
-
-
 def run(args) -> int:
     wav_scp = args.wav_scp or args.mix_dir / "wav.scp"
     wavs = read_map(wav_scp)
     refs = {k: read_map(args.mix_dir / f"spk{k}.scp") for k in (1, 2)}
     targets = read_map(args.mix_dir / "utt2target")
-    sep = Separator(args.model_dir / "config.yaml", args.model_file or best_checkpoint(args.model_dir),
-                    "cuda" if args.ngpu > 0 else "cpu")
+    sep = Separator.from_pretrained(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
     rows = []
     for mix in sorted(wavs, key=c_sort_key):
         if mix not in targets:
             raise DataDirError(f"{args.mix_dir / 'utt2target'}: no target for {mix}")
         audio, _ = read_audio(wavs[mix], fs=args.fs)
         ref = {k: read_audio(refs[k][mix], fs=args.fs)[0] for k in (1, 2)}
-        est = sep(audio)
         tgt = int(targets[mix])
-        paths = []
-        for k in (1, 2):
+        paths, est = [], []
+        for k, out in enumerate(sep(audio), 1):
             paths.append(str((args.wav_dir / f"{mix}_sep{k}.wav").resolve()))
-            write_wav(paths[-1], np.clip(est[k - 1], -1, 1), args.fs)
+            write_wav(paths[-1], out, args.fs)  # clipped to full scale, 16 bit
+            est.append(read_audio(paths[-1], fs=args.fs)[0])  # scored as written: what stages 7-9 read
         scores = [si_sdr(est[k], ref[tgt]) for k in (0, 1)]
         mix_score = si_sdr(audio, ref[tgt])
         # PIT over both references, for the separation summary

@@ -6,7 +6,7 @@
       --mix_list split/mix.1 --wav_dir dump/mix/train --out split/mixtures.1.jsonl
   python -m tse2.bin.simulate_mixtures merge --data_dir data/train --out_dir data/train_mix split/mixtures.*.jsonl
 
-``mix`` reads the clean data dir (``wav.scp``, ``utt2spk``, ``attributes.jsonl`` from stage 2 and
+Every call does its work (``tse2.sh``'s markers decide what to redo).  ``mix`` reads the clean data dir (``wav.scp``, ``utt2spk``, ``attributes.jsonl`` from stage 2 and
 the optional metadata ``utt2lang text utt2emotion spk2gender spk2age``) and writes four wavs per
 mixture (mixture, reverberant S1 and S2 as mixed, target enrollment) plus one metadata row.
 ``merge`` writes the mixture data dir: ``wav.scp spk1.scp spk2.scp enroll_spk1.scp utt2spk
@@ -73,15 +73,6 @@ def mix(args) -> int:
                 "bank_dir": str(args.bank_dir),
                 "inputs": inputs_digest([args.data_dir / n for n in ("attributes.jsonl", "wav.scp", "utt2spk")])}
     mix_ids = args.mix_list.read_text(encoding="utf-8").split()
-    side = Path(f"{args.out}.settings.json")
-    if args.out.is_file() and side.is_file():
-        try:
-            done = [json.loads(x)["mix"] for x in args.out.read_text(encoding="utf-8").splitlines()]
-            if json.loads(side.read_text(encoding="utf-8")) == settings and done == mix_ids:
-                log.info("%s is complete for these settings; nothing to do", args.out)
-                return 0
-        except (json.JSONDecodeError, KeyError):
-            pass
     d = read_metadata(args.data_dir)
     wavs = read_map(args.data_dir / "wav.scp")
     attrs = {row["utt"]: row for row in read_jsonl(args.data_dir / "attributes.jsonl", "run stage 2 first")}
@@ -114,7 +105,7 @@ def mix(args) -> int:
         rows.append(json.dumps(meta, ensure_ascii=False))
     with atomic_open(args.out) as f:
         f.write("".join(r + "\n" for r in rows))
-    with atomic_open(side) as f:
+    with atomic_open(Path(f"{args.out}.settings.json")) as f:  # a record for merge (simulation.json)
         json.dump(settings, f)
     log.info("simulated %d mixtures into %s", len(rows), args.wav_dir)
     return 0

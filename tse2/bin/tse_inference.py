@@ -23,15 +23,14 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from tse2.inference import SingleStageExtractor
 from tse2.scoring.metrics import pesq_score, si_sdr
 from tse2.utils.audio import read_audio
-from tse2.utils.cli import best_checkpoint, merge_parts, run_tool
+from tse2.utils.cli import merge_parts, run_tool
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map
 from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
 log = logging.getLogger("tse_inference")
-
-CHECKPOINTS = ("valid.si_sdr.best.pth", "valid.loss.best.pth", "valid.loss.ave.pth", "latest.pth")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -39,7 +38,8 @@ def get_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="extract and score one part of the examples")
     r.add_argument("--model_dir", type=Path, required=True, help="ESPnet output dir of stage 7")
-    r.add_argument("--model_file", type=Path, default=None, help="checkpoint (default: the best one kept)")
+    r.add_argument("--model_file", type=Path, default=None,
+                   help="checkpoint: a path or a file name in --model_dir (default: the best one kept)")
     r.add_argument("--data_dir", type=Path, required=True, help="a tse2.bin.cls_data dir (text cue)")
     r.add_argument("--key_file", type=Path, default=None, help="only these examples (default: all)")
     r.add_argument("--wav_dir", type=Path, default=None, help="also write the estimates here")
@@ -52,32 +52,6 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Extractor:
-    """A trained single-stage model: ``extractor(mixture, prompt) -> estimate``."""
-
-    def __init__(self, model_dir: Path, model_file: Optional[Path] = None, device: str = "cpu") -> None:
-        from tse2.tasks.tse import Tse2TSETask
-
-        config = model_dir / "config.yaml"
-        if not config.is_file():
-            raise FileNotFoundError(f"{config} is missing: run stage 7 (single-stage baseline training)")
-        model_file = model_file or best_checkpoint(model_dir, CHECKPOINTS, stage=7)
-        self.model, args = Tse2TSETask.build_model_from_file(config, model_file, device)
-        self.model.eval()
-        self.preprocess = Tse2TSETask.build_preprocess_fn(args, False)
-        self.device = device
-
-    def __call__(self, mixture: np.ndarray, prompt: str) -> np.ndarray:
-        import torch
-
-        ids = self.preprocess("x", {"prompt": prompt})["prompt"]
-        with torch.no_grad():
-            x = torch.as_tensor(mixture, dtype=torch.float32, device=self.device)[None]
-            p = torch.as_tensor(ids, device=self.device)[None]
-            est = self.model.extract(x, torch.tensor([x.shape[1]]), p, torch.tensor([p.shape[1]]))
-        return est[0].cpu().numpy()
-
-
 def run(args) -> int:
     d = args.data_dir
     for name in ("mix.scp", "target.scp", "prompt"):
@@ -85,7 +59,7 @@ def run(args) -> int:
             raise FileNotFoundError(f"{d / name} is missing: rerun tse2.bin.cls_data (text cue) for this set")
     mixes, targets, prompts = read_map(d / "mix.scp"), read_map(d / "target.scp"), read_map(d / "prompt")
     keys = list(read_map(args.key_file)) if args.key_file else sorted(prompts, key=c_sort_key)
-    model = Extractor(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
+    model = SingleStageExtractor.from_pretrained(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
     rows, cache = [], {}
     for key in keys:
         for name, table in (("mix.scp", mixes), ("target.scp", targets), ("prompt", prompts)):
@@ -112,7 +86,7 @@ def run(args) -> int:
 
 def merge(args) -> int:
     examples = {e["id"]: e for e in read_jsonl(args.data_dir / "examples.jsonl", "run tse2.bin.cls_data")}
-    scored = merge_parts(args.parts, examples, "id", "extracted", args.data_dir)
+    scored = merge_parts(args.parts, examples, "id", "extracted", args.data_dir, what="example")
     rows = [{**examples[k], **{f: v for f, v in r.items() if f != "id"}} for k, r in scored.items()]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.out_dir / "selections.jsonl") as f:

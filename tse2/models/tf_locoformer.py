@@ -248,20 +248,3 @@ class TFLocoformerSeparator(AbsSeparator):
             raise ValueError("tf_locoformer takes the waveform: set `encoder: same` and `decoder: same`")
         out = self.separate(input)
         return [out[:, k] for k in range(self.num_spk)], ilens, OrderedDict()
-
-    # --------------------------------------------------------------- serialization (asteroid-style)
-
-    def serialize(self) -> Dict:
-        import tse2
-
-        return {"model_name": type(self).__name__, "model_args": dict(self.config),
-                "state_dict": self.state_dict(),
-                "versions": {"tse2": getattr(tse2, "__version__", "unknown"), "torch": torch.__version__}}
-
-    @classmethod
-    def from_serialized(cls, package: Dict) -> "TFLocoformerSeparator":
-        if package.get("model_name") != cls.__name__:
-            raise ValueError(f"package holds a {package.get('model_name')!r}, not a {cls.__name__}")
-        model = cls(**package["model_args"])
-        model.load_state_dict(package["state_dict"])
-        return model

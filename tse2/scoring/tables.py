@@ -9,10 +9,9 @@ Inputs, per evaluation set:
 - the mixtures' attributes (``mixtures.jsonl``) and the independent-cue bins, for the
   relative-vs-independent groups.
 
-A system is named like the recipe's ``--cls_systems``: ``text``, ``text_ind``, ``enroll``, each
-optionally ``_clean`` (the oracle classifier on the references, Clean ACC: no signal metrics);
-``tse_<tag>`` is a single-stage baseline (its rows carry SI-SDRi and PESQ, no selection).
-Any other name (e.g. ``attributes``, the training-free selector) is a separated-candidate system.
+Systems are those of :mod:`tse2.systems` (a ``_clean`` oracle has no signal metrics; a single-stage
+baseline's rows carry their own SI-SDRi and PESQ and no selection); the markdown of each table is
+rendered by :mod:`tse2.scoring.report`.
 """
 
 from __future__ import annotations
@@ -67,14 +66,6 @@ class Group:
         return cls(n=len(examples), acc=float(np.mean(c)) if c else None,
                    sisdri=float(np.mean(s)) if s else None, pesq=float(np.mean(p)) if p else None,
                    pesq_failed=len(errors), pesq_errors=sorted(set(errors)))
-
-
-def is_clean(system: str) -> bool:
-    return system.endswith("_clean")
-
-
-def is_single_stage(system: str) -> bool:
-    return system.startswith("tse_")
 
 
 def scored_examples(selections: Iterable[Mapping], metrics: Optional[Mapping[str, Mapping]]) -> List[Example]:

@@ -2,7 +2,7 @@
 
 Entry k of a split is a pure function of (seed, split, k): a room with three sources (two speaker
 positions and one enrollment position) and their RIRs, stored as ``<bank_dir>/room<k>.npz``
-(``rirs`` float32 (3, T) and ``spec`` JSON), written atomically and skipped when present.
+(``rirs`` float32 (3, T) and ``spec`` JSON), written atomically.
 """
 
 from __future__ import annotations
@@ -29,13 +29,12 @@ def make_entry(seed: int, split: str, k: int, backend) -> Tuple[RoomSpec, np.nda
 
 
 def build_bank(bank_dir: Path, split: str, ids: Iterable[int], seed: int, backend_name: str, fs: int) -> int:
-    """Writes the missing entries among ``ids``; returns how many were made now."""
+    """Writes the entries ``ids`` (every one: an existing file may come from other options); returns
+    how many were made."""
     backend = make_rir_backend(backend_name, fs)
     made = 0
     for k in ids:
         path = entry_path(bank_dir, k)
-        if path.is_file():
-            continue
         room, rirs = make_entry(seed, split, k, backend)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:

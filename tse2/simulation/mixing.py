@@ -28,7 +28,7 @@ from scipy.signal import fftconvolve
 
 from tse2.attributes.energy import active_rms_db
 from tse2.attributes.segments import speaking_duration
-from tse2.utils.datadir import read_map
+from tse2.utils.datadir import read_map, read_map_if_present
 
 # optional per-utterance / per-speaker metadata of a clean data dir, carried into mixtures.jsonl
 METADATA_FILES = ("utt2lang", "text", "utt2emotion", "spk2gender", "spk2age")
@@ -215,7 +215,7 @@ def read_metadata(data_dir) -> Dict[str, Dict[str, str]]:
     from pathlib import Path
 
     d = Path(data_dir)
-    out = {name: read_map(d / name, allow_empty_value=True) if (d / name).is_file() else {} for name in METADATA_FILES}
+    out = {name: read_map_if_present(d / name) for name in METADATA_FILES}
     out["utt2spk"] = read_map(d / "utt2spk")
     return out
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 
@@ -160,7 +160,3 @@ def measure_rt60(rir: np.ndarray, fs: int, decay_db: float = 30.0) -> float:
     import pyroomacoustics as pra
 
     return float(pra.experimental.measure_rt60(np.asarray(rir, dtype=np.float64), fs=fs, decay_db=decay_db))
-
-
-def rir_lengths(rirs: List[np.ndarray]) -> List[int]:
-    return [len(r) for r in rirs]

@@ -28,6 +28,14 @@ def run_tool(
         return 1
 
 
+def str2bool(value: str) -> bool:
+    """``true``/``false`` (any case) for a command-line option, as tse2.sh passes booleans."""
+    v = str(value).strip().lower()
+    if v not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+    return v == "true"
+
+
 def add_merge_and_report(sub, input_dir_flag: str, merge_help: str, report_help: str) -> None:
     """The ``merge`` (parts of a JOB array → one output dir) and ``report`` (several output dirs →
     one markdown table) sub-commands shared by the stage tools."""
@@ -42,7 +50,7 @@ def add_merge_and_report(sub, input_dir_flag: str, merge_help: str, report_help:
     rep.add_argument("out_dirs", type=Path, nargs="+")
 
 
-def merge_parts(parts, wanted, key: str, verb: str, source) -> dict:
+def merge_parts(parts, wanted, key: str, verb: str, source, what: str = "mixture") -> dict:
     """Rows of a JOB array's JSON-lines parts, keyed by ``row[key]`` and C-sorted; every key of
     ``wanted`` must be there ("N mixture(s) of SOURCE were not VERB, e.g. X")."""
     from tse2.utils.datadir import c_sort_key
@@ -54,16 +62,8 @@ def merge_parts(parts, wanted, key: str, verb: str, source) -> dict:
             rows[r[key]] = r
     missing = sorted(set(wanted) - set(rows), key=c_sort_key)
     if missing:
-        raise ValueError(f"{len(missing)} mixture(s) of {source} were not {verb}, e.g. {missing[0]}")
+        raise ValueError(f"{len(missing)} {what}(s) of {source} were not {verb}, e.g. {missing[0]}")
     return {k: rows[k] for k in sorted(wanted, key=c_sort_key)}
-
-
-def best_checkpoint(model_dir, names, stage: int):
-    """The first of ``names`` that exists in an ESPnet output dir (ESPnet's best-model files)."""
-    for name in names:
-        if (model_dir / name).is_file():
-            return model_dir / name
-    raise FileNotFoundError(f"{model_dir} holds no checkpoint ({', '.join(names)}): run stage {stage}")
 
 
 def write_markdown(path, lines: List[str]) -> None:

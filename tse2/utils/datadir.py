@@ -73,6 +73,11 @@ def read_map(path: PathLike, allow_empty_value: bool = False) -> Dict[str, str]:
     return out
 
 
+def read_map_if_present(path: PathLike) -> Dict[str, str]:
+    """:func:`read_map` of an optional metadata file (empty values allowed); ``{}`` when it is absent."""
+    return read_map(path, allow_empty_value=True) if Path(path).is_file() else {}
+
+
 def write_map(path: PathLike, mapping: Union[Mapping[str, str], Iterable[Tuple[str, str]]]) -> None:
     """Writes ``key value`` lines sorted in C order, atomically."""
     items = list(mapping.items()) if isinstance(mapping, Mapping) else list(mapping)
@@ -150,6 +155,29 @@ def validate_data_dir(
     if errors:
         return errors
 
+    tables = _read_tables(d, errors)
+    if "utt2spk" not in tables or "spk2utt" not in tables:
+        return errors
+    utt2spk = {ln.key: ln.value for ln in tables["utt2spk"]}
+    _check_speakers(d, tables, utt2spk, errors)
+    speakers = set(utt2spk.values())
+    for name, lines in tables.items():
+        if name == "utt2spk":
+            continue
+        want, kind = (speakers, "speaker") if name.startswith("spk2") else (set(utt2spk), "utterance")
+        _coverage(errors, d / name, lines, want, kind, "utt2spk", complete=name not in PARTIAL_FILES)
+    _check_speaker_values(d, tables, errors)
+
+    if (d / CTM_FILE).is_file():
+        errors.extend(_validate_ctm(d / CTM_FILE, set(utt2spk)))
+
+    for ln in tables.get("wav.scp", []):
+        errors.extend(_validate_wav_entry(d / "wav.scp", ln, check_audio_files, fs))
+    return errors
+
+
+def _read_tables(d: Path, errors: List[str]) -> Dict[str, List[Line]]:
+    """Every key/value table of ``d``, each checked for parsing, duplicate keys, values and C order."""
     tables: Dict[str, List[Line]] = {}
     for p in sorted(d.iterdir()):
         if not p.is_file() or p.name.startswith(".") or p.name == CTM_FILE:
@@ -177,10 +205,11 @@ def validate_data_dir(
                     "(sort with LC_ALL=C)"
                 )
             prev = ln
+    return tables
 
-    if "utt2spk" not in tables or "spk2utt" not in tables:
-        return errors
-    utt2spk = {ln.key: ln.value for ln in tables["utt2spk"]}
+
+def _check_speakers(d: Path, tables: Dict[str, List[Line]], utt2spk: Dict[str, str], errors: List[str]) -> None:
+    """utt2spk: one speaker id that prefixes the utterance id; spk2utt agrees with it."""
     for ln in tables["utt2spk"]:
         if len(ln.value.split()) != 1:
             errors.append(f"{d / 'utt2spk'}:{ln.lineno}: expected one speaker id, got {ln.value!r}")
@@ -189,8 +218,6 @@ def validate_data_dir(
                 f"{d / 'utt2spk'}:{ln.lineno}: utterance id {ln.key!r} is not prefixed by its "
                 f"speaker id {ln.value!r}"
             )
-    speakers = set(utt2spk.values())
-
     expected = {ln.key: set(ln.value.split()) for ln in tables["spk2utt"]}
     actual: Dict[str, set] = {}
     for utt, spk in utt2spk.items():
@@ -199,12 +226,8 @@ def validate_data_dir(
         if expected[ln.key] != actual.get(ln.key, set()):
             errors.append(f"{d / 'spk2utt'}:{ln.lineno}: utterances of speaker {ln.key!r} disagree with utt2spk")
 
-    for name, lines in tables.items():
-        if name == "utt2spk":
-            continue
-        want, kind = (speakers, "speaker") if name.startswith("spk2") else (set(utt2spk), "utterance")
-        _coverage(errors, d / name, lines, want, kind, "utt2spk", complete=name not in PARTIAL_FILES)
 
+def _check_speaker_values(d: Path, tables: Dict[str, List[Line]], errors: List[str]) -> None:
     for ln in tables.get("spk2gender", []):
         if ln.value not in GENDERS:
             errors.append(f"{d / 'spk2gender'}:{ln.lineno}: gender {ln.value!r} is not one of {GENDERS}")
@@ -215,13 +238,6 @@ def validate_data_dir(
                 raise ValueError
         except ValueError:
             errors.append(f"{d / 'spk2age'}:{ln.lineno}: age {ln.value!r} is not a number of years")
-
-    if (d / CTM_FILE).is_file():
-        errors.extend(_validate_ctm(d / CTM_FILE, set(utt2spk)))
-
-    for ln in tables.get("wav.scp", []):
-        errors.extend(_validate_wav_entry(d / "wav.scp", ln, check_audio_files, fs))
-    return errors
 
 
 def _coverage(

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tse2.sh: the one stage script of every tse2 recipe (text-guided target speech extraction with
 # inter-speaker relative cues).  A recipe's run.sh calls it with its corpus settings; every stage
-# maps directories to directories, logs each job, and is restartable: a finished stage leaves a
-# marker holding the options it ran with and is skipped on a rerun with the same options.
+# maps directories to directories, logs each job, and is restartable: each finished unit of work
+# (a stage, or one set or one system of it) leaves a marker holding the options and inputs it ran
+# with, and is skipped on a rerun with the same ones.  Logic lives in python -m tse2.bin.<tool>;
+# this script only orders the work (egs/TEMPLATE/tse2/README.md maps each stage to its code).
 #
 #   ./run.sh [--stage N] [--stop_stage M] [--nj 8] [--ngpu 1] [--cmd "queue.pl --mem 4G"]
 #
@@ -13,9 +15,9 @@
 #   4  cue labels and prompts: data/<set>_mix/{cues,prompts}.jsonl, data/cue_report.md
 #   5  separator training: exp/sep_<tag>/ (ESPnet trainer, TF-Locoformer, PIT + SI-SDR)
 #   6  separation and SI-SDR target labels: exp/sep_<tag>/separate_<set>/
-#   7  classifier training: exp/cls_<tag>_<system>/ (ESPnet trainer; text prompts and/or enrollment);
-#      single-stage baselines (--tse_configs): exp/tse_<tag>/
-#   8  classifier inference: exp/cls_<tag>_<system>/infer_<set>/ (similarities, selections, accuracy)
+#   7  training of every system (tse2/systems.py): classifiers exp/cls_<tag>_<system>/ (text prompts or
+#      enrollment), single-stage baselines (--tse_configs) exp/tse_<tag>/
+#   8  inference of every system: <exp dir>/infer_<set>/ (selections or extractions, accuracy)
 #   9  scoring: exp/sep_<tag>/score_<set>/ (SI-SDR, PESQ), exp/results_<sep tag>_<cls tag>/RESULTS.md + figures
 #  10  packing: exp/packed/<sep tag>_<cls tag>_<system>/ (one self-contained dir for tse2.bin.extract)
 set -euo pipefail
@@ -70,7 +72,8 @@ sep_config=conf/sep.yaml   # ESPnet enhancement config of the separator (e.g. co
 sep_tag=                   # experiment name (default: the config's file name, e.g. tflocoformer_tiny)
 sep_args=                  # more options of tse2.bin.sep_train (e.g. "--max_epoch 5")
 num_nodes=1                # nodes for distributed training (ESPnet's launcher)
-sep_model_file=            # checkpoint used by stage 6 (default: the best one ESPnet kept)
+sep_model_file=            # checkpoint file name in exp/sep_<tag> used by stages 6 and 10 (default: the
+                           # released one, else the best one ESPnet kept)
 sep_release=               # a released separator dir (config.yaml, model.pth, release.json, README.md):
                            # stage 5 installs it in exp/sep_<tag> instead of training; "" trains --sep_config
 
@@ -82,7 +85,8 @@ cls_systems="text enroll"  # selectors: text (classifier, relative prompts), tex
                            # measured pitch, loudness, rate, duration, onset); a _clean suffix
                            # (text_clean, ...) uses the reverberant references: the Clean ACC oracle
 cls_args=                  # more options of tse2.bin.cls_train (e.g. "--max_epoch 5")
-cls_model_file=            # checkpoint file name used by stage 8 (default: the best one ESPnet kept)
+cls_model_file=            # checkpoint file name in each exp/cls_<tag>_<system> used by stages 8 and 10
+                           # (default: the best one ESPnet kept)
 
 # Single-stage baselines (stages 7-9; paper IV-C): none by default
 tse_configs=               # ESPnet configs of single-stage text-conditioned extractors, space-separated
@@ -92,6 +96,8 @@ tse_args=                  # more options of tse2.bin.tse_train (e.g. "--max_epo
 # Stage 10 options
 pack_system=               # selector packed with the separator (default: the first entry of --cls_systems
                            # without _clean); "attributes" packs the separator alone
+
+help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
@@ -111,6 +117,12 @@ run_args=$(printf '%q ' "$0" "$@")
 [[ ${ngpu} =~ ^[0-9]+$ ]] || die "--ngpu must be a non-negative integer, got '${ngpu}'"
 [[ ${cpu_threads} =~ ^[0-9]+$ ]] || die "--cpu_threads must be a non-negative integer, got '${cpu_threads}'"
 cmd=${cmd:-${train_cmd}}
+gpu_cmd=${gpu_cmd:-${cuda_cmd}}
+infer_cmd=${cmd}  # runner of the inference stages (6, 8): on GPUs when --ngpu > 0
+[ "${ngpu}" -gt 0 ] && infer_cmd="${gpu_cmd} --gpu ${ngpu}"
+all_sets="${train_set} ${valid_set} ${test_sets}"
+eval_sets="${valid_set} ${test_sets}"
+
 # default tags: the config's real file name (through a conf/sep.yaml link) without its sep_/cls_ prefix
 config_tag() { local name; name=$(basename "$(readlink -f "$1")" .yaml); echo "${name#"$2"}"; }
 if [ -n "${sep_release}" ]; then
@@ -121,31 +133,72 @@ sep_tag=${sep_tag:-$(config_tag "${sep_config}" sep_)}
 sep_exp=${expdir}/sep_${sep_tag}
 cls_tag=${cls_tag:-$(config_tag "${cls_config}" cls_)}
 results_dir=${expdir}/results_${sep_tag}_${cls_tag}
-gpu_cmd=${gpu_cmd:-${cuda_cmd}}
-infer_cmd=${cmd}  # runner of the inference stages (6, 8): on GPUs when --ngpu > 0
-[ "${ngpu}" -gt 0 ] && infer_cmd="${gpu_cmd} --gpu ${ngpu}"
-all_sets="${train_set} ${valid_set} ${test_sets}"
 
-# A stage is done when its marker holds exactly the options it would run with now and its
-# outputs are still there (an earlier stage rerun with --force removes the later stages' files).
+# Systems (tse2/systems.py): the selectors of --cls_systems and one tse_<tag> per --tse_configs entry.
+declare -A tse_config_of=()
+tse_systems=
+for c in ${tse_configs}; do
+    tse_config_of[tse_$(config_tag "${c}" tse_)]=${c}
+    tse_systems+=" tse_$(config_tag "${c}" tse_)"
+done
+all_systems="${cls_systems}${tse_systems}"
+# shellcheck disable=SC2086
+systems_table=$(python -m tse2.bin.systems describe --expdir "${expdir}" --sep_tag "${sep_tag}" \
+    --cls_tag "${cls_tag}" --dumpdir "${dumpdir}" ${all_systems}) || die "bad --cls_systems or --tse_configs"
+system_info() {  # <system> -> sets kind cue kinds source sys_dir
+    read -r _ kind cue kinds source sys_dir <<< "$(awk -v s="$1" '$1 == s' <<< "${systems_table}")"
+}
+
+# ---------------------------------------------------------------------------------------- helpers
+# One restart mechanism: a unit of work (a stage, or one set or system of it) is done when its
+# marker holds exactly the signature (options, input checksums) it would run with now and its
+# outputs are still there.  An earlier stage rerun changes the checksums the later ones hold.
 stage_done() {  # <marker> <signature> [<output file that must exist> ...]
     [ "${force}" = false ] && [ -f "$1" ] && [ "$(cat "$1")" = "$2" ] || return 1
     local f
     for f in "${@:3}"; do
-        [ -s "${f}" ] || { log "${f} is missing: rerunning the stage"; return 1; }
+        [ -s "${f}" ] || { log "${f} is missing: rerunning"; return 1; }
     done
-}
-set_files() {  # <pattern with SET> -> one path per set
-    local d
-    for d in ${all_sets}; do printf '%s\n' "${1//SET/${d}}"; done
 }
 mark_done() {  # <marker> <signature>
     mkdir -p "$(dirname "$1")"
     printf '%s\n' "$2" > "$1.tmp" && mv "$1.tmp" "$1"
 }
+skip_or_run() {  # <what> <marker> <signature> [<output> ...] -- <command ...>
+    local what=$1 marker=$2 signature=$3 outputs=()
+    shift 3
+    while [ "$1" != -- ]; do outputs+=("$1"); shift; done
+    shift
+    if stage_done "${marker}" "${signature}" "${outputs[@]}"; then
+        log "${what}: already done with the same options and inputs (${marker}); skipping"
+        return 0
+    fi
+    rm -f "${marker}"
+    "$@"
+    mark_done "${marker}" "${signature}"
+}
 digest() {  # <file> ... -> md5 of their concatenation; missing files count as empty
     local f
     for f in "$@"; do [ ! -f "${f}" ] || cat "${f}"; done | md5sum | cut -c1-32
+}
+sep_outputs() {  # <set> ... -> checksum of the stage-6 markers of those sets
+    local d files=()
+    for d in "$@"; do files+=("${sep_exp}/.stage6.${d}.done"); done
+    digest "${files[@]}"
+}
+# Split <list> into at most --nj parts, run <command> (JOB = part number) as a JOB array through
+# <runner>, log to <log prefix>.JOB.log; then `parts <pattern with JOB>` lists the part files.
+run_jobs() {  # <runner> <list> <split dir> <part name> <log prefix> <command ...>
+    local runner=$1 list=$2 split=$3 name=$4 logs=$5
+    shift 5
+    _nj=$(utils/split_list.sh "${list}" "${split}" "${nj}" "${name}")
+    log "  ${_nj} jobs (logs: ${logs}.*.log)"
+    # shellcheck disable=SC2086
+    ${runner} JOB=1:"${_nj}" "${logs}.JOB.log" "$@"
+}
+parts() {  # <pattern with JOB> -> one path per part of the last run_jobs
+    local n
+    for n in $(seq "${_nj}"); do printf '%s\n' "${1//JOB/${n}}"; done
 }
 train_threads() {  # threads of a training job: one per GPU process, else --cpu_threads or every core
     # (nproc alone would answer 1: it honours the OMP_NUM_THREADS=1 that path.sh sets)
@@ -160,6 +213,7 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
     shift 3
     [ "${ngpu}" -gt 0 ] && use_amp=true
     threads=$(train_threads)
+    mkdir -p "${exp}"
     # the fixed options go first, so that options given by the user (last) win
     local cmd_line=("${@:1:3}" --ngpu "${ngpu}" --use_amp "${use_amp}" --resume true "${@:4}")
     { echo "#!/usr/bin/env bash"; echo "# Stage ${stage_no} of $(pwd)/tse2.sh; run from $(pwd)"; echo "cd $(pwd) && . ./path.sh";
@@ -173,429 +227,250 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
         "${cmd_line[@]}" || die "${what} training failed (see ${exp}/train.log)"
 }
 
-mkdir -p exp
-printf '%s\n' "${run_args}" >> exp/run_history.txt
+mkdir -p "${expdir}"
+printf '%s\n' "${run_args}" >> "${expdir}/run_history.txt"
+
+# ----------------------------------------------------------------------------------------- stages
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log "Stage 1: data preparation for ${all_sets}"
-    marker=data/.stage1.done
-    signature="local_data_opts=${local_data_opts} fs=${fs} sets=${all_sets}"
-    # shellcheck disable=SC2046
-    if stage_done "${marker}" "${signature}" $(set_files data/SET/wav.scp); then
-        log "Stage 1: already done with the same options (${marker}); skipping"
-    else
-        rm -f "${marker}"
+    prepare_data() {
         # shellcheck disable=SC2086
         local/data.sh --nj "${nj}" --cmd "${cmd}" --fs "${fs}" ${local_data_opts}
+        local dset dirs=()
         for dset in ${all_sets}; do
             [ -d "data/${dset}" ] || die "local/data.sh did not create data/${dset}"
+            dirs+=("data/${dset}")
         done
-        dirs=()
-        for dset in ${all_sets}; do dirs+=("data/${dset}"); done
-        python -m tse2.bin.validate_data_dir --fs "${fs}" "${dirs[@]}" \
-            || die "invalid data dirs (see the messages above)"
-        mark_done "${marker}" "${signature}"
-    fi
+        python -m tse2.bin.validate_data_dir --fs "${fs}" "${dirs[@]}" || die "invalid data dirs (see the messages above)"
+    }
+    # shellcheck disable=SC2046
+    skip_or_run "Stage 1" data/.stage1.done "local_data_opts=${local_data_opts} fs=${fs} sets=${all_sets}" \
+        $(for d in ${all_sets}; do echo "data/${d}/wav.scp"; done) -- prepare_data
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     log "Stage 2: speech attribute extraction for ${all_sets}"
-    marker=data/.stage2.done
-    # The marker also holds a checksum of the inputs, so a new stage 1 invalidates it.
-    # shellcheck disable=SC2046
-    signature="attr_opts=${attr_opts} fs=${fs} inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}/wav.scp" "data/${d}/text" "data/${d}/words.ctm"; done))"
-    # shellcheck disable=SC2046
-    if stage_done "${marker}" "${signature}" $(set_files data/SET/attributes.jsonl); then
-        log "Stage 2: already done with the same options and inputs (${marker}); skipping"
-    else
-        rm -f "${marker}"
-        for dset in ${all_sets}; do
-            ddir=data/${dset}
-            split_dir=${ddir}/split_attr  # kept across runs: a finished part is not redone
-            _nj=$(utils/split_list.sh "${ddir}/wav.scp" "${split_dir}" "${nj}" wav.scp)
-            log "Stage 2: ${dset}: ${_nj} jobs (logs: ${ddir}/log/attributes.*.log)"
-            # shellcheck disable=SC2086
-            ${cmd} JOB=1:"${_nj}" "${ddir}/log/attributes.JOB.log" \
-                python -m tse2.bin.extract_attributes extract --data_dir "${ddir}" --fs "${fs}" \
-                    --wav_scp "${split_dir}/wav.scp.JOB" --out "${split_dir}/attributes.JOB.jsonl" ${attr_opts}
-            parts=()
-            for n in $(seq "${_nj}"); do parts+=("${split_dir}/attributes.${n}.jsonl"); done
-            python -m tse2.bin.extract_attributes merge --data_dir "${ddir}" --out "${ddir}/attributes.jsonl" "${parts[@]}"
-        done
-        mark_done "${marker}" "${signature}"
-    fi
+    extract_attributes() {  # <set>
+        local ddir=data/$1
+        run_jobs "${cmd}" "${ddir}/wav.scp" "${ddir}/split_attr" wav.scp "${ddir}/log/attributes" \
+            python -m tse2.bin.extract_attributes extract --data_dir "${ddir}" --fs "${fs}" \
+                --wav_scp "${ddir}/split_attr/wav.scp.JOB" --out "${ddir}/split_attr/attributes.JOB.jsonl" ${attr_opts}
+        # shellcheck disable=SC2046
+        python -m tse2.bin.extract_attributes merge --data_dir "${ddir}" --out "${ddir}/attributes.jsonl" \
+            $(parts "${ddir}/split_attr/attributes.JOB.jsonl")
+    }
+    for dset in ${all_sets}; do
+        skip_or_run "Stage 2: ${dset}" "data/.stage2.${dset}.done" \
+            "attr_opts=${attr_opts} fs=${fs} inputs=$(digest "data/${dset}/wav.scp" "data/${dset}/text" "data/${dset}/words.ctm")" \
+            "data/${dset}/attributes.jsonl" -- extract_attributes "${dset}"
+    done
 fi
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     log "Stage 3: mixture simulation for ${all_sets}"
-    marker=data/.stage3.done
-    # shellcheck disable=SC2046
-    signature="mix=${num_train_mix}/${num_valid_mix}/${num_test_mix} bank=${bank_size} rir=${rir_backend} seed=${mix_seed} opts=${mix_opts} fs=${fs} dump=${dumpdir} inputs=$(digest $(set_files data/SET/attributes.jsonl))"
-    # shellcheck disable=SC2046
-    if stage_done "${marker}" "${signature}" $(set_files data/SET_mix/mixtures.jsonl); then
-        log "Stage 3: already done with the same options and inputs (${marker}); skipping"
-    else
-        rm -f "${marker}"
-        for dset in ${all_sets}; do
-            [ -f "data/${dset}/attributes.jsonl" ] || die "data/${dset}/attributes.jsonl is missing: run stage 2"
-            if [ "${dset}" = "${train_set}" ]; then num=${num_train_mix};
-            elif [ "${dset}" = "${valid_set}" ]; then num=${num_valid_mix};
-            else num=${num_test_mix}; fi
-            mdir=data/${dset}_mix
-            work=${dumpdir}/mix/${dset}
-            bank_dir=${dumpdir}/rir_bank/${dset}
-            rm -rf "${mdir}"  # ${work}/split is kept: finished parts are not redone after an interruption
-            mkdir -p "${work}/split" "${mdir}/log"
-
-            seq 0 $((bank_size - 1)) > "${work}/bank.list"
-            _nj=$(utils/split_list.sh "${work}/bank.list" "${work}/split" "${nj}" bank.list)
-            log "Stage 3: ${dset}: RIR bank of ${bank_size} rooms (${rir_backend}), ${_nj} jobs"
-            ${cmd} JOB=1:"${_nj}" "${mdir}/log/bank.JOB.log" \
-                python -m tse2.bin.simulate_mixtures bank --bank_dir "${bank_dir}" --split "${dset}" \
-                    --ids "${work}/split/bank.list.JOB" --seed "${mix_seed}" --rir_backend "${rir_backend}" --fs "${fs}"
-
-            python -m tse2.bin.simulate_mixtures ids --prefix "${dset}" --num "${num}" --out "${work}/mix.list"
-            _nj=$(utils/split_list.sh "${work}/mix.list" "${work}/split" "${nj}" mix.list)
-            log "Stage 3: ${dset}: ${num} mixtures, ${_nj} jobs (logs: ${mdir}/log/mix.*.log)"
-            # shellcheck disable=SC2086
-            ${cmd} JOB=1:"${_nj}" "${mdir}/log/mix.JOB.log" \
-                python -m tse2.bin.simulate_mixtures mix --data_dir "data/${dset}" --bank_dir "${bank_dir}" \
-                    --bank_size "${bank_size}" --mix_list "${work}/split/mix.list.JOB" --wav_dir "${work}/wav" \
-                    --out "${work}/split/mixtures.JOB.jsonl" --seed "${mix_seed}" --fs "${fs}" ${mix_opts}
-            parts=()
-            for n in $(seq "${_nj}"); do parts+=("${work}/split/mixtures.${n}.jsonl"); done
-            python -m tse2.bin.simulate_mixtures merge --data_dir "data/${dset}" --out_dir "${mdir}" \
-                --mix_list "${work}/mix.list" "${parts[@]}"
-            python -m tse2.bin.validate_data_dir --fs "${fs}" "${mdir}" || die "invalid mixture data dir ${mdir}"
-        done
-        mark_done "${marker}" "${signature}"
-    fi
+    simulate() {  # <set> <number of mixtures>
+        local mdir=data/$1_mix work=${dumpdir}/mix/$1 bank_dir=${dumpdir}/rir_bank/$1
+        [ -f "data/$1/attributes.jsonl" ] || die "data/$1/attributes.jsonl is missing: run stage 2"
+        rm -rf "${mdir}" "${work}" "${bank_dir}"  # the whole set is redone
+        mkdir -p "${work}/split" "${mdir}/log"
+        seq 0 $((bank_size - 1)) > "${work}/bank.list"
+        log "Stage 3: $1: RIR bank of ${bank_size} rooms (${rir_backend})"
+        run_jobs "${cmd}" "${work}/bank.list" "${work}/split" bank.list "${mdir}/log/bank" \
+            python -m tse2.bin.simulate_mixtures bank --bank_dir "${bank_dir}" --split "$1" \
+                --ids "${work}/split/bank.list.JOB" --seed "${mix_seed}" --rir_backend "${rir_backend}" --fs "${fs}"
+        python -m tse2.bin.simulate_mixtures ids --prefix "$1" --num "$2" --out "${work}/mix.list"
+        log "Stage 3: $1: $2 mixtures"
+        run_jobs "${cmd}" "${work}/mix.list" "${work}/split" mix.list "${mdir}/log/mix" \
+            python -m tse2.bin.simulate_mixtures mix --data_dir "data/$1" --bank_dir "${bank_dir}" \
+                --bank_size "${bank_size}" --mix_list "${work}/split/mix.list.JOB" --wav_dir "${work}/wav" \
+                --out "${work}/split/mixtures.JOB.jsonl" --seed "${mix_seed}" --fs "${fs}" ${mix_opts}
+        # shellcheck disable=SC2046
+        python -m tse2.bin.simulate_mixtures merge --data_dir "data/$1" --out_dir "${mdir}" \
+            --mix_list "${work}/mix.list" $(parts "${work}/split/mixtures.JOB.jsonl")
+        python -m tse2.bin.validate_data_dir --fs "${fs}" "${mdir}" || die "invalid mixture data dir ${mdir}"
+    }
+    for dset in ${all_sets}; do
+        num=${num_test_mix}
+        [ "${dset}" = "${train_set}" ] && num=${num_train_mix}
+        [ "${dset}" = "${valid_set}" ] && num=${num_valid_mix}
+        skip_or_run "Stage 3: ${dset}" "data/.stage3.${dset}.done" \
+            "mix=${num} bank=${bank_size} rir=${rir_backend} seed=${mix_seed} opts=${mix_opts} fs=${fs} dump=${dumpdir} inputs=$(digest "data/${dset}/attributes.jsonl")" \
+            "data/${dset}_mix/mixtures.jsonl" -- simulate "${dset}" "${num}"
+    done
 fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     log "Stage 4: cue labelling and prompt generation"
-    marker=data/.stage4.done
-    # shellcheck disable=SC2046
-    signature="seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} inputs=$(digest $(set_files data/SET_mix/mixtures.jsonl))"
-    # shellcheck disable=SC2046
-    if stage_done "${marker}" "${signature}" $(set_files data/SET_mix/prompts.jsonl); then
-        log "Stage 4: already done with the same options and inputs (${marker}); skipping"
-    else
-        rm -f "${marker}"
-        bins=data/${train_set}_mix/independent_bins.json
-        mix_dirs=()
+    make_prompts() {
+        local dset mix_dirs=() extra bins=data/${train_set}_mix/independent_bins.json
         for dset in ${all_sets}; do  # the training set first: it fits the independent-cue bins
             [ -f "data/${dset}_mix/mixtures.jsonl" ] || die "data/${dset}_mix/mixtures.jsonl is missing: run stage 3"
-            if [ "${dset}" = "${train_set}" ]; then
-                extra=(--fit_bins --keep_similar "${keep_similar_train}")
-            else
-                extra=(--keep_similar "${keep_similar_eval}")
-            fi
+            extra=(--keep_similar "${keep_similar_eval}")
+            [ "${dset}" = "${train_set}" ] && extra=(--fit_bins --keep_similar "${keep_similar_train}")
             python -m tse2.bin.make_prompts label --mix_dir "data/${dset}_mix" --bins "${bins}" \
                 --seed "${prompt_seed}" "${extra[@]}"
             mix_dirs+=("data/${dset}_mix")
         done
         python -m tse2.bin.make_prompts report --out data/cue_report.md "${mix_dirs[@]}"
-        mark_done "${marker}" "${signature}"
-    fi
+    }
+    # shellcheck disable=SC2046
+    skip_or_run "Stage 4" data/.stage4.done \
+        "seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
+        $(for d in ${all_sets}; do echo "data/${d}_mix/prompts.jsonl"; done) -- make_prompts
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ] && [ -n "${sep_release}" ]; then
-    marker=${sep_exp}/.stage5.done
-    signature="release=$(digest "${sep_release}/config.yaml" "${sep_release}/model.pth")"
-    if stage_done "${marker}" "${signature}" "${sep_exp}/config.yaml" "${sep_exp}/released.pth"; then
-        log "Stage 5: the released separator ${sep_release} is already in ${sep_exp}; skipping"
-    else
-        rm -f "${marker}"
-        python -m tse2.bin.release install --release_dir "${sep_release}" --exp_dir "${sep_exp}" \
-            || die "cannot use the released separator ${sep_release}"
-        mark_done "${marker}" "${signature}"
-    fi
+    skip_or_run "Stage 5" "${sep_exp}/.stage5.done" "release=$(digest "${sep_release}/config.yaml" "${sep_release}/model.pth")" \
+        "${sep_exp}/config.yaml" "${sep_exp}/released.pth" -- \
+        python -m tse2.bin.release install --release_dir "${sep_release}" --exp_dir "${sep_exp}"
     log "Stage 5: using the released separator ${sep_release} (give --sep_release \"\" to train ${sep_config} from scratch)"
 elif [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "Stage 5: separator training (${sep_config}) in ${sep_exp}"
     [ -f "${sep_config}" ] || die "separator config ${sep_config} does not exist"
-    marker=${sep_exp}/.stage5.done
-    # dynamic mixing (dynamic_mixing: true in the config) also reads the clean training set and its RIR bank
-    signature="config=$(digest "${sep_config}") args=${sep_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")"
-    if stage_done "${marker}" "${signature}" "${sep_exp}/config.yaml"; then
-        log "Stage 5: already done with the same config and data (${marker}); skipping"
-    else
-        rm -f "${marker}" "${sep_exp}/released.pth"
-        mkdir -p "${sep_exp}"
-        data_args=()
+    train_separator() {
+        local name data_args=()
+        rm -f "${sep_exp}/released.pth"
         for name in wav.scp:speech_mix spk1.scp:speech_ref1 spk2.scp:speech_ref2; do
             data_args+=(--train_data_path_and_name_and_type "data/${train_set}_mix/${name%%:*},${name##*:},sound")
             data_args+=(--valid_data_path_and_name_and_type "data/${valid_set}_mix/${name%%:*},${name##*:},sound")
         done
         # shellcheck disable=SC2086
         launch_training 5 "${sep_exp}" separator python -m tse2.bin.sep_train --config "${sep_config}" \
-            --output_dir "${sep_exp}" --fold_length 80000 --dynamic_mixing_conf "mix_dir=data/${train_set}_mix" \
+            --output_dir "${sep_exp}" --dynamic_mixing_conf "mix_dir=data/${train_set}_mix" \
             --train_shape_file "data/${train_set}_mix/utt2num_samples" \
             --valid_shape_file "data/${valid_set}_mix/utt2num_samples" "${data_args[@]}" ${sep_args}
-        mark_done "${marker}" "${signature}"
-    fi
+    }
+    # dynamic mixing (dynamic_mixing: true in the config) also reads the clean training set and its RIR bank
+    skip_or_run "Stage 5" "${sep_exp}/.stage5.done" \
+        "config=$(digest "${sep_config}") args=${sep_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
+        "${sep_exp}/config.yaml" -- train_separator
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     log "Stage 6: separation of ${all_sets} with ${sep_exp}"
-    marker=${sep_exp}/.stage6.done
     [ -f "${sep_exp}/.stage5.done" ] || [ -n "${sep_model_file}" ] || die "${sep_exp} has no trained model: run stage 5"
-    signature="model=${sep_model_file:-best} trained=$(digest "${sep_exp}/.stage5.done")"
+    model_args=()
+    [ -n "${sep_model_file}" ] && model_args=(--model_file "${sep_model_file}")
+    separate() {  # <set>
+        local out=${sep_exp}/separate_$1
+        run_jobs "${infer_cmd}" "data/$1_mix/wav.scp" "${out}/split" wav.scp "${out}/log/separate" \
+            python -m tse2.bin.separate run --model_dir "${sep_exp}" "${model_args[@]}" \
+                --mix_dir "data/$1_mix" --wav_scp "${out}/split/wav.scp.JOB" --wav_dir "${out}/wav" \
+                --out "${out}/split/sep.JOB.jsonl" --fs "${fs}" --ngpu "${ngpu}"
+        # shellcheck disable=SC2046
+        python -m tse2.bin.separate merge --mix_dir "data/$1_mix" --out_dir "${out}" $(parts "${out}/split/sep.JOB.jsonl")
+    }
+    for dset in ${all_sets}; do
+        skip_or_run "Stage 6: ${dset}" "${sep_exp}/.stage6.${dset}.done" \
+            "model=${sep_model_file:-default} trained=$(digest "${sep_exp}/.stage5.done") inputs=$(digest "data/${dset}_mix/wav.scp")" \
+            "${sep_exp}/separate_${dset}/utt2label" -- separate "${dset}"
+    done
     # shellcheck disable=SC2046
-    if stage_done "${marker}" "${signature}" $(set_files "${sep_exp}/separate_SET/utt2label"); then
-        log "Stage 6: already done with the same model (${marker}); skipping"
-    else
-        rm -f "${marker}"
-        model_args=()
-        [ -n "${sep_model_file}" ] && model_args=(--model_file "${sep_model_file}")
-        for dset in ${all_sets}; do
-            out=${sep_exp}/separate_${dset}
-            mkdir -p "${out}/log"
-            _nj=$(utils/split_list.sh "data/${dset}_mix/wav.scp" "${out}/split" "${nj}" wav.scp)
-            log "Stage 6: ${dset}: ${_nj} jobs (logs: ${out}/log/separate.*.log)"
-            ${infer_cmd} JOB=1:"${_nj}" "${out}/log/separate.JOB.log" \
-                python -m tse2.bin.separate run --model_dir "${sep_exp}" "${model_args[@]}" \
-                    --mix_dir "data/${dset}_mix" --wav_scp "${out}/split/wav.scp.JOB" --wav_dir "${out}/wav" \
-                    --out "${out}/split/sep.JOB.jsonl" --fs "${fs}" --ngpu "${ngpu}"
-            parts=()
-            for n in $(seq "${_nj}"); do parts+=("${out}/split/sep.${n}.jsonl"); done
-            python -m tse2.bin.separate merge --mix_dir "data/${dset}_mix" --out_dir "${out}" "${parts[@]}"
-        done
-        outs=()
-        for dset in ${all_sets}; do outs+=("${sep_exp}/separate_${dset}"); done
-        python -m tse2.bin.separate report --out "${sep_exp}/RESULTS_separation.md" "${outs[@]}"
-        mark_done "${marker}" "${signature}"
-    fi
+    python -m tse2.bin.separate report --out "${sep_exp}/RESULTS_separation.md" \
+        $(for d in ${all_sets}; do echo "${sep_exp}/separate_${d}"; done)
 fi
 
-# A classifier system: <cue>[_ind][_clean] -> cue (text|enroll), prompt kinds, candidates.
-cls_system_opts() {  # <system> -> sets cue, kinds, source, cls_src_args
-    local sys=$1
-    source=sep_${sep_tag}
-    cls_src_args=(--sep_dir)
-    if [[ ${sys} == *_clean ]]; then
-        source=clean; cls_src_args=(--clean); sys=${sys%_clean}
-    fi
-    case ${sys} in
-        text) cue=text; kinds=relative ;;
-        text_ind) cue=text; kinds=independent ;;
-        enroll) cue=enroll; kinds=relative ;;
-        attributes) cue=text; kinds=relative ;;
-        *) die "unknown classifier system '$1' in --cls_systems (text, text_ind, enroll, attributes, each optionally _clean)" ;;
-    esac
-    sys_dir=${expdir}/cls_${cls_tag}_$1
-    [[ $1 == attributes* ]] && sys_dir=${expdir}/attributes_${source}  # training-free: no classifier tag
-    return 0
-}
-cls_data() {  # <system> <set> <out_dir> <keep_similar>
-    local src=("${cls_src_args[@]}")
-    [ "${src[0]}" = --sep_dir ] && src+=("${sep_exp}/separate_$2")
-    python -m tse2.bin.cls_data --mix_dir "data/$2_mix" "${src[@]}" --cue "${cue}" --kinds "${kinds}" \
-        --keep_similar "$4" --out_dir "$3"
+# The examples of a system for one set (tse2.bin.systems data); prints their dir, then the ESPnet
+# data options for a training or validation set.
+system_data() {  # <system> <set> <train|valid|eval>
+    python -m tse2.bin.systems data --system "$1" --set "$2" --purpose "$3" --sep_exp "${sep_exp}" --dumpdir "${dumpdir}"
 }
 
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
-    [ -f "${cls_config}" ] || die "classifier config ${cls_config} does not exist"
-    for system in ${cls_systems}; do
-        cls_system_opts "${system}"
-        cls_exp=${sys_dir}
-        if [[ ${system} == attributes* ]]; then
-            log "Stage 7: ${system}: the attribute selector is training-free; nothing to train"
-            continue
-        fi
-        log "Stage 7: ${system} classifier (${cls_config}) in ${cls_exp}"
-        if [ "${source}" != clean ]; then
-            for dset in ${train_set} ${valid_set}; do
-                [ -f "${sep_exp}/separate_${dset}/utt2label" ] || die "${sep_exp}/separate_${dset} is missing: run stage 6"
-            done
-        fi
-        marker=${cls_exp}/.stage7.done
-        sep_done=${sep_exp}/.stage6.done
-        [ "${source}" = clean ] && sep_done=  # the oracle does not depend on the separator
-        signature="config=$(digest "${cls_config}") args=${cls_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "${sep_done}")"
-        if stage_done "${marker}" "${signature}" "${cls_exp}/config.yaml"; then
-            log "Stage 7: ${system}: already done with the same config and data (${marker}); skipping"
-            continue
-        fi
-        rm -f "${marker}"
-        mkdir -p "${cls_exp}"
-        data_args=()
-        for dset in ${train_set} ${valid_set}; do
-            ddir=${dumpdir}/cls/${source}/${cue}_${kinds}/${dset}
-            cls_data "${system}" "${dset}" "${ddir}" false
-            mode=train; [ "${dset}" = "${valid_set}" ] && mode=valid
-            names=(cand1.scp:cand1:sound cand2.scp:cand2:sound label:label:text_int)
-            if [ "${cue}" = text ]; then names+=(prompt:prompt:text); else names+=(enroll.scp:enroll:sound); fi
-            for n in "${names[@]}"; do
-                IFS=: read -r f name type <<< "${n}"
-                data_args+=("--${mode}_data_path_and_name_and_type" "${ddir}/${f},${name},${type}")
-            done
-            data_args+=("--${mode}_shape_file" "${ddir}/utt2num_samples")
-        done
+    train_system() {  # <system> <config> <extra options>
+        local data_args train=(python -m tse2.bin.cls_train --config "$2" --output_dir "${sys_dir}" --cue "${cue}")
+        [ "${kind}" = single_stage ] && train=(python -m tse2.bin.tse_train --config "$2" --output_dir "${sys_dir}"
+                                               --dynamic_mixing_conf "mix_dir=data/${train_set}_mix")
+        mkdir -p "${sys_dir}"
+        { system_data "$1" "${train_set}" train | tail -n +2 && system_data "$1" "${valid_set}" valid | tail -n +2; } \
+            > "${sys_dir}/data_args" || die "cannot write the examples of $1"
+        mapfile -t data_args < "${sys_dir}/data_args"
         # shellcheck disable=SC2086
-        launch_training 7 "${cls_exp}" "${system} classifier" python -m tse2.bin.cls_train --config "${cls_config}" \
-            --cue "${cue}" --output_dir "${cls_exp}" "${data_args[@]}" ${cls_args}
-        mark_done "${marker}" "${signature}"
-    done
-    # Single-stage baselines: mixture + relative prompt -> target, on the references' example lists.
-    # Validation uses each mixture's "all" prompt (one per mixture): a full pass over every prompt
-    # would cost more than the training epoch.
-    for tse_config in ${tse_configs}; do
-        [ -f "${tse_config}" ] || die "single-stage config ${tse_config} does not exist"
-        tse_exp=${expdir}/tse_$(config_tag "${tse_config}" tse_)
-        log "Stage 7: single-stage baseline (${tse_config}) in ${tse_exp}"
-        marker=${tse_exp}/.stage7.done
-        signature="config=$(digest "${tse_config}") args=${tse_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")"
-        if stage_done "${marker}" "${signature}" "${tse_exp}/config.yaml"; then
-            log "Stage 7: ${tse_exp}: already done with the same config and data (${marker}); skipping"
-            continue
-        fi
-        rm -f "${marker}"
-        mkdir -p "${tse_exp}"
-        data_args=()
-        for dset in ${train_set} ${valid_set}; do
-            ddir=${dumpdir}/cls/clean/text_relative/${dset}
-            mode=train; opts=()
-            if [ "${dset}" = "${valid_set}" ]; then mode=valid; ddir=${ddir}_all; opts=(--cue_types all); fi
-            python -m tse2.bin.cls_data --mix_dir "data/${dset}_mix" --clean --cue text --kinds relative \
-                --keep_similar false "${opts[@]}" --out_dir "${ddir}"
-            for n in mix.scp:speech_mix:sound target.scp:speech_ref1:sound prompt:prompt:text; do
-                IFS=: read -r f name type <<< "${n}"
-                data_args+=("--${mode}_data_path_and_name_and_type" "${ddir}/${f},${name},${type}")
+        launch_training 7 "${sys_dir}" "$1 system" "${train[@]}" "${data_args[@]}" $3
+    }
+    for system in ${all_systems}; do
+        system_info "${system}"
+        if [ "${kind}" = attributes ]; then log "Stage 7: ${system}: training-free; nothing to train"; continue; fi
+        config=${cls_config} args=${cls_args}
+        [ "${kind}" = single_stage ] && config=${tse_config_of[${system}]} args=${tse_args}
+        [ -f "${config}" ] || die "config ${config} of ${system} does not exist"
+        sep_done=$(sep_outputs "${train_set}" "${valid_set}")
+        if [ "${source}" = clean ]; then
+            sep_done=none  # the oracle and the baselines do not depend on the separator
+        else
+            for d in ${train_set} ${valid_set}; do
+                [ -f "${sep_exp}/separate_${d}/utt2label" ] || die "${sep_exp}/separate_${d} is missing: run stage 6"
             done
-            data_args+=("--${mode}_shape_file" "${ddir}/utt2num_samples")
-        done
-        # shellcheck disable=SC2086
-        launch_training 7 "${tse_exp}" "single-stage baseline" python -m tse2.bin.tse_train --config "${tse_config}" \
-            --output_dir "${tse_exp}" --dynamic_mixing_conf "mix_dir=data/${train_set}_mix" "${data_args[@]}" ${tse_args}
-        mark_done "${marker}" "${signature}"
+        fi
+        log "Stage 7: ${system} (${config}) in ${sys_dir}"
+        skip_or_run "Stage 7: ${system}" "${sys_dir}/.stage7.done" \
+            "config=$(digest "${config}") args=${args} ngpu=${ngpu} separated=${sep_done} inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
+            "${sys_dir}/config.yaml" -- train_system "${system}" "${config}" "${args}"
     done
 fi
 
 if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
-    for system in ${cls_systems}; do
-        cls_system_opts "${system}"
-        cls_exp=${sys_dir}
-        log "Stage 8: ${system} selection on ${valid_set} ${test_sets}"
-        marker=${cls_exp}/.stage8.done
-        if [[ ${system} == attributes* ]]; then
-            sep_done=${sep_exp}/.stage6.done
-            [ "${source}" = clean ] && sep_done=
+    run_system() {  # <system>: selections (or extractions) of every evaluation set
+        local dset ddir out runner=${infer_cmd} merge=tse2.bin.cls_inference
+        local tool=(tse2.bin.cls_inference run --model_dir "${sys_dir}" --ngpu "${ngpu}")
+        [ -n "${cls_model_file}" ] && tool+=(--model_file "${cls_model_file}")
+        if [ "${kind}" = attributes ]; then
+            tool=(tse2.bin.select_attributes) runner=${cmd}
+        elif [ "${kind}" = single_stage ]; then
+            tool=(tse2.bin.tse_inference run --model_dir "${sys_dir}" --ngpu "${ngpu}") merge=tse2.bin.tse_inference
+        fi
+        for dset in ${eval_sets}; do
+            ddir=$(system_data "$1" "${dset}" eval)
+            out=${sys_dir}/infer_${dset}
+            log "Stage 8: $1: ${dset}"
+            run_jobs "${runner}" "${ddir}/label" "${out}/split" keys "${out}/log/infer" \
+                python -m "${tool[@]}" --data_dir "${ddir}" --key_file "${out}/split/keys.JOB" --out "${out}/split/sel.JOB.jsonl"
             # shellcheck disable=SC2046
-            signature="attributes inputs=$(digest "${sep_done}" $(for d in ${valid_set} ${test_sets}; do echo "data/${d}_mix/prompts.jsonl"; done))"
-        else
-            [ -f "${cls_exp}/.stage7.done" ] || [ -n "${cls_model_file}" ] || die "${cls_exp} has no trained model: run stage 7"
-            signature="model=${cls_model_file:-best} trained=$(digest "${cls_exp}/.stage7.done") sets=${valid_set} ${test_sets}"
-        fi
-        # shellcheck disable=SC2046
-        if stage_done "${marker}" "${signature}" $(for d in ${valid_set} ${test_sets}; do echo "${cls_exp}/infer_${d}/summary.json"; done); then
-            log "Stage 8: ${system}: already done with the same model and inputs (${marker}); skipping"
-            continue
-        fi
-        rm -f "${marker}"
-        model_args=()
-        [ -n "${cls_model_file}" ] && model_args=(--model_file "${cls_exp}/${cls_model_file}")
-        outs=()
-        for dset in ${valid_set} ${test_sets}; do
-            # every prompt, similar/same ones included (flagged): stage 9's relative-vs-independent study
-            ddir=${dumpdir}/cls/${source}/${cue}_${kinds}/${dset}_eval
-            cls_data "${system}" "${dset}" "${ddir}" true
-            out=${cls_exp}/infer_${dset}
-            mkdir -p "${out}/log"
-            _nj=$(utils/split_list.sh "${ddir}/label" "${out}/split" "${nj}" keys)
-            log "Stage 8: ${system}: ${dset}: ${_nj} jobs (logs: ${out}/log/infer.*.log)"
-            if [[ ${system} == attributes* ]]; then
-                ${cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
-                    python -m tse2.bin.select_attributes --data_dir "${ddir}" --key_file "${out}/split/keys.JOB" \
-                        --out "${out}/split/sel.JOB.jsonl"
-            else
-                ${infer_cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
-                    python -m tse2.bin.cls_inference run --model_dir "${cls_exp}" "${model_args[@]}" \
-                        --data_dir "${ddir}" --key_file "${out}/split/keys.JOB" --out "${out}/split/sel.JOB.jsonl" \
-                        --ngpu "${ngpu}"
-            fi
-            parts=()
-            for n in $(seq "${_nj}"); do parts+=("${out}/split/sel.${n}.jsonl"); done
-            python -m tse2.bin.cls_inference merge --data_dir "${ddir}" --out_dir "${out}" "${parts[@]}"
-            outs+=("${out}")
+            python -m "${merge}" merge --data_dir "${ddir}" --out_dir "${out}" $(parts "${out}/split/sel.JOB.jsonl")
         done
-        python -m tse2.bin.cls_inference report --out "${cls_exp}/RESULTS_classifier.md" "${outs[@]}"
-        mark_done "${marker}" "${signature}"
-    done
-    for tse_config in ${tse_configs}; do
-        tse_exp=${expdir}/tse_$(config_tag "${tse_config}" tse_)
-        log "Stage 8: single-stage ${tse_exp} on ${valid_set} ${test_sets}"
-        [ -f "${tse_exp}/.stage7.done" ] || die "${tse_exp} has no trained model: run stage 7"
-        marker=${tse_exp}/.stage8.done
-        signature="trained=$(digest "${tse_exp}/.stage7.done") sets=${valid_set} ${test_sets}"
         # shellcheck disable=SC2046
-        if stage_done "${marker}" "${signature}" $(for d in ${valid_set} ${test_sets}; do echo "${tse_exp}/infer_${d}/summary.json"; done); then
-            log "Stage 8: ${tse_exp}: already done with the same model and inputs (${marker}); skipping"
-            continue
-        fi
-        rm -f "${marker}"
-        for dset in ${valid_set} ${test_sets}; do
-            ddir=${dumpdir}/cls/clean/text_relative/${dset}  # non-similar relative prompts (Table IV)
-            python -m tse2.bin.cls_data --mix_dir "data/${dset}_mix" --clean --cue text --kinds relative \
-                --keep_similar false --out_dir "${ddir}"
-            out=${tse_exp}/infer_${dset}
-            mkdir -p "${out}/log"
-            _nj=$(utils/split_list.sh "${ddir}/label" "${out}/split" "${nj}" keys)
-            log "Stage 8: ${tse_exp}: ${dset}: ${_nj} jobs (logs: ${out}/log/infer.*.log)"
-            ${infer_cmd} JOB=1:"${_nj}" "${out}/log/infer.JOB.log" \
-                python -m tse2.bin.tse_inference run --model_dir "${tse_exp}" --data_dir "${ddir}" \
-                    --key_file "${out}/split/keys.JOB" --out "${out}/split/tse.JOB.jsonl" --ngpu "${ngpu}"
-            parts=()
-            for n in $(seq "${_nj}"); do parts+=("${out}/split/tse.${n}.jsonl"); done
-            python -m tse2.bin.tse_inference merge --data_dir "${ddir}" --out_dir "${out}" "${parts[@]}"
-        done
-        mark_done "${marker}" "${signature}"
+        [ "${kind}" = single_stage ] || python -m tse2.bin.cls_inference report \
+            --out "${sys_dir}/RESULTS_classifier.md" $(for d in ${eval_sets}; do echo "${sys_dir}/infer_${d}"; done)
+    }
+    for system in ${all_systems}; do
+        system_info "${system}"
+        [ "${kind}" = attributes ] || [ -f "${sys_dir}/.stage7.done" ] || [ -n "${cls_model_file}" ] \
+            || die "${sys_dir} has no trained model: run stage 7"
+        # shellcheck disable=SC2086
+        separated=$(sep_outputs ${eval_sets})
+        [ "${source}" = clean ] && separated=none
+        # shellcheck disable=SC2046
+        skip_or_run "Stage 8: ${system}" "${sys_dir}/.stage8.done" \
+            "model=${cls_model_file:-best} trained=$(digest "${sys_dir}/.stage7.done") separated=${separated} inputs=$(digest $(for d in ${eval_sets}; do echo "data/${d}_mix/prompts.jsonl"; done))" \
+            $(for d in ${eval_sets}; do echo "${sys_dir}/infer_${d}/summary.json"; done) -- run_system "${system}"
     done
 fi
 
 if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
-    eval_sets="${valid_set} ${test_sets}"
-    log "Stage 9: scoring ${eval_sets} (separator ${sep_exp}, classifiers ${cls_systems})"
-    [ -f "${sep_exp}/.stage6.done" ] || die "${sep_exp} has no separated outputs: run stage 6"
-    # Signal metrics of both separated outputs per mixture: they depend on the separator only.
-    marker=${sep_exp}/.stage9.done
-    signature="separated=$(digest "${sep_exp}/.stage6.done")"
-    # shellcheck disable=SC2046
-    if stage_done "${marker}" "${signature}" $(for d in ${eval_sets}; do echo "${sep_exp}/score_${d}/metrics.jsonl"; done); then
-        log "Stage 9: SI-SDR/PESQ of ${sep_exp} already computed (${marker}); skipping"
-    else
-        rm -f "${marker}"
-        for dset in ${eval_sets}; do
-            out=${sep_exp}/score_${dset}
-            mkdir -p "${out}/log"
-            _nj=$(utils/split_list.sh "data/${dset}_mix/wav.scp" "${out}/split" "${nj}" wav.scp)
-            log "Stage 9: ${dset}: SI-SDR and PESQ in ${_nj} jobs (logs: ${out}/log/metrics.*.log)"
-            ${cmd} JOB=1:"${_nj}" "${out}/log/metrics.JOB.log" \
-                python -m tse2.bin.score metrics --mix_dir "data/${dset}_mix" --sep_dir "${sep_exp}/separate_${dset}" \
-                    --wav_scp "${out}/split/wav.scp.JOB" --out "${out}/split/metrics.JOB.jsonl"
-            parts=()
-            for n in $(seq "${_nj}"); do parts+=("${out}/split/metrics.${n}.jsonl"); done
-            python -m tse2.bin.score merge --mix_dir "data/${dset}_mix" --out_dir "${out}" "${parts[@]}"
-        done
-        mark_done "${marker}" "${signature}"
-    fi
-    # The report only reads files: it is cheap and always rewritten.
+    log "Stage 9: scoring ${eval_sets} (separator ${sep_exp}, systems ${all_systems})"
+    score() {  # <set>: SI-SDR and PESQ of both separated outputs per mixture (the separator's alone)
+        local out=${sep_exp}/score_$1
+        run_jobs "${cmd}" "data/$1_mix/wav.scp" "${out}/split" wav.scp "${out}/log/metrics" \
+            python -m tse2.bin.score metrics --mix_dir "data/$1_mix" --sep_dir "${sep_exp}/separate_$1" \
+                --wav_scp "${out}/split/wav.scp.JOB" --out "${out}/split/metrics.JOB.jsonl"
+        # shellcheck disable=SC2046
+        python -m tse2.bin.score merge --mix_dir "data/$1_mix" --out_dir "${out}" $(parts "${out}/split/metrics.JOB.jsonl")
+    }
     report_args=(--out_dir "${results_dir}" --bins "data/${train_set}_mix/independent_bins.json")
-    for dset in ${eval_sets}; do report_args+=(--set "${dset}" "data/${dset}_mix" "${sep_exp}/score_${dset}"); done
-    for system in ${cls_systems}; do
-        cls_system_opts "${system}"
-        [ -f "${sys_dir}/.stage8.done" ] || die "${sys_dir} has no selections: run stage 8 (or drop ${system} from --cls_systems)"
+    for dset in ${eval_sets}; do
+        [ -f "${sep_exp}/.stage6.${dset}.done" ] || die "${sep_exp} has no separated outputs of ${dset}: run stage 6"
+        skip_or_run "Stage 9: SI-SDR/PESQ of ${dset}" "${sep_exp}/.stage9.${dset}.done" "separated=$(sep_outputs "${dset}")" \
+            "${sep_exp}/score_${dset}/metrics.jsonl" -- score "${dset}"
+        report_args+=(--set "${dset}" "data/${dset}_mix" "${sep_exp}/score_${dset}")
+    done
+    for system in ${all_systems}; do  # the report only reads files: it is cheap and always rewritten
+        system_info "${system}"
+        [ -f "${sys_dir}/.stage8.done" ] || die "${sys_dir} has no results: run stage 8 (or drop ${system})"
         report_args+=(--system "${system}" "${sys_dir}")
     done
-    for tse_config in ${tse_configs}; do
-        tse_tag=$(config_tag "${tse_config}" tse_)
-        [ -f "${expdir}/tse_${tse_tag}/.stage8.done" ] || die "${expdir}/tse_${tse_tag} has no results: run stage 8"
-        report_args+=(--system "tse_${tse_tag}" "${expdir}/tse_${tse_tag}")
-    done
     log "Stage 9: report in ${results_dir}/RESULTS.md"
-    python -m tse2.bin.score report "${report_args[@]}" \
-        --title "Results: separator sep_${sep_tag}, classifiers cls_${cls_tag}"
+    python -m tse2.bin.score report "${report_args[@]}" --title "Results: separator sep_${sep_tag}, classifiers cls_${cls_tag}"
 fi
 
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
@@ -606,17 +481,21 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
     fi
     [ -n "${pack_system}" ] || die "no selector on separated outputs in --cls_systems to pack; give --pack_system"
     [[ ${pack_system} != *_clean ]] || die "--pack_system ${pack_system}: a _clean oracle cannot select on a mixture"
-    cls_system_opts "${pack_system}"
+    systems_table=$(python -m tse2.bin.systems describe --expdir "${expdir}" --sep_tag "${sep_tag}" \
+        --cls_tag "${cls_tag}" --dumpdir "${dumpdir}" "${pack_system}") || die "unknown --pack_system ${pack_system}"
+    system_info "${pack_system}"
     packed=${expdir}/packed/${sep_tag}_${cls_tag}_${pack_system}
-    [[ ${pack_system} == attributes* ]] && packed=${expdir}/packed/${sep_tag}_attributes
+    [ "${kind}" = attributes ] && packed=${expdir}/packed/${sep_tag}_attributes
     log "Stage 10: packing ${sep_exp} + ${pack_system} into ${packed}"
     [ -f "${sep_exp}/.stage5.done" ] || [ -n "${sep_model_file}" ] || die "${sep_exp} has no trained model: run stage 5"
     pack_args=(--sep_dir "${sep_exp}" --fs "${fs}" --out_dir "${packed}" --check_mix_dir "data/${test_sets%% *}_mix")
     [ -n "${sep_model_file}" ] && pack_args+=(--sep_model_file "${sep_model_file}")
-    if [[ ${pack_system} != attributes* ]]; then
+    if [ "${kind}" = classifier ]; then
         [ -f "${sys_dir}/.stage7.done" ] || [ -n "${cls_model_file}" ] || die "${sys_dir} has no trained model: run stage 7"
         pack_args+=(--cls_dir "${sys_dir}")
-        [ -n "${cls_model_file}" ] && pack_args+=(--cls_model_file "${sys_dir}/${cls_model_file}")
+        [ -n "${cls_model_file}" ] && pack_args+=(--cls_model_file "${cls_model_file}")
+    elif [ "${kind}" != attributes ]; then
+        die "--pack_system ${pack_system}: only a selector (a classifier or attributes) can be packed"
     fi
     python -m tse2.bin.pack "${pack_args[@]}"
     log "Stage 10: extract with: python -m tse2.bin.extract --model_dir ${packed} --prompt \"...\" in.wav out.wav"

@@ -36,7 +36,7 @@ ALIGN_METHODS = ("given", "mfa", "vad")
 
 
 @dataclass(frozen=True)
-class ExtractorConfig:
+class AnalyzerConfig:
     f0: F0Config = field(default_factory=F0Config)
     max_pause: float = MAX_PAUSE
     syllable_fallback: Optional[str] = None
@@ -72,14 +72,14 @@ class UtteranceAttributes:
         return d
 
 
-class AttributeExtractor:
-    """Callable: ``extractor(utt, audio, fs, lang, segments=None, text=None)``.
+class AttributeAnalyzer:
+    """Callable: ``analyzer(utt, audio, fs, lang, segments=None, text=None)``.
 
     ``segments`` are word alignments (given or MFA); without them Silero VAD finds speech
     segments and the syllables come from ``text``.
     """
 
-    def __init__(self, cfg: ExtractorConfig = ExtractorConfig()) -> None:
+    def __init__(self, cfg: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.cfg = cfg
         self._vad: Optional[SileroVAD] = None
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tse2.attributes.extractor import AttributeExtractor
+from tse2.attributes.analyzer import AttributeAnalyzer
 from tse2.utils.audio import AudioError, read_audio
 
 FS = 16000
@@ -22,7 +22,7 @@ def tone(seconds, f0=150.0, amp=0.3):
 def test_given_words():
     x = np.concatenate([tone(0.5), np.zeros(int(0.3 * FS), np.float32), tone(0.5)])
     words = [(0.0, 0.5, "banana"), (0.8, 1.3, "split")]
-    a = AttributeExtractor()("u1", x, FS, "en", segments=words)
+    a = AttributeAnalyzer()("u1", x, FS, "en", segments=words)
     assert a.speaking_duration == pytest.approx(1.3) and a.syllables == 3 + 1
     assert a.speaking_rate == pytest.approx(4 / 1.3 * 60)
     assert a.f0_mean == pytest.approx(150, rel=0.02)
@@ -32,7 +32,7 @@ def test_given_words():
 
 
 def test_all_silent_input_gives_explicit_missing_values():
-    a = AttributeExtractor()("u1", np.zeros(2 * FS, np.float32), FS, "en", text="hello world")
+    a = AttributeAnalyzer()("u1", np.zeros(2 * FS, np.float32), FS, "en", text="hello world")
     d = a.to_dict()
     for key in ("f0_mean", "f0_span", "speech_start", "speech_end", "speaking_duration", "speaking_rate", "rms_db"):
         assert d[key] is None, key
@@ -41,7 +41,7 @@ def test_all_silent_input_gives_explicit_missing_values():
 
 def test_clipped_input_is_reported():
     x = np.clip(tone(1.0, amp=3.0), -1, 1)
-    a = AttributeExtractor()("u1", x, FS, "en", segments=[(0.0, 1.0, "la")])
+    a = AttributeAnalyzer()("u1", x, FS, "en", segments=[(0.0, 1.0, "la")])
     assert a.clipped > 0.5 and a.f0_mean == pytest.approx(150, rel=0.02)
 
 

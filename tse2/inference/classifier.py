@@ -1,0 +1,110 @@
+"""The classifier runtime: a trained stage-7 text (or enrollment) classifier as a selector.
+
+One example at a time (:meth:`ClassifierSelector.__call__`, the extractor) or batches of a
+``tse2.bin.cls_data`` example dir (:meth:`ClassifierSelector.batches`, stage 8): the same model,
+loaded once here, with the same preprocessing (the task's tokenizer and enrollment crop).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from tse2.inference.common import Runtime
+
+# model dirs a classifier config may hold: (config key, the dir name a pack copies it to)
+MODEL_DIR_KEYS = (("text_encoder_conf", "text_encoder"), ("speech_encoder_conf", "speech_encoder"))
+
+
+def resolved_config(config: Path) -> Dict:
+    """A classifier config with its relative model dirs found: next to the config (a pack), else as
+    written (relative to the recipe, where training ran)."""
+    import yaml
+
+    with open(config, encoding="utf-8") as f:
+        conf = yaml.safe_load(f)
+    for key, _ in MODEL_DIR_KEYS:
+        sub = conf.get(key) or {}
+        md = sub.get("model_dir")
+        if md and not str(md).startswith("pkg://") and not Path(md).is_absolute() and (config.parent / md).exists():
+            sub["model_dir"] = str(config.parent / md)
+    return conf
+
+
+class ClassifierSelector(Runtime):
+    """The trained text (or enrollment) classifier: picks the candidate nearer the prompt.
+
+    Scores are the cosine similarities of each candidate's embedding to the prompt's (or the
+    enrollment's); the higher one is selected."""
+
+    name = "classifier"
+    CHECKPOINTS = ("model.pth", "valid.acc.best.pth", "valid.loss.best.pth", "valid.acc.ave.pth", "latest.pth")
+    WHAT, STAGE = "trained classifier", 7
+
+    def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
+        import torch
+
+        from tse2.tasks.cls import Tse2ClassifierTask
+
+        self.args = argparse.Namespace(**resolved_config(Path(config)))
+        self.model = Tse2ClassifierTask.build_model(self.args)
+        try:
+            state = torch.load(model_file, map_location=device, weights_only=True)
+        except Exception as exc:
+            raise ValueError(f"{model_file}: not a loadable checkpoint of tensors ({type(exc).__name__})") from None
+        self.model.load_state_dict(state)
+        self.model.to(device).eval()
+        self.cue = getattr(self.args, "cue", "text")
+        self.preprocess = Tse2ClassifierTask.build_preprocess_fn(self.args, False)
+        self.device, self.model_file = device, Path(model_file)
+
+    def similarities(self, batch: Dict) -> Tuple[List[float], List[float]]:
+        """Cosine similarities of both candidates for a collated batch (tensors, any device)."""
+        import torch
+
+        with torch.no_grad():
+            s1, s2 = self.model.similarities(**{k: v.to(self.device) for k, v in batch.items()})
+        return s1.tolist(), s2.tolist()
+
+    def batches(self, data_dir: Path, key_file: Optional[Path] = None, batch_size: int = 8) -> Iterator:
+        """(keys, batch) over a ``tse2.bin.cls_data`` dir: ``cand1.scp cand2.scp`` and ``prompt``
+        (text classifier) or ``enroll.scp`` (enrollment classifier)."""
+        from tse2.tasks.cls import Tse2ClassifierTask
+
+        names = [("cand1.scp", "cand1", "sound"), ("cand2.scp", "cand2", "sound"),
+                 ("prompt", "prompt", "text") if self.cue == "text" else ("enroll.scp", "enroll", "sound")]
+        for fname, _, _ in names:
+            if not (Path(data_dir) / fname).is_file():
+                raise FileNotFoundError(f"{Path(data_dir) / fname} is missing: the {self.cue} classifier needs it "
+                                        f"(tse2.bin.cls_data --cue {self.cue})")
+        return iter(Tse2ClassifierTask.build_streaming_iterator(
+            [(str(Path(data_dir) / f), n, t) for f, n, t in names],
+            preprocess_fn=self.preprocess, collate_fn=Tse2ClassifierTask.build_collate_fn(self.args, False),
+            key_file=str(key_file) if key_file else None, batch_size=batch_size, dtype="float32",
+            num_workers=0, allow_variable_data_keys=False, ngpu=1 if self.device.startswith("cuda") else 0,
+            inference=True))
+
+    def __call__(self, cands: np.ndarray, fs: int, prompt: Optional[str] = None,
+                 enroll: Optional[np.ndarray] = None) -> Tuple[int, List[float], Dict]:
+        import torch
+
+        data = {"cand1": cands[0].astype(np.float32), "cand2": cands[1].astype(np.float32)}
+        if self.cue == "text":
+            if prompt is None or not str(prompt).strip():
+                raise ValueError("this extractor's classifier needs a text prompt")
+            data["prompt"] = prompt
+        else:
+            if enroll is None:
+                raise ValueError("this extractor's classifier selects by enrollment: give an enrollment utterance")
+            data["enroll"] = np.asarray(enroll, dtype=np.float32)
+        data = self.preprocess("input", data)
+        batch = {}
+        for k, v in data.items():
+            t = torch.as_tensor(v)[None]
+            batch[k], batch[f"{k}_lengths"] = t, torch.tensor([t.shape[1]])
+        s1, s2 = self.similarities(batch)
+        sims = [float(s1[0]), float(s2[0])]
+        return int(np.argmax(sims)), sims, {"similarity": sims}

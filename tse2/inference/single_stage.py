@@ -1,0 +1,34 @@
+"""The single-stage runtime: a trained text-conditioned extractor (paper IV-C baselines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tse2.inference.common import Runtime
+
+
+class SingleStageExtractor(Runtime):
+    """A trained single-stage model: ``extractor(mixture, prompt) -> estimate`` (float, mixture's length)."""
+
+    CHECKPOINTS = ("model.pth", "valid.si_sdr.best.pth", "valid.loss.best.pth", "valid.loss.ave.pth", "latest.pth")
+    WHAT, STAGE = "trained single-stage baseline", 7
+
+    def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
+        from tse2.tasks.tse import Tse2TSETask
+
+        self.model, args = Tse2TSETask.build_model_from_file(config, model_file, device)
+        self.model.eval()
+        self.preprocess = Tse2TSETask.build_preprocess_fn(args, False)
+        self.device, self.model_file = device, Path(model_file)
+
+    def __call__(self, mixture: np.ndarray, prompt: str) -> np.ndarray:
+        import torch
+
+        ids = self.preprocess("x", {"prompt": prompt})["prompt"]
+        with torch.no_grad():
+            x = torch.as_tensor(mixture, dtype=torch.float32, device=self.device)[None]
+            p = torch.as_tensor(ids, device=self.device)[None]
+            est = self.model.extract(x, torch.tensor([x.shape[1]]), p, torch.tensor([p.shape[1]]))
+        return est[0].cpu().numpy()
