@@ -27,7 +27,7 @@ time=19 seconds, total_count=43
 def exp_dir(tmp_path):
     exp = tmp_path / "exp/sep_x"
     exp.mkdir(parents=True)
-    config = ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_blstm_mask_dm.yaml"
+    config = ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_blstm_256x2_dm.yaml"
     args = Tse2EnhancementTask.get_parser().parse_args(["--config", str(config), "--output_dir", str(exp)])
     args.num_iters_per_epoch = 5
     (exp / "config.yaml").write_text(yaml.safe_dump({k: v for k, v in vars(args).items()
@@ -41,6 +41,21 @@ def test_training_curve_reads_espnet_logs(exp_dir):
     curve = training_curve(exp_dir / "train.log")
     assert [r["epoch"] for r in curve] == [1, 2]
     assert curve[1]["valid"]["si_snr_loss"] == -1.5 and curve[0]["train"]["time"] == "1 hour, 2 minutes and 7.31 seconds"
+
+
+def test_resumed_run_reads_every_log_with_its_threads(exp_dir, tmp_path):
+    # ESPnet's launcher moves the first run's log to train.1.log when --resume continues it
+    first, second = LOG.split("[vm] 2026-12-01 12:07:37")
+    (exp_dir / "train.1.log").write_text(first)
+    (exp_dir / "train.log").write_text("[vm] 2026-12-01 12:07:37" + second)
+    rel = tmp_path / "released/sep_r"
+    args = ["make", "--exp_dir", str(exp_dir), "--checkpoint", str(exp_dir / "valid.si_snr_loss.best.pth"),
+            "--out_dir", str(rel), "--command", "./run.sh", "--corpus", ""]
+    assert tool.main(args + ["--threads", "1,2,4"]) == 1  # three counts for two logs: refused
+    assert tool.main(args + ["--threads", "1,2"]) == 0
+    t = read_release(rel)["training"]
+    assert t["epochs"] == 2 and t["threads"] == "1/2"
+    assert t["cpu_hours"] == pytest.approx((3727.31 + 2 * 30.5) / 3600, abs=1e-3)
 
 
 def test_make_install_and_tamper(exp_dir, tmp_path):

@@ -55,23 +55,40 @@ def _number(text: str):
         return text
 
 
-def training_curve(log: Path) -> List[Dict]:
-    """Per-epoch results of an ESPnet ``train.log``: [{epoch, train: {...}, valid: {...}}, ...]."""
+def training_logs(exp_dir: Path) -> List[Path]:
+    """The logs of a training run, oldest first: a resumed run moves the previous ``train.log`` to
+    ``train.1.log`` (and that one to ``train.2.log``, ...), as ESPnet's launcher does."""
+    exp_dir = Path(exp_dir)
+    rotated = sorted(exp_dir.glob("train.*.log"), key=lambda p: -int(p.name.split(".")[1])
+                     if p.name.split(".")[1].isdigit() else 0)
+    return [p for p in rotated if p.name.split(".")[1].isdigit()] + [exp_dir / "train.log"]
+
+
+def training_curve(logs, threads: Optional[List[int]] = None) -> List[Dict]:
+    """Per-epoch results of ESPnet training logs (one path, or a resumed run's logs oldest first):
+    [{epoch, train: {...}, valid: {...}, threads}, ...]; ``threads[k]`` is what the k-th log ran with."""
+    logs = [Path(logs)] if isinstance(logs, (str, Path)) else [Path(p) for p in logs]
     rows: Dict[int, Dict] = {}
-    for line in Path(log).read_text(encoding="utf-8", errors="replace").splitlines():
-        m = _EPOCH.search(line)
-        if not m:
-            continue
-        row = {"epoch": int(m.group(1))}
-        for name, body in _SECTION.findall(m.group(2)):
-            row[name] = {k: _number(v) for k, v in _ITEM.findall(body)}
-        rows[row["epoch"]] = row  # a resumed run logs an epoch again: keep the last
+    for k, log in enumerate(logs):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            m = _EPOCH.search(line)
+            if not m:
+                continue
+            row = {"epoch": int(m.group(1))}
+            for name, body in _SECTION.findall(m.group(2)):
+                row[name] = {k2: _number(v) for k2, v in _ITEM.findall(body)}
+            if threads:
+                row["threads"] = threads[min(k, len(threads) - 1)]
+            rows[row["epoch"]] = row  # a resumed run logs an epoch again: keep the last
     return [rows[k] for k in sorted(rows)]
 
 
 def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, command: str, corpus: str,
-                 threads: int, results: Optional[Dict] = None, notes: str = "") -> Dict:
-    """Writes a release dir from an ESPnet experiment dir (``config.yaml``, ``train.log``)."""
+                 threads, results: Optional[Dict] = None, notes: str = "") -> Dict:
+    """Writes a release dir from an ESPnet experiment dir (``config.yaml``, its training logs).
+
+    ``threads``: the CPU threads training ran with, an int or one per log of a resumed run (oldest
+    first, see :func:`training_logs`), for the CPU-hours; 0 when it ran on GPUs."""
     import yaml
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
@@ -79,7 +96,12 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
         if not Path(f).is_file():
             raise ReleaseError(f"{f}: missing; cannot release {exp_dir}")
     conf = yaml.safe_load((exp_dir / "config.yaml").read_text(encoding="utf-8"))
-    curve = training_curve(exp_dir / "train.log")
+    logs = training_logs(exp_dir)
+    threads = [int(threads)] if isinstance(threads, int) else [int(t) for t in threads]
+    if len(threads) not in (1, len(logs)):
+        raise ReleaseError(f"{exp_dir}: {len(logs)} training logs ({', '.join(p.name for p in logs)}) but "
+                           f"{len(threads)} thread counts; give one, or one per log")
+    curve = training_curve(logs, threads)
     if not curve:
         raise ReleaseError(f"{exp_dir / 'train.log'}: no epoch results (did training run?)")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +111,8 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
         shutil.copyfile(checkpoint, tmp)
     iters = conf.get("num_iters_per_epoch")
     wall_s = sum(_seconds(r.get("train", {}).get("time")) for r in curve)
+    cpu_s = sum(_seconds(r.get("train", {}).get("time")) * r["threads"] for r in curve)
+    thread_text = "/".join(str(t) for t in threads)
     valid_key = next((k for k in ("si_snr_loss", "loss") if k in curve[-1].get("valid", {})), None)
     best = min(curve, key=lambda r: r.get("valid", {}).get(valid_key, float("inf"))) if valid_key else curve[-1]
     meta = {
@@ -103,8 +127,8 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
                      "dynamic_mixing": conf.get("dynamic_mixing", False),
                      "dynamic_mixing_conf": conf.get("dynamic_mixing_conf"),
                      "optim": conf.get("optim"), "optim_conf": conf.get("optim_conf"),
-                     "wall_hours": round(wall_s / 3600, 3), "threads": threads,
-                     "cpu_hours": round(wall_s * threads / 3600, 3) if threads else None},
+                     "wall_hours": round(wall_s / 3600, 3), "threads": thread_text,
+                     "cpu_hours": round(cpu_s / 3600, 3) if all(threads) else None},
         "validation": [{"epoch": r["epoch"], **{k: v for k, v in r.get("valid", {}).items()
                                                 if isinstance(v, float) and k != "total_count"}} for r in curve],
         "corpus": corpus, "command": command, "results": results or {}, "notes": notes,

@@ -28,6 +28,10 @@ def recipe(tmp_path, bash) -> Path:
     bash([str(ROOT / "egs/TEMPLATE/tse2/setup.sh"), str(target)])
     shutil.copytree(ROOT / "egs/mini_espeak/tse2/local", target / "local", dirs_exist_ok=True)
     shutil.copy(ROOT / "egs/mini_espeak/tse2/run.sh", target / "run.sh")
+    # the embedded recipe's separator: its config and, as run.sh uses it by default, its release
+    (target / "conf/sep.yaml").unlink()
+    (target / "conf/sep.yaml").symlink_to((ROOT / "egs/mini_espeak/tse2/conf/sep.yaml").readlink())
+    (target / "released").symlink_to(ROOT / "egs/mini_espeak/tse2/released")
     return target
 
 
@@ -71,11 +75,19 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     bash(["./run.sh", "--stage", "3", "--stop_stage", "3", "--nj", "1", "--force", "true", *MIX], cwd=recipe)
     assert {p: md5(p) for p in (recipe / "dump/mix").rglob("*.wav")} == mixes
 
-    # stages 5-6: two training steps of the tiny separator, then separation and labels
+    # stage 5 from scratch (the documented option): two training steps of conf/sep.yaml
     sep = ["--sep_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 2"]
+    out = bash(["./run.sh", "--stage", "5", "--stop_stage", "5", *MIX, *sep, "--sep_release", "",
+                "--sep_tag", "scratch"], cwd=recipe)
+    scratch = recipe / "exp/sep_scratch"
+    assert (scratch / "train.log").is_file() and (scratch / "run.sh").is_file()
+    assert not (scratch / "released.pth").exists() and "released separator" not in out.stdout
+
+    # stages 5-6 by default: the released separator is installed, not trained; separation and labels
     out = bash(["./run.sh", "--stage", "5", "--stop_stage", "6", *MIX, *sep], cwd=recipe)
-    exp = recipe / "exp/sep_tflocoformer_tiny"
-    assert (exp / "config.yaml").is_file() and (exp / "run.sh").is_file()
+    assert out.stdout.count("Stage 5: using the released separator released/sep_blstm_256x3_dm") == 1
+    exp = recipe / "exp/sep_blstm_256x3_dm"
+    assert (exp / "config.yaml").is_file() and (exp / "released.pth").is_file() and not (exp / "train.log").exists()
     assert "| dev | 4 |" in (exp / "RESULTS_separation.md").read_text()
     labels = read_map(exp / "separate_test/utt2label")
     assert len(labels) == 4 and set(labels.values()) <= {"0", "1"}
@@ -105,7 +117,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     prompts = [json.loads(x) for x in (recipe / "data/test_mix/prompts.jsonl").read_text().splitlines()]
     text_sel = (recipe / "exp/cls_minilm_w2v_tiny_text/infer_test/selections.jsonl").read_text().splitlines()
     assert len(text_sel) == sum(p["kind"] == "relative" for p in prompts)  # similar ones included, flagged
-    results = recipe / "exp/results_tflocoformer_tiny_minilm_w2v_tiny"
+    results = recipe / "exp/results_blstm_256x3_dm_minilm_w2v_tiny"
     report = (results / "RESULTS.md").read_text()
     assert report.count("(paper Table IV)") == 2 and report.count("(paper Table V)") == 2  # dev, test
     metrics = [json.loads(x) for x in (exp / "score_test/metrics.jsonl").read_text().splitlines()]
@@ -117,10 +129,10 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
         rows = [json.loads(x) for x in (recipe / f"exp/tse_{tag}/infer_test/selections.jsonl").read_text().splitlines()]
         assert len(rows) == sum(p["kind"] == "relative" and not p["similar"] for p in prompts)
         assert all(np.isfinite(r["sisdri"]) for r in rows)
-    attr = [json.loads(x) for x in (recipe / "exp/attributes_sep_tflocoformer_tiny/infer_test/selections.jsonl")
+    attr = [json.loads(x) for x in (recipe / "exp/attributes_sep_blstm_256x3_dm/infer_test/selections.jsonl")
             .read_text().splitlines()]
     assert len(attr) == len(text_sel) and any(not r["abstain"] for r in attr)
-    packed = recipe / "exp/packed/tflocoformer_tiny_minilm_w2v_tiny_text"  # stage 10
+    packed = recipe / "exp/packed/blstm_256x3_dm_minilm_w2v_tiny_text"  # stage 10
     assert json.loads((packed / "tse2_model.json").read_text())["classifier"]["cue"] == "text"
     assert len(list((packed / "check").glob("test-000000_*.wav"))) == 2
     assert "test-000000_mix.wav: output 1: similarity" in out.stdout
@@ -137,7 +149,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
 
 def test_a_stage_without_its_inputs_fails_loudly(recipe, bash):
     out = bash(["./run.sh", "--stage", "9", "--stop_stage", "9"], cwd=recipe, check=False)
-    assert out.returncode != 0 and "exp/sep_tflocoformer_tiny has no separated outputs of dev: run stage 6" in out.stderr
+    assert out.returncode != 0 and "exp/sep_blstm_256x3_dm has no separated outputs of dev: run stage 6" in out.stderr
 
 
 def test_bad_options_fail(recipe, bash):

@@ -28,7 +28,7 @@ def _args(config: Path, tmp_path: Path, **override):
 def test_configs_are_found():
     names = {c.name for c in CONFIGS}
     assert {f"sep_tflocoformer_{n}.yaml" for n in ("paper", "small", "tiny")} <= names
-    assert {"sep_blstm_mask_dm.yaml", "sep_tcn_dm.yaml", "sep_dprnn_dm.yaml"} <= names
+    assert {"sep_blstm_256x2_dm.yaml", "sep_tcn_dm.yaml", "sep_dprnn_dm.yaml"} <= names
 
 
 def test_registry_holds_espnet_and_tse2_separators():
@@ -79,7 +79,7 @@ def test_model_file_round_trip_through_the_task(tmp_path):
 
 
 def _saved_tiny(tmp_path):
-    config = ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_blstm_mask_dm.yaml"
+    config = ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_blstm_256x2_dm.yaml"
     args = _args(config, tmp_path)
     model = Tse2EnhancementTask.build_model(args)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({k: v for k, v in vars(args).items()

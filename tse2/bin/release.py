@@ -31,7 +31,9 @@ def get_parser() -> argparse.ArgumentParser:
     m.add_argument("--checkpoint", type=Path, required=True)
     m.add_argument("--out_dir", type=Path, required=True)
     m.add_argument("--kind", default="separator", choices=["separator"])
-    m.add_argument("--threads", type=int, required=True, help="CPU threads the training ran with (for CPU-hours)")
+    m.add_argument("--threads", required=True,
+                   help="CPU threads the training ran with (for CPU-hours); a resumed run: one per log, "
+                        "oldest first, comma-separated (e.g. 1,2); 0 on GPU")
     m.add_argument("--command", dest="replay", required=True, help="the exact command that reproduces it")
     m.add_argument("--corpus", required=True, help="the corpus options it was trained on")
     m.add_argument("--results", nargs="*", default=[], metavar="SET=summary.json",
@@ -50,8 +52,12 @@ def make(args) -> int:
         if not path:
             raise ValueError(f"--results {item!r}: expected SET=summary.json")
         results[name] = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        threads = [int(t) for t in args.threads.split(",")]
+    except ValueError:
+        raise ValueError(f"--threads {args.threads!r}: expected integers, comma-separated (e.g. 1,2)") from None
     meta = make_release(args.exp_dir, args.out_dir, args.checkpoint, args.kind, args.replay, args.corpus,
-                        args.threads, results, args.notes)
+                        threads, results, args.notes)
     log.info("released %s", summary(meta))
     return 0
 
