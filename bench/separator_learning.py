@@ -84,19 +84,13 @@ class FixedExamples:
         self.chunk_length, self.seed = chunk_length, seed
 
     def example(self, epoch: int, index: int):
+        from tse2.simulation.dynamic import crop_around_overlap
+
         k = index % len(self.rows)
         r, sig = self.rows[k], self.sig[k]
-        rng = np.random.default_rng([self.seed, epoch, index])
-        n, size = sig.shape[1], self.chunk_length
-        if size and n > size:
-            fs = 16000
-            lo = max(r["s1"]["onset"], r["s2"]["onset"]) * fs
-            hi = min(r["s1"]["onset"] + r["s1"]["length"], r["s2"]["onset"] + r["s2"]["length"]) * fs
-            centre = int((lo + hi) // 2)
-            start = int(rng.integers(max(0, centre - size), min(centre, n - size) + 1))
-            sig = sig[:, start: start + size]
-        elif size:
-            sig = np.pad(sig, ((0, 0), (0, size - n)))
+        if self.chunk_length:
+            spans = [(round(r[s]["onset"] * 16000), round(r[s]["length"] * 16000)) for s in ("s1", "s2")]
+            sig = crop_around_overlap(sig, self.chunk_length, spans, np.random.default_rng([self.seed, epoch, index]))
         return r["mix"], {"speech_mix": sig[0], "speech_ref1": sig[1], "speech_ref2": sig[2]}
 
 
@@ -125,20 +119,11 @@ def build_model(conf: Dict):
     return Tse2EnhancementTask.build_model(args), args
 
 
-def separate(model, wav):
-    import torch
-
-    x = torch.as_tensor(wav, dtype=torch.float32)[None]
-    lengths = torch.tensor([x.shape[1]])
-    feats, flens = model.encoder(x, lengths)
-    masked, flens, _ = model.separator(feats, flens, {})
-    return np.stack([model.decoder(m, lengths)[0][0, : x.shape[1]].numpy() for m in masked])
-
-
 def evaluate(model, dev, data_fs: int, model_fs: int) -> Dict[str, float]:
     import torch
     from scipy.signal import resample_poly
 
+    from tse2.inference.separator import run_separator
     from tse2.scoring.metrics import si_sdr
 
     model.eval()
@@ -146,7 +131,7 @@ def evaluate(model, dev, data_fs: int, model_fs: int) -> Dict[str, float]:
     with torch.no_grad():
         for mix, refs, target in dev:
             x = mix if model_fs == data_fs else resample_poly(mix, model_fs, data_fs)
-            est = separate(model, x.astype(np.float32)).astype(np.float64)
+            est = run_separator(model, x).astype(np.float64)
             if model_fs != data_fs:
                 est = np.stack([resample_poly(e, data_fs, model_fs)[: len(mix)] for e in est])
                 est = np.pad(est, ((0, 0), (0, len(mix) - est.shape[1])))

@@ -10,14 +10,9 @@ import pytest
 from conftest import ROOT, requires_espeak, two_talkers
 from tse2.inference import Separator
 from tse2.release import read_release
+from tse2.scoring.metrics import si_sdr
 
 RELEASE = ROOT / "egs/mini_espeak/tse2/released/sep_blstm_256x3_dm"
-
-
-def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
-    est, ref = est - est.mean(), ref - ref.mean()
-    proj = (est @ ref) / (ref @ ref) * ref
-    return float(10 * np.log10((proj @ proj) / ((est - proj) @ (est - proj))))
 
 
 def test_release_is_complete_and_small():

@@ -59,9 +59,8 @@ def training_logs(exp_dir: Path) -> List[Path]:
     """The logs of a training run, oldest first: a resumed run moves the previous ``train.log`` to
     ``train.1.log`` (and that one to ``train.2.log``, ...), as ESPnet's launcher does."""
     exp_dir = Path(exp_dir)
-    rotated = sorted(exp_dir.glob("train.*.log"), key=lambda p: -int(p.name.split(".")[1])
-                     if p.name.split(".")[1].isdigit() else 0)
-    return [p for p in rotated if p.name.split(".")[1].isdigit()] + [exp_dir / "train.log"]
+    rotated = [p for p in exp_dir.glob("train.*.log") if p.name.split(".")[1].isdigit()]
+    return sorted(rotated, key=lambda p: -int(p.name.split(".")[1])) + [exp_dir / "train.log"]
 
 
 def training_curve(logs, threads: Optional[List[int]] = None) -> List[Dict]:

@@ -32,15 +32,21 @@ class Separator(Runtime):
         self.device, self.model_file = device, Path(model_file)
 
     def __call__(self, wav: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.no_grad():
-            x = torch.as_tensor(wav, dtype=torch.float32, device=self.device)[None]
-            lengths = torch.tensor([x.shape[1]], device=self.device)
-            feats, flens = self.model.encoder(x, lengths)
-            masked, flens, _ = self.model.separator(feats, flens, {})
-            outs = [self.model.decoder(m, lengths)[0] for m in masked]
-        est = np.stack([o[0, : x.shape[1]].cpu().numpy() for o in outs]).astype(np.float64)
+        est = run_separator(self.model, wav, self.device).astype(np.float64)
         mix = np.asarray(wav, dtype=np.float64)
         gains = est @ mix / np.maximum(np.sum(est ** 2, axis=1), 1e-12)
         return (est * gains[:, None]).astype(np.float32)
+
+
+def run_separator(model, wav: np.ndarray, device: str = "cpu") -> np.ndarray:
+    """The raw outputs (num_spk, N) of an ESPnet enhancement model (encoder, separator, decoder) on
+    one waveform, without gradients; their gains are whatever the model gives."""
+    import torch
+
+    with torch.no_grad():
+        x = torch.as_tensor(wav, dtype=torch.float32, device=device)[None]
+        lengths = torch.tensor([x.shape[1]], device=device)
+        feats, flens = model.encoder(x, lengths)
+        masked, flens, _ = model.separator(feats, flens, {})
+        outs = [model.decoder(m, lengths)[0] for m in masked]
+    return np.stack([o[0, : x.shape[1]].cpu().numpy() for o in outs])

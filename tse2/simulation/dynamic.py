@@ -131,12 +131,20 @@ class DynamicMixer:
         return plan.mix, {"speech_mix": out[0], "speech_ref1": out[1], "prompt": prompt}
 
     def _crop(self, signals: np.ndarray, plan, rng: np.random.Generator) -> np.ndarray:
-        n, size = signals.shape[1], self.chunk_length
-        if n <= size:
-            return np.pad(signals, ((0, 0), (0, size - n)))
-        lo = max(plan.offset1, plan.offset2)
-        hi = min(plan.offset1 + plan.len1, plan.offset2 + plan.len2)
-        centre = (lo + hi) // 2
-        first, last = max(0, centre - size), min(centre, n - size)
-        start = int(rng.integers(first, last + 1))
-        return signals[:, start: start + size]
+        return crop_around_overlap(signals, self.chunk_length, ((plan.offset1, plan.len1), (plan.offset2, plan.len2)),
+                                   rng)
+
+
+def crop_around_overlap(signals: np.ndarray, size: int, spans, rng: np.random.Generator) -> np.ndarray:
+    """A ``size``-sample window of ``signals`` (channels x samples) that contains the centre of the
+    talkers' overlap; ``spans`` holds each talker's (start, length) in samples.  Shorter signals
+    are zero-padded to ``size``."""
+    n = signals.shape[1]
+    if n <= size:
+        return np.pad(signals, ((0, 0), (0, size - n)))
+    (start1, len1), (start2, len2) = spans
+    lo, hi = max(start1, start2), min(start1 + len1, start2 + len2)
+    centre = (lo + hi) // 2
+    first, last = max(0, centre - size), min(centre, n - size)
+    start = int(rng.integers(first, last + 1))
+    return signals[:, start: start + size]
