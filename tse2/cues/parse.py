@@ -8,7 +8,9 @@ the target has the larger value (higher, louder, later onset), −1 when the sma
 words are not discriminative ("similar", "same", "normal") or the cue is discrete.
 
 Free wording works as long as the cue word sits next to its attribute ("the speaker with the
-higher pitch", "the quieter talker", "who speaks faster", "who starts first").
+higher pitch", "the quieter talker", "who speaks faster", "who starts first"), or follows it
+("whose pitch range is wider", "whose voice is higher in pitch"): stage 4's held-out phrasings
+are all read.
 """
 
 from __future__ import annotations
@@ -90,10 +92,13 @@ def parse_prompt(prompt: str) -> List[CueRelation]:
     for cue in ("pitch range", "pitch", "loudness", "speaking rate", "speaking duration", "distance", "age"):
         words = _words(cue)
         alts = sorted(set(words) | {w for w, s in SYNONYMS.items() if s in words}, key=len, reverse=True)
-        pat = rf"\b({'|'.join(alts)})[\s-]+(?:{NOUNS[cue]})\b"
+        pat = rf"\b({'|'.join(alts)})[\s-]+(?:in\s+)?(?:{NOUNS[cue]})\b"
         if cue == "age":
             pat = rf"\b(?:of\s+an?\s+)?({'|'.join(alts)})\s+age\b|\bwho\s+is\s+({'|'.join(alts)})\b"
         m = re.search(pat, text)
+        if m is None and cue != "age":  # the other order: "whose pitch range is wider"
+            m = re.search(rf"\b(?:{NOUNS[cue]})\b(?:\s+\w+){{0,3}}?\s+(?:is|are|was|sounds?)\s+"
+                          rf"({'|'.join(alts)})\b", text)
         if m is None and cue in STANDALONE:
             m = re.search(rf"\b({'|'.join(STANDALONE[cue])})\b", text)
         if m is not None:
@@ -117,9 +122,12 @@ def parse_prompt(prompt: str) -> List[CueRelation]:
         if re.search(rf"\b{name.lower()}\b", text):
             add("language", name, 0)
             break
-    if re.search(r"\bsounds?\s+\w+", text):
-        add("emotion", re.search(r"\bsounds?\s+(\w+)", text).group(1), 0)
-    if '""' in text and re.search(r"\bsays?\b", text):
+    known = {w for ws in vocabulary().values() for w in ws}
+    for m in re.finditer(r"\bsounds?\s+(\w+)", text):
+        if m.group(1) not in known:  # "sounds happy"; "sounds louder" is loudness
+            add("emotion", m.group(1), 0)
+            break
+    if '""' in text and re.search(r"\b(?:says?|said|saying)\b", text):
         add("transcription", "says", 0)
     if not found:
         words = "; ".join(f"{cue}: {', '.join(ws)}" for cue, ws in vocabulary().items())

@@ -16,8 +16,13 @@ import numpy as np
 
 from tse2.cues.labels import SAME, SIMILAR, CueLabel
 
-VERBS = ("extract", "separate", "isolate", "pick out", "single out", "pull out", "focus on", "enhance")
-FRAMES = (
+# Templates are split in two: training prompts use TRAIN_*, and each test set also gets a copy whose
+# prompts use HELDOUT_* only (stage 4's ``--templates heldout``), phrasings never seen in training:
+# other verbs, frames without an action verb or as a question, other nouns for the speaker, other
+# phrases per cue and the gender as a noun ("the woman who ...").
+TRAIN_VERBS = ("extract", "separate", "isolate", "pick out", "single out", "focus on")
+HELDOUT_VERBS = ("pull out", "enhance", "keep", "bring out")
+TRAIN_FRAMES = (
     "Please {verb} the {desc}.",
     "{Verb} the {desc}.",
     "Can you {verb} the {desc}?",
@@ -27,6 +32,16 @@ FRAMES = (
     "In this mixture, {verb} the {desc}.",
     "Help me {verb} the {desc}, please.",
 )
+HELDOUT_FRAMES = (
+    "I only want to hear the {desc}.",
+    "Which voice belongs to the {desc}? {Verb} that voice.",
+    "The {desc}, please.",
+    "Just {verb} the {desc} for me.",
+    "From this recording, {verb} the {desc}.",
+    "Is there a {desc} here? {Verb} that voice.",
+)
+VERBS, FRAMES = TRAIN_VERBS, TRAIN_FRAMES  # the training templates (older names)
+TEMPLATE_SETS = ("train", "heldout")
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "zh": "Chinese"}
 GENDER_WORDS = {"f": "female", "m": "male"}
 
@@ -44,6 +59,22 @@ PHRASES: Dict[str, str] = {
     "emotion": "who sounds {w}",
     "transcription": 'who says "{w}"',
 }
+# Held-out phrases: the same cue words in other wording (the attribute selector's parser reads both).
+HELDOUT_PHRASES: Dict[str, str] = {
+    "loudness": "who is {w} in volume",
+    "distance": "whose distance to the microphone is {w}",
+    "age": "who is {w}",
+    "pitch": "whose voice is {w} in pitch",
+    "pitch range": "whose pitch range is {w}",
+    "speaking rate": "who talks at a {w} pace",
+    "speaking duration": "who talks for a {w} duration",
+    "temporal order": "who begins talking {w}",
+    "language": "who is speaking {w}",
+    "emotion": "whose voice sounds {w}",
+    "transcription": 'who said "{w}"',
+}
+SPEAKER_NOUNS = {"train": ("speaker",), "heldout": ("talker", "person")}
+GENDER_NOUNS = {"f": "woman", "m": "man"}
 # "similar"/"same" phrases of cues whose template would not read well with that word.
 SIMILAR_PHRASES: Dict[str, str] = {
     "age": "who is of a similar age",
@@ -64,31 +95,42 @@ def cue_word(label: CueLabel, kind: str) -> str:
     return value
 
 
-def describe(labels: Sequence[CueLabel], kind: str, order: Sequence[int]) -> str:
-    """The target description: gender (if any) as an adjective, the other cues as phrases."""
-    adjective, phrases = "", []
+def describe(labels: Sequence[CueLabel], kind: str, order: Sequence[int], templates: str = "train",
+             noun: int = 0) -> str:
+    """The target description: gender (if any) as an adjective (held-out: as the noun), the other
+    cues as phrases."""
+    phrases_of = PHRASES if templates == "train" else HELDOUT_PHRASES
+    nouns = SPEAKER_NOUNS[templates]
+    head, phrases = nouns[noun % len(nouns)], []
     for k in order:
         lab = labels[k]
         value = lab.relative if kind == "relative" else lab.independent
         if value in (SIMILAR, SAME) and lab.cue in SIMILAR_PHRASES:
             phrases.append(SIMILAR_PHRASES[lab.cue])
         elif lab.cue == "gender":
-            adjective = cue_word(lab, kind) + " "
+            head = (cue_word(lab, kind) + " speaker" if templates == "train"
+                    else GENDER_NOUNS.get(value, cue_word(lab, kind) + " " + head))
         else:
-            phrases.append(PHRASES[lab.cue].format(w=cue_word(lab, kind)))
+            phrases.append(phrases_of[lab.cue].format(w=cue_word(lab, kind)))
     if len(phrases) > 1:
         body = ", ".join(phrases[:-1]) + " and " + phrases[-1]
     else:
         body = phrases[0] if phrases else ""
-    return f"{adjective}speaker {body}".strip()
+    return f"{head} {body}".strip()
 
 
-def render(labels: Sequence[CueLabel], kind: str, rng: np.random.Generator) -> str:
-    """One prompt; ``rng`` must be freshly seeded per (mixture, cue type) so both kinds match."""
-    frame = FRAMES[int(rng.integers(len(FRAMES)))]
-    verb = VERBS[int(rng.integers(len(VERBS)))]
+def render(labels: Sequence[CueLabel], kind: str, rng: np.random.Generator, templates: str = "train") -> str:
+    """One prompt; ``rng`` must be freshly seeded per (mixture, cue type) so both kinds match.
+    ``templates``: ``train`` (the training phrasings) or ``heldout`` (phrasings kept for testing)."""
+    if templates not in TEMPLATE_SETS:
+        raise ValueError(f"templates must be one of {TEMPLATE_SETS}, got {templates!r}")
+    frames, verbs = (TRAIN_FRAMES, TRAIN_VERBS) if templates == "train" else (HELDOUT_FRAMES, HELDOUT_VERBS)
+    frame = frames[int(rng.integers(len(frames)))]
+    verb = verbs[int(rng.integers(len(verbs)))]
     order = rng.permutation(len(labels)).tolist()
-    text = frame.format(verb=verb, Verb=verb[0].upper() + verb[1:], desc=describe(labels, kind, order))
+    noun = int(rng.integers(2)) if templates == "heldout" else 0
+    text = frame.format(verb=verb, Verb=verb[0].upper() + verb[1:],
+                        desc=describe(labels, kind, order, templates, noun))
     return text[0].upper() + text[1:]
 
 
@@ -122,8 +164,10 @@ def has_independent(cues: Sequence[CueLabel]) -> bool:
     return all(c.independent is not None for c in cues)
 
 
-def prompt_pair(cues: Sequence[CueLabel], seed_seq: Sequence[int]) -> Tuple[str, Optional[str]]:
+def prompt_pair(cues: Sequence[CueLabel], seed_seq: Sequence[int],
+                templates: str = "train") -> Tuple[str, Optional[str]]:
     """(relative prompt, independent prompt or None) from one seed: they differ only in cue words."""
-    rel = render(cues, "relative", np.random.default_rng(list(seed_seq)))
-    ind = render(cues, "independent", np.random.default_rng(list(seed_seq))) if has_independent(cues) else None
+    rel = render(cues, "relative", np.random.default_rng(list(seed_seq)), templates)
+    ind = (render(cues, "independent", np.random.default_rng(list(seed_seq)), templates)
+           if has_independent(cues) else None)
     return rel, ind

@@ -51,6 +51,32 @@ def resolve_model_dir(model_dir: str) -> str:
     return str(path)
 
 
+def exclude_frozen_from_state_dict(module: nn.Module, prefix: str) -> None:
+    """Checkpoints of ``module`` leave out the frozen pretrained weights under ``prefix`` (and its
+    buffers there): they are read from ``model_dir`` when the model is built, so a checkpoint holds
+    what was trained (LoRA, projections) and a pack stores each pretrained model once.  Loading
+    stays strict for everything else: only those keys may be missing (they keep the loaded values)."""
+    trained = {n for n, p in module.named_parameters() if p.requires_grad}
+    frozen = {k for k in module.state_dict() if k.startswith(prefix) and k not in trained}  # persistent only
+
+    def drop(mod, state, pre, local_metadata):
+        for key in [k for k in state if k[len(pre):] in frozen]:
+            del state[key]
+        return state
+
+    def fill_missing(state, pre, *args):
+        own = None
+        for name in frozen:
+            if pre + name not in state:
+                if own is None:
+                    own = dict(module.named_parameters())
+                    own.update(module.named_buffers())
+                state[pre + name] = own[name].detach()
+
+    module._register_state_dict_hook(drop)
+    module._register_load_state_dict_pre_hook(fill_missing)
+
+
 def masked_mean(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Mean of (B, L, D) over the first ``lengths[b]`` steps of each row."""
     mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).to(x.dtype)
@@ -113,6 +139,8 @@ class SpeechEncoder(nn.Module):
         if finetune == "last":
             for p in self.model.encoder.layers[-1].parameters():
                 p.requires_grad = True
+        if model_dir is not None:  # pretrained: the frozen part is read from model_dir, not saved
+            exclude_frozen_from_state_dict(self, "model.")
 
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, N) waveforms at 16 kHz with their lengths → (B, D) embeddings."""
@@ -148,7 +176,7 @@ class TextEncoder(nn.Module):
         model_dir: local directory (or ``pkg://module``) holding the model and its tokenizer.
         out_dim: the speech embedding size (the task sets it).
         lora_r, lora_alpha, lora_dropout: LoRA settings (paper: 16, 16, 0.05); ``lora_r: 0``
-            freezes the model instead.
+            freezes the model instead (then each distinct prompt is encoded once and kept).
         lora_target_modules: module names (default: the model's query/key projections).
         pooling: ``auto`` (last token for decoder LLMs, mean for masked-LM encoders), ``last``,
             ``mean`` or ``cls``.
@@ -178,12 +206,36 @@ class TextEncoder(nn.Module):
             model = get_peft_model(model, LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
                                                      target_modules=targets, bias="none"))
         self.model = model
+        self.frozen, self._memo = lora_r == 0, {}
         hidden = model.config.hidden_size
         self.proj = nn.Sequential(nn.Linear(hidden, out_dim), nn.ReLU(), nn.LayerNorm(out_dim))
+        exclude_frozen_from_state_dict(self, "model.")
         log.info("text encoder %s: %s pooling, LoRA r=%d", path, pooling, lora_r)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, L) token ids (padding anything) with their lengths → (B, out_dim)."""
+        if self.frozen:
+            return self.proj(self.pooled_frozen(ids, lengths))
+        return self.proj(self.pool(ids, lengths))
+
+    def pooled_frozen(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """A frozen model (``lora_r: 0``) gives each prompt the same pooled vector every time: it
+        is computed once per distinct prompt and kept (only the projection trains)."""
+        keys = [ids[b, : int(lengths[b])].cpu().numpy().tobytes() for b in range(ids.shape[0])]
+        todo = sorted({k for k in keys if k not in self._memo})
+        if todo:
+            rows = [i for i, k in enumerate(keys) if k in todo]
+            first = {keys[i]: i for i in reversed(rows)}
+            pick = torch.tensor([first[k] for k in todo], device=ids.device)
+            was = self.model.training
+            self.model.eval()  # no dropout: the kept vector is the model's own
+            with torch.no_grad():
+                out = self.pool(ids[pick], lengths[pick])
+            self.model.train(was)
+            self._memo.update({k: v for k, v in zip(todo, out.cpu())})
+        return torch.stack([self._memo[k] for k in keys]).to(ids.device)
+
+    def pool(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]
         ids = ids.masked_fill(~mask, 0)
         hidden = self.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state
@@ -193,7 +245,7 @@ class TextEncoder(nn.Module):
             pooled = hidden[:, 0]
         else:  # last real token (right padding)
             pooled = hidden[torch.arange(ids.shape[0], device=ids.device), (lengths - 1).clamp(min=0)]
-        return self.proj(pooled.float())
+        return pooled.float()
 
 
 def load_tokenizer(model_dir: str):

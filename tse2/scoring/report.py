@@ -204,6 +204,8 @@ def set_report(name: str, mix_dir: Path, score_dir: Path, systems: Sequence[Tupl
     oracle = oracle_selection(metrics_rows)
     scores: Dict = {"oracle_selection": vars(oracle), "pesq_mode": mode}
     lines = [f"## {name}", ""]
+    scores["accuracy"] = {s: by_cue(e).get("overall", Group()).acc for s, e in ex.items()
+                          if not system(s).single_stage and not system(s).base.per_mixture}
     t4, scores4 = table4(ex, oracle, float(np.mean(pm)) if pm else None, mode)
     if t4:
         lines += t4
@@ -224,6 +226,26 @@ def set_report(name: str, mix_dir: Path, score_dir: Path, systems: Sequence[Tupl
     return lines + pesq_failures(metrics_rows), scores
 
 
+def heldout_table(all_scores: Mapping[str, Mapping]) -> List[str]:
+    """Accuracy on prompts in training phrasings vs held-out phrasings (stage 4's ``<set>_heldout``:
+    the same mixtures and cues, other verbs, frames and cue phrases), per prompt-reading system."""
+    rows = []
+    for name, sc in all_scores.items():
+        held = all_scores.get(f"{name}_heldout")
+        if not held or name.endswith("_heldout"):
+            continue
+        for s, acc in sc.get("accuracy", {}).items():
+            other = held.get("accuracy", {}).get(s)
+            if acc is not None and other is not None:
+                rows.append([name, s, pct(acc), pct(other), f"{100 * (other - acc):+.1f}"])
+    if not rows:
+        return []
+    return ["## Phrasings never seen in training", "",
+            "Overall accuracy (prompts whose cue is not similar/same) on the same mixtures and cues, with the "
+            "training templates and with the held-out ones.", ""] + \
+        table(["set", "system", "training phrasings", "held-out phrasings", "difference (points)"], rows) + [""]
+
+
 def write_report(out_dir: Path, sets: Sequence[Tuple[str, Path, Path]], systems: Sequence[Tuple[str, Path]],
                  bins: Optional[IndependentBins], title: str, command: Optional[str] = None) -> None:
     """``RESULTS.md`` (printed too), ``scores.json`` and ``figures/`` of every set."""
@@ -240,6 +262,7 @@ def write_report(out_dir: Path, sets: Sequence[Tuple[str, Path, Path]], systems:
         set_lines, all_scores[set_name] = set_report(set_name, Path(mix_dir), Path(score_dir), systems, bins,
                                                      Path(out_dir) / "figures")
         lines += set_lines
+    lines += heldout_table(all_scores)
     with atomic_open(Path(out_dir) / "scores.json") as f:
         json.dump(all_scores, f, indent=1)
     write_markdown(Path(out_dir) / "RESULTS.md", lines)

