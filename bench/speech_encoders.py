@@ -95,6 +95,32 @@ def collate(batch, audio, tok):
                 label=torch.tensor([e["label"] for e in batch]))
 
 
+AUX_CLASSES = {"gender": ("f", "m"), "lang": ("en", "fr", "de", "es", "zh"),
+               "emotion": ("neutral", "happy", "sad", "angry")}
+AUX_VALUES = ("f0_mean", "f0_span", "rms_db", "distance", "age", "onset", "speaking_rate", "speaking_duration")
+
+
+class AuxHeads(torch.nn.Module):
+    """``--aux_weight``: predict each candidate's own attributes from its embedding z_j (classes:
+    cross-entropy; values, z-scored on the training set: MSE), so that the embedding keeps what the
+    prompts describe instead of which training signal it is (a prototype, beyond the paper)."""
+
+    def __init__(self, dim, train_rows):
+        super().__init__()
+        self.cls = torch.nn.ModuleDict({k: torch.nn.Linear(dim, len(v)) for k, v in AUX_CLASSES.items()})
+        self.reg = torch.nn.Linear(dim, len(AUX_VALUES))
+        vals = np.array([[float(r[side].get(k) or 0.0) for k in AUX_VALUES] for r in train_rows for side in ("s1", "s2")])
+        self.mean, self.std = torch.tensor(vals.mean(0)).float(), torch.tensor(vals.std(0) + 1e-6).float()
+
+    def loss(self, z, sides):
+        out = 0.0
+        for k, names in AUX_CLASSES.items():
+            y = torch.tensor([names.index(s[k]) if s.get(k) in names else -100 for s in sides])
+            out = out + torch.nn.functional.cross_entropy(self.cls[k](z), y, ignore_index=-100)
+        v = torch.tensor([[float(s.get(k) or 0.0) for k in AUX_VALUES] for s in sides]).float()
+        return out + torch.nn.functional.mse_loss(self.reg(z), (v - self.mean) / self.std)
+
+
 def evaluate(model, examples, audio, tok, batch_size):
     model.eval()
     per = defaultdict(list)
@@ -135,13 +161,28 @@ def run(candidate, args):
                                                      lora_r=args.lora_r)
     tok = load_tokenizer(text_dir)
     model = TargetClassifier(speech, text, temperature=0.2)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr)
+    aux = None
+    if args.aux_weight > 0:
+        rows = {json.loads(x)["mix"]: json.loads(x) for x in open(recipe / "data/train_mix/mixtures.jsonl")}
+        aux = AuxHeads(speech.output_size, list(rows.values()))
+    params = [p for p in model.parameters() if p.requires_grad] + (list(aux.parameters()) if aux else [])
+    opt = torch.optim.AdamW(params, lr=args.lr)
     audio = Audio(recipe)
     best, history = None, []
     for epoch in range(1, args.epochs + 1):
         losses = []
         for b in batches(train, args.batch_size, rng):
-            loss, stats, _ = model(**collate(b, audio, tok))
+            d = collate(b, audio, tok)
+            if aux is None:
+                loss, stats, _ = model(**d)
+            else:
+                from tse2.models.classifier import pair_logit, pair_loss
+
+                zp, z1, z2 = model.embed(d["cand1"], d["cand1_lengths"], d["cand2"], d["cand2_lengths"],
+                                         prompt=d["prompt"], prompt_lengths=d["prompt_lengths"])
+                loss = pair_loss(pair_logit(zp, z1, z2)[2], d["label"], 0.2)
+                loss = loss + args.aux_weight * 0.5 * (aux.loss(z1, [rows[e["mix"]]["s1"] for e in b])
+                                                       + aux.loss(z2, [rows[e["mix"]]["s2"] for e in b]))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 30.0)
@@ -181,6 +222,8 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--max_train", type=int, default=0, help="use only the first N training examples")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--aux_weight", type=float, default=0.0,
+                        help="weight of an auxiliary loss predicting each candidate's attributes (0: none)")
     parser.add_argument("--lora_r", type=int, default=16, help="the text encoder's LoRA rank (0: frozen MiniLM)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="bench/results/speech_encoders")

@@ -62,6 +62,10 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     prompts = [json.loads(x) for x in (recipe / "data/train_mix/prompts.jsonl").read_text().splitlines()]
     assert {p["mix"] for p in prompts} == set(read_map(recipe / "data/train_mix/utt2target"))
     assert (recipe / "data/train_mix/independent_bins.json").is_file()
+    held = [json.loads(x) for x in (recipe / "data/test_heldout_mix/prompts.jsonl").read_text().splitlines()]
+    test = [json.loads(x) for x in (recipe / "data/test_mix/prompts.jsonl").read_text().splitlines()]
+    assert [(p["id"], p["cues"], p["target"]) for p in held] == [(p["id"], p["cues"], p["target"]) for p in test]
+    assert sum(h["prompt"] != t["prompt"] for h, t in zip(held, test)) == len(test)
 
     out = bash(["./run.sh", "--stop_stage", "4", "--local_data_opts", OPTS, *MIX], cwd=recipe)
     assert "Stage 1: already done with the same options" in out.stdout
@@ -119,7 +123,9 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert len(text_sel) == sum(p["kind"] == "relative" for p in prompts)  # similar ones included, flagged
     results = recipe / "exp/results_blstm_256x3_dm_minilm_w2v_tiny"
     report = (results / "RESULTS.md").read_text()
-    assert report.count("(paper Table IV)") == 2 and report.count("(paper Table V)") == 2  # dev, test
+    # dev, test and test_heldout (the test mixtures with prompts in held-out phrasings)
+    assert report.count("(paper Table IV)") == 3 and report.count("(paper Table V)") == 3
+    assert "## Phrasings never seen in training" in report and "| test | text |" in report
     metrics = [json.loads(x) for x in (exp / "score_test/metrics.jsonl").read_text().splitlines()]
     assert [m["mix"] for m in metrics] == sorted(labels) and all(len(m["pesq"]) == 2 for m in metrics)
     assert (results / "figures/test_fig4_accuracy_vs_difference.png").stat().st_size > 0
@@ -137,8 +143,9 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert len(list((packed / "check").glob("test-000000_*.wav"))) == 2
     assert "test-000000_mix.wav: output 1: similarity" in out.stdout
     out = bash(["./run.sh", "--stage", "7", "--stop_stage", "9", *MIX, *cls], cwd=recipe)
-    # stage 7: text, enroll and two single-stage systems; stage 8: the attribute selector too; stage 9: dev, test
-    assert out.stdout.count("already done with the same") == 4 + 5 + 2
+    # stage 7: text, enroll and two single-stage systems; stage 8: the attribute selector too; stage 9: dev,
+    # test, test_heldout
+    assert out.stdout.count("already done with the same") == 4 + 5 + 3
     assert "Stage 9: SI-SDR/PESQ of test: already done" in out.stdout
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical

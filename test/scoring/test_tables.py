@@ -94,3 +94,16 @@ def test_relative_vs_independent_groups():
 def test_example_defaults():
     e = Example(id="x", mix="x", cue_type="pitch", kind="relative", similar=False, correct=True, selected=1)
     assert e.sisdri is None and e.pesq_error is None
+
+
+def test_heldout_phrasings_table_pairs_each_set_with_its_heldout_twin():
+    from tse2.scoring.report import heldout_table
+
+    scores = {"dev": {"accuracy": {"text": 0.8}}, "test": {"accuracy": {"text": 0.75, "attributes": 0.7}},
+              "test_heldout": {"accuracy": {"text": 0.6, "attributes": 0.7}}}
+    lines = heldout_table(scores)
+    assert lines[0] == "## Phrasings never seen in training"
+    assert "| test | text | 75.0 % | 60.0 % | -15.0 |" in lines
+    assert "| test | attributes | 70.0 % | 70.0 % | +0.0 |" in lines
+    assert not any(line.startswith("| dev") for line in lines)
+    assert heldout_table({"test": {"accuracy": {"text": 0.7}}}) == []
