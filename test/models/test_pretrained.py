@@ -137,7 +137,9 @@ def test_whisper_encoder_trains_only_its_head_and_saves_only_it(tmp_path):
 
 
 def test_time_masks_cover_the_asked_share_only_in_training():
+    torch.manual_seed(0)
     enc = Toy(hidden=8, time_mask=0.2)
     keep = enc.mask_blocks(3, 100, torch.tensor([100, 50, 100]), "cpu")
-    assert keep.shape == (3, 100) and 0.75 <= keep[0].mean().item() <= 0.81
+    # two blocks of 10 frames: 20 masked, fewer where they overlap
+    assert keep.shape == (3, 100) and all(0.79 <= keep[i].mean().item() <= 0.91 for i in (0, 2))
     assert (1 - keep[1, :50]).sum().item() <= 10
