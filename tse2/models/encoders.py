@@ -222,11 +222,13 @@ class TextEncoder(nn.Module):
         """A frozen model (``lora_r: 0``) gives each prompt the same pooled vector every time: it
         is computed once per distinct prompt and kept (only the projection trains)."""
         keys = [ids[b, : int(lengths[b])].cpu().numpy().tobytes() for b in range(ids.shape[0])]
-        todo = sorted({k for k in keys if k not in self._memo})
-        if todo:
-            rows = [i for i, k in enumerate(keys) if k in todo]
-            first = {keys[i]: i for i in reversed(rows)}
-            pick = torch.tensor([first[k] for k in todo], device=ids.device)
+        first: Dict[bytes, int] = {}  # each new prompt -> its first row in the batch
+        for i, k in enumerate(keys):
+            if k not in self._memo:
+                first.setdefault(k, i)
+        if first:
+            todo = list(first)
+            pick = torch.tensor(list(first.values()), device=ids.device)
             was = self.model.training
             self.model.eval()  # no dropout: the kept vector is the model's own
             with torch.no_grad():

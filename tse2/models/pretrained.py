@@ -4,9 +4,9 @@
 sequence (computed once per distinct signal and cached), and a small trained head turns frames into
 the embedding z_j that the classifier compares with the prompt:
 
-    frames (T, D) ─ LayerNorm, Linear → H, GELU ─ residual Conv1d(k=5) ─┬ mean, std over time        (2H)
-                                                             ├ mean of K equal time bins  (K·P)
-    waveform ─ level and timing statistics (acoustic.py) ────┴ 8 numbers
+    frames (T, D) ─ LayerNorm, Linear → H, GELU ─ residual Conv1d(k=5) ─┬ mean, std over time   (2H)
+                                                                         ├ K equal time bins    (K·P)
+    waveform ─ level and timing statistics (acoustic.py) ────────────────┴ 8 numbers
         → Linear → ReLU → LayerNorm → z_j (H)
 
 The time bins keep *when* the candidate speaks (temporal order, duration) through pooling, and the
@@ -38,6 +38,7 @@ import torch
 import torch.nn as nn
 
 from tse2.models.acoustic import NUM_STATS, level_stats
+from tse2.models.encoders import masked_mean
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class FeatureCache:
             self.hits += 1
             return self.mem[key]
         if self.dir is not None:
-            path = self.dir / key[:2] / f"{key}.npy"
+            path = self._path(key)
             if path.is_file():
                 try:
                     value = np.load(path, allow_pickle=False)
@@ -78,7 +79,7 @@ class FeatureCache:
     def put(self, key: str, value: np.ndarray) -> np.ndarray:
         value = np.ascontiguousarray(value, dtype=np.float16)
         if self.dir is not None:
-            path = self.dir / key[:2] / f"{key}.npy"
+            path = self._path(key)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             with open(tmp, "wb") as f:
@@ -87,6 +88,9 @@ class FeatureCache:
         self._remember(key, value)
         return value
 
+    def _path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.npy"
+
     def _remember(self, key: str, value: np.ndarray) -> None:
         self.mem[key] = value
         if len(self.mem) > self.max_items:
@@ -94,11 +98,10 @@ class FeatureCache:
 
 
 def masked_stats(x: torch.Tensor, lengths: torch.Tensor):
-    mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).to(x.dtype)[..., None]
-    n = mask.sum(1).clamp_min(1.0)
-    mean = (x * mask).sum(1) / n
-    std = ((x - mean[:, None]).pow(2) * mask).sum(1).div(n).clamp_min(1e-6).sqrt()
-    return mean, std
+    """Mean and standard deviation of (B, T, D) over the first ``lengths[b]`` steps of each row."""
+    mean = masked_mean(x, lengths)
+    var = masked_mean((x - mean[:, None]).pow(2), lengths)
+    return mean, var.clamp_min(1e-6).sqrt()
 
 
 def time_bins(x: torch.Tensor, lengths: torch.Tensor, k: int) -> torch.Tensor:
@@ -123,7 +126,8 @@ class FrozenFrameEncoder(nn.Module):
         dropout: on the frames entering the head.
         stride: the head sees the mean of every ``stride`` frames (4: 12.5 frames/s for Whisper).
         time_mask: in training, zero two blocks of frames covering this share of each signal
-            (cached frames cannot be augmented as waveforms; this keeps the head from memorising them).
+            (cached frames cannot be augmented as waveforms; meant against memorising them, not
+            measured yet).
     """
 
     frame_dim: int = 0
@@ -159,8 +163,8 @@ class FrozenFrameEncoder(nn.Module):
         return keep
 
     def compute_frames(self, wav: torch.Tensor) -> torch.Tensor:
-        """(N,) waveform at 16 kHz → (T, frame_dim) frames, without gradients."""
-        raise NotImplementedError
+        """(N,) waveform at 16 kHz → (T, frame_dim) frames, without gradients (each backbone's own)."""
+        raise NotImplementedError(f"{type(self).__name__} must define compute_frames: it is abstract")
 
     def frames(self, wav: torch.Tensor, lengths: torch.Tensor):
         """(B, T, D) padded frames (cached per signal) and their (B,) lengths."""
