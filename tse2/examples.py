@@ -11,6 +11,9 @@ once per batch):
     enroll.scp           example → wav            (cue enroll; one example per mixture)
     utt2num_samples      example → samples of the mixture (ESPnet's shape file)
     mix.scp target.scp   example → the mixture, the target reference (single-stage baselines)
+    attr1 attr2          example → the attribute vector of each candidate's talker (the classifier's
+                         auxiliary targets, :mod:`tse2.models.aux`; from ``mixtures.jsonl``: a separated
+                         output is the talker it is nearer to, as ``utt2label`` says)
     examples.jsonl       example, mix, cue_type, kind, similar, target (for stage 8/9 reports)
 
 "similar"/"same" prompts are left out unless ``keep_similar`` (training: paper, no; inference:
@@ -52,6 +55,26 @@ def candidates(mix_dir: Path, sep_dir: Optional[Path]) -> tuple:
         if missing:
             raise DataDirError(f"{len(missing)} mixture(s) of {mix_dir} have no {name}, e.g. {missing[0]}")
     return c1, c2, label
+
+
+def candidate_attributes(mix_dir: Path, label: Dict[str, str]) -> Dict[str, tuple]:
+    """Mixture → (attribute vector of candidate 1's talker, candidate 2's), from ``mixtures.jsonl``.
+
+    ``label`` 1 says candidate 1 is the target: the candidates are then (target, interferer)."""
+    from tse2.models.aux import CLASSES, VALUES, attribute_vector
+
+    path = mix_dir / "mixtures.jsonl"
+    rows = {r["mix"]: r for r in read_jsonl(path, "run stage 3")} if path.is_file() else {}
+    out = {}
+    for m, lab in label.items():
+        r = rows.get(m)
+        if r is None:  # no metadata: no auxiliary targets (NaN / -1 add no loss)
+            out[m] = ([-1.0] * len(CLASSES) + [float("nan")] * len(VALUES),) * 2
+            continue
+        tar, inf = (r["s1"], r["s2"]) if int(r["target"]) == 1 else (r["s2"], r["s1"])
+        pair = (tar, inf) if lab == "1" else (inf, tar)
+        out[m] = tuple(attribute_vector(side) for side in pair)
+    return out
 
 
 def write_examples(mix_dir: Path, out: Path, sep_dir: Optional[Path] = None, cue: str = "text",
@@ -101,6 +124,9 @@ def write_examples(mix_dir: Path, out: Path, sep_dir: Optional[Path] = None, cue
     wavs, refs = read_map(mix_dir / "wav.scp"), {k: read_map(mix_dir / f"spk{k}.scp") for k in ("1", "2")}
     write_map(out / "mix.scp", {r["id"]: wavs[r["mix"]] for r in rows})
     write_map(out / "target.scp", {r["id"]: refs[str(r["target"])][r["mix"]] for r in rows})
+    vectors = candidate_attributes(mix_dir, label)
+    for k in (0, 1):
+        write_map(out / f"attr{k + 1}", {r["id"]: " ".join(f"{v:.4f}" for v in vectors[r["mix"]][k]) for r in rows})
     if cue == "text":
         write_map(out / "prompt", {r["id"]: r["prompt"] for r in rows})
     else:

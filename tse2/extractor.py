@@ -2,7 +2,7 @@
 
     from tse2 import TextGuidedExtractor
 
-    ex = TextGuidedExtractor.from_pretrained("exp/packed/tflocoformer_tiny_minilm_w2v_tiny")
+    ex = TextGuidedExtractor.from_pretrained("exp/packed/tflocoformer_tiny_minilm_whisper")
     result = ex(wav, "Extract the speaker who starts first.", fs=44100)
     result.target, result.other, result.scores, result.selected
 

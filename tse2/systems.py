@@ -98,7 +98,8 @@ class System:
             return [("mix.scp", "speech_mix", "sound"), ("target.scp", "speech_ref1", "sound"),
                     ("prompt", "prompt", "text")]
         return [("cand1.scp", "cand1", "sound"), ("cand2.scp", "cand2", "sound"), ("label", "label", "text_int"),
-                ("prompt", "prompt", "text") if self.base.cue == "text" else ("enroll.scp", "enroll", "sound")]
+                ("prompt", "prompt", "text") if self.base.cue == "text" else ("enroll.scp", "enroll", "sound"),
+                ("attr1", "attr1", "text_float"), ("attr2", "attr2", "text_float")]
 
     def twin(self) -> Optional[str]:
         """Table VI: the relative system this independent one is compared with (``text_ind_clean`` ->

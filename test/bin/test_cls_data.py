@@ -90,3 +90,25 @@ def test_errors_name_the_file(tmp_path, caplog):
     (mix / "prompts.jsonl").unlink()
     assert cls_data.main(["--mix_dir", str(mix), "--clean", "--out_dir", str(out)]) == 1
     assert "prompts.jsonl" in caplog.text
+
+
+def test_attribute_vectors_follow_the_candidates(tmp_path):
+    from tse2.models.aux import attribute_vector
+
+    mix, sep = _mix_dir(tmp_path)
+    women = dict(gender="f", lang="fr", f0_mean=220.0)
+    man = dict(gender="m", lang="en", f0_mean=110.0)
+    rows = [dict(mix="dev-000000", target=2, s1=man, s2=women),  # target: the woman
+            dict(mix="dev-000001", target=1, s1=man, s2=women)]  # target: the man
+    (mix / "mixtures.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    cls_data.main(["--mix_dir", str(mix), "--sep_dir", str(sep), "--out_dir", str(out)])
+    a1 = {k: [float(x) for x in v.split()] for k, v in read_map(out / "attr1").items()}
+    a2 = {k: [float(x) for x in v.split()] for k, v in read_map(out / "attr2").items()}
+    # dev-000000: utt2label 1, so sep1 is nearer the target (the woman); dev-000001: sep1 is the woman too
+    assert a1["dev-000000_pitch_rel"][:2] == attribute_vector(women)[:2] == [0.0, 1.0]
+    assert a2["dev-000000_pitch_rel"][:2] == [1.0, 0.0]
+    assert a1["dev-000001_pitch_rel"][:2] == [0.0, 1.0] and a2["dev-000001_pitch_rel"][0] == 1.0
+    clean = tmp_path / "clean"
+    cls_data.main(["--mix_dir", str(mix), "--clean", "--out_dir", str(clean)])  # references: s1, s2 as they are
+    assert read_map(clean / "attr1")["dev-000001_pitch_rel"].split()[0] == "1.0000"

@@ -68,3 +68,53 @@ def test_each_distinct_candidate_is_encoded_once():
         direct = model.speech_encoder(wavs, lengths)
     assert calls == [2, 5]
     assert torch.allclose(deduped, direct, atol=1e-5)
+
+
+def enroll_batch(n=8000):
+    torch.manual_seed(1)
+    wav1, wav2 = torch.randn(2, n), torch.randn(2, n)
+    lens = torch.tensor([n, n])
+    return dict(cand1=wav1, cand1_lengths=lens, cand2=wav2, cand2_lengths=lens, enroll=wav1.clone(),
+                enroll_lengths=lens)
+
+
+def test_relative_scoring_compares_the_cue_with_the_candidates_difference():
+    model = TargetClassifier(speech_encoder(), None, cue="enroll", relative=True).eval()
+    batch = enroll_batch()
+    with torch.no_grad():
+        sim1, sim2 = model.similarities(**batch)
+        z_cue, z1, z2 = model.embed_raw(**batch)
+        swapped = dict(batch, cand1=batch["cand2"], cand2=batch["cand1"])
+        s1_swapped, _ = model.similarities(**swapped)
+    assert torch.allclose(sim1, -sim2, atol=1e-6)
+    assert torch.allclose(sim1, torch.nn.functional.cosine_similarity(z_cue, z1 - z2, dim=-1), atol=1e-6)
+    assert torch.allclose(s1_swapped, sim2, atol=1e-6)  # the order of the candidates does not matter
+
+
+def test_auxiliary_loss_adds_to_the_pair_loss_and_skips_unknown_attributes():
+    from tse2.models.aux import SIZE, attribute_vector
+
+    side = {"gender": "m", "lang": "de", "emotion": "sad", "f0_mean": 150.0, "f0_span": 100.0, "rms_db": -25.0,
+            "distance": 2.0, "age": None, "onset": 1.5, "speaking_rate": 500.0, "speaking_duration": 3.5}
+    vec = attribute_vector(side)
+    assert len(vec) == SIZE and vec[:3] == [1.0, 2.0, 2.0]
+    assert vec[3:6] == [0.0, 1.0, 0.0] and vec[6] == pytest.approx(0.5) and math.isnan(vec[7])
+    assert vec[8:] == [0.5, 1.0, 0.0]
+    assert attribute_vector({"gender": "x"})[0] == -1.0  # unknown class: no loss
+
+    plain = TargetClassifier(speech_encoder(), None, cue="enroll").eval()  # eval: no dropout
+    aux = TargetClassifier(speech_encoder(), None, cue="enroll", aux_weight=0.5).eval()
+    batch, label = enroll_batch(), torch.tensor([[1], [1]])
+    attrs = torch.tensor([vec, vec])
+    loss_plain, _, _ = plain(label=label, **batch)
+    loss, stats, _ = aux(label=label, attr1=attrs, attr2=attrs, **batch)
+    assert {"pair_loss", "aux_loss", "aux_gender_acc"} <= set(stats)
+    assert loss.item() == pytest.approx(stats["pair_loss"].item() + 0.5 * stats["aux_loss"].item(), rel=1e-5)
+    assert stats["pair_loss"].item() == pytest.approx(loss_plain.item(), rel=1e-5)  # the same seeded encoder
+    loss.backward()
+    assert aux.aux.reg.weight.grad is not None and torch.isfinite(aux.aux.reg.weight.grad).all()
+    unknown = torch.tensor([attribute_vector({})] * 2)  # nothing known: the pair loss alone
+    loss_u, stats_u, _ = aux(label=label, attr1=unknown, attr2=unknown, **batch)
+    assert stats_u["aux_loss"].item() == 0.0
+    with pytest.raises(ValueError, match="rerun stage 7"):
+        aux(label=label, attr1=attrs[:, :5], attr2=attrs[:, :5], **batch)

@@ -58,6 +58,17 @@ def test_wav2vec2_from_config_trains_everything():
     assert enc(torch.randn(2, 4000), torch.tensor([4000, 4000])).shape == (2, 16)
 
 
+def token_batch(model_dir, texts):
+    """(B, L) right-padded token ids of ``texts`` and their lengths."""
+    tok = load_tokenizer(model_dir)
+    ids = [tok(t)["input_ids"] for t in texts]
+    lengths = torch.tensor([len(i) for i in ids])
+    batch = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long)
+    for b, i in enumerate(ids):
+        batch[b, :len(i)] = torch.tensor(i)
+    return batch, lengths
+
+
 def test_tiny_local_llama_with_lora_on_q_and_k(tiny_hf_models):
     enc = TextEncoder(str(tiny_hf_models["llama"]), out_dim=24)
     assert enc.pooling == "last"
@@ -65,13 +76,8 @@ def test_tiny_local_llama_with_lora_on_q_and_k(tiny_hf_models):
     lora = {n for n in names if "lora_" in n}
     assert lora and all(("q_proj" in n or "k_proj" in n) for n in lora)
     assert names - lora == {n for n in names if n.startswith("proj.")}
-    tok = load_tokenizer(str(tiny_hf_models["llama"]))
     prompts = ["Extract the speaker who starts first.", "Pick out the louder female speaker with a lower pitch."]
-    ids = [tok(p)["input_ids"] for p in prompts]
-    lengths = torch.tensor([len(i) for i in ids])
-    batch = torch.zeros(2, int(lengths.max()), dtype=torch.long)
-    for b, i in enumerate(ids):
-        batch[b, :len(i)] = torch.tensor(i)
+    batch, lengths = token_batch(str(tiny_hf_models["llama"]), prompts)
     enc.eval()
     with torch.no_grad():
         z = enc(batch, lengths)
@@ -87,3 +93,17 @@ def test_packaged_minilm_is_mean_pooled_with_lora_on_query_key():
     assert len(lora) == 6 * 2 * 2 and all(".query." in n or ".key." in n for n in lora)
     frozen = TextEncoder(MINILM, out_dim=16, lora_r=0)
     assert {n.split(".")[0] for n in trainable(frozen)} == {"proj"}
+
+
+def test_attention_pooling_over_a_frozen_model_keeps_token_states_and_trains(tiny_hf_models):
+    path = str(tiny_hf_models["llama"])
+    enc = TextEncoder(path, out_dim=8, lora_r=0, attn_heads=2)
+    assert {n.split(".")[0] for n in trainable(enc)} == {"attn", "proj"}
+    batch, n = token_batch(path, ["the louder speaker", "the quieter speaker, please"])
+    z = enc(batch, n)
+    assert z.shape == (2, 8) and len(enc._memo) == 2
+    assert [tuple(v.shape) for v in enc._memo.values()] == [(int(k), enc.model.config.hidden_size) for k in n]
+    z.sum().backward()
+    assert enc.attn.weight.grad is not None and enc.attn.weight.grad.abs().sum() > 0
+    alone = enc(batch[1:, : int(n[1])], n[1:])  # padding and batch-mates change nothing
+    assert torch.allclose(alone, z[1:], atol=1e-5)

@@ -143,3 +143,31 @@ def test_time_masks_cover_the_asked_share_only_in_training():
     # two blocks of 10 frames: 20 masked, fewer where they overlap
     assert keep.shape == (3, 100) and all(0.79 <= keep[i].mean().item() <= 0.91 for i in (0, 2))
     assert (1 - keep[1, :50]).sum().item() <= 10
+
+
+def test_prosody_stats_measure_pitch_and_syllable_rate():
+    from tse2.models.acoustic import prosody_stats
+
+    fs = 16000
+    t = np.arange(3 * fs) / fs
+    # 4 "syllables" a second of a 200 Hz harmonic tone, in bursts
+    voiced = sum(0.1 / k * np.sin(2 * np.pi * k * 200 * t) for k in range(1, 4)) * (np.sin(2 * np.pi * 4 * t) > 0.3)
+    st = prosody_stats(voiced.astype(np.float32), fs)
+    assert 150 * 2 ** st[0] == pytest.approx(200.0, rel=0.02)
+    assert st[4] == 1.0 and 0.2 < st[2] < 0.8
+    rate = 250 * 2 ** st[3] / 60  # nuclei per active second
+    assert rate == pytest.approx(4.0 / 0.6, rel=0.3)  # active ~60 % of the time
+    higher = prosody_stats((voiced * 0 + sum(0.1 / k * np.sin(2 * np.pi * k * 300 * t) for k in range(1, 4))
+                            * (np.sin(2 * np.pi * 4 * t) > 0.3)).astype(np.float32), fs)
+    assert higher[0] - st[0] == pytest.approx(np.log2(1.5), abs=0.03)
+    assert prosody_stats(np.zeros(fs, np.float32)).tolist() == [0.0] * 5  # silence: nothing measured
+
+
+def test_bypass_appends_the_statistics_to_the_embedding(tmp_path):
+    enc = Toy(hidden=8, prosody=True, bypass=4, cache_dir=str(tmp_path))
+    wav = torch.from_numpy(np.stack([chirp(1.0), 0.5 * chirp(1.0)]))
+    z = enc(wav, torch.tensor([16000, 16000]))
+    assert enc.output_size == 12 and z.shape == (2, 12)
+    assert list((tmp_path / "prosody_v1").rglob("*.npy"))  # cached like the frames
+    with pytest.raises(ValueError, match="bypass needs"):
+        Toy(hidden=8, level=False, bypass=4)

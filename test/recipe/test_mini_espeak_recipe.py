@@ -112,16 +112,16 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert "prompts.jsonl is missing: rerunning" in out.stdout
     assert "Stage 5: already done" in out.stdout and "Stage 6: train: already done" in out.stdout
     for system in ("text", "enroll"):
-        cexp = recipe / f"exp/cls_minilm_w2v_tiny_{system}"
+        cexp = recipe / f"exp/cls_minilm_whisper_{system}"
         assert (cexp / "config.yaml").is_file() and (cexp / "run.sh").is_file()
         sel = [json.loads(x) for x in (cexp / "infer_test/selections.jsonl").read_text().splitlines()]
         assert sel and all(r["selected"] in (1, 2) and r["correct"] == ((r["selected"] == 1) == (r["label"] == 1))
                            for r in sel)
         assert (cexp / "RESULTS_classifier.md").read_text().count("| overall |") == 1
     prompts = [json.loads(x) for x in (recipe / "data/test_mix/prompts.jsonl").read_text().splitlines()]
-    text_sel = (recipe / "exp/cls_minilm_w2v_tiny_text/infer_test/selections.jsonl").read_text().splitlines()
+    text_sel = (recipe / "exp/cls_minilm_whisper_text/infer_test/selections.jsonl").read_text().splitlines()
     assert len(text_sel) == sum(p["kind"] == "relative" for p in prompts)  # similar ones included, flagged
-    results = recipe / "exp/results_blstm_256x3_dm_minilm_w2v_tiny"
+    results = recipe / "exp/results_blstm_256x3_dm_minilm_whisper"
     report = (results / "RESULTS.md").read_text()
     # dev, test and test_heldout (the test mixtures with prompts in held-out phrasings)
     assert report.count("(paper Table IV)") == 3 and report.count("(paper Table V)") == 3
@@ -138,7 +138,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     attr = [json.loads(x) for x in (recipe / "exp/attributes_sep_blstm_256x3_dm/infer_test/selections.jsonl")
             .read_text().splitlines()]
     assert len(attr) == len(text_sel) and any(not r["abstain"] for r in attr)
-    packed = recipe / "exp/packed/blstm_256x3_dm_minilm_w2v_tiny_text"  # stage 10
+    packed = recipe / "exp/packed/blstm_256x3_dm_minilm_whisper_text"  # stage 10
     assert json.loads((packed / "tse2_model.json").read_text())["classifier"]["cue"] == "text"
     assert len(list((packed / "check").glob("test-000000_*.wav"))) == 2
     assert "test-000000_mix.wav: output 1: similarity" in out.stdout

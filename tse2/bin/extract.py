@@ -1,6 +1,6 @@
 """Extract the talker a sentence describes from a recording of two talkers.
 
-  python -m tse2.bin.extract --model_dir exp/packed/tflocoformer_tiny_minilm_w2v_tiny \\
+  python -m tse2.bin.extract --model_dir exp/packed/tflocoformer_tiny_minilm_whisper \\
       --prompt "Extract the speaker who starts first." mixture.wav target.wav [--other other.wav]
   tse2-extract --model_dir DIR --selector attributes --prompt "the louder speaker" in.flac out.wav
 

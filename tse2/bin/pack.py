@@ -1,7 +1,7 @@
 """Stage 10: pack a separator and a classifier into one self-contained model dir for the extractor.
 
-  python -m tse2.bin.pack --sep_dir exp/sep_tflocoformer_tiny --cls_dir exp/cls_minilm_w2v_tiny_text \\
-      --fs 16000 --out_dir exp/packed/tflocoformer_tiny_minilm_w2v_tiny
+  python -m tse2.bin.pack --sep_dir exp/sep_tflocoformer_tiny --cls_dir exp/cls_minilm_whisper_text \\
+      --fs 16000 --out_dir exp/packed/tflocoformer_tiny_minilm_whisper
 
 The checkpoints default to the ones stages 6 and 8 load (a released separator, else the best
 ones ESPnet kept; :mod:`tse2.inference`).  Without ``--cls_dir`` the pack holds the separator only

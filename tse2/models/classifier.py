@@ -9,6 +9,21 @@ references in the clean-oracle mode):
 
 and inference picks the candidate with the higher similarity.  Candidates (and the enrollment)
 go through the speech encoder as one batch.
+
+Two options go beyond the paper (``model_conf``; both measured in the recipe README):
+
+- ``relative: true`` compares the cue with what tells the candidates apart: each candidate's
+  embedding minus the pair's mean, so sim_1 = cos(z_p, z1 − z2) = −sim_2.  A relative cue ("the
+  higher voice") describes exactly that difference, and a signal's identity, which a head over
+  frozen features can memorise, cancels.
+- ``split`` > 0 scores two blocks of the embeddings apart: the last ``split`` dimensions (the speech
+  encoder's ``bypass`` of level and prosody statistics) and the rest each give a cosine, mixed by a
+  gate g = σ(w·z_p + b) that the prompt sets: sim_j = (1 − g)·cos(head) + g·cos(statistics).  A
+  prompt about pitch can then rest on the F0 difference alone instead of a 256-d cosine in
+  which a few statistics are drowned.
+- ``aux_weight`` > 0 adds :mod:`tse2.models.aux`'s loss: each candidate's own attributes
+  (gender, language, emotion, F0, level, ...) predicted from z_j, when the data has ``attr1`` and
+  ``attr2`` (stage 7's example lists write them).
 """
 
 from __future__ import annotations
@@ -20,6 +35,7 @@ import torch.nn.functional as F
 
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
+from tse2.models.aux import AuxHeads, aux_loss
 from tse2.models.encoders import SpeechEncoder, TextEncoder
 
 
@@ -43,10 +59,15 @@ class TargetClassifier(AbsESPnetModel):
         text_encoder: embeds prompts; None for the enrollment variant.
         cue: ``text`` (prompt token ids) or ``enroll`` (an utterance of the target speaker).
         temperature: T of σ(logit / T) (paper: 0.2).
+        relative: compare the cue with the candidates' difference (see the module docstring).
+        aux_weight: weight of the auxiliary attribute loss (0: none).
+        aux_value_weight: weight of its value regressions against its class cross-entropies.
+        split: size of the trailing embedding block scored apart, with a gate (0: one cosine).
     """
 
     def __init__(self, speech_encoder: SpeechEncoder, text_encoder: Optional[TextEncoder], cue: str = "text",
-                 temperature: float = 0.2) -> None:
+                 temperature: float = 0.2, relative: bool = False, aux_weight: float = 0.0,
+                 aux_value_weight: float = 1.0, split: int = 0) -> None:
         super().__init__()
         if cue not in ("text", "enroll"):
             raise ValueError(f"cue must be text or enroll, got {cue!r}")
@@ -55,13 +76,33 @@ class TargetClassifier(AbsESPnetModel):
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.speech_encoder, self.text_encoder = speech_encoder, text_encoder
-        self.cue, self.temperature = cue, temperature
+        if aux_weight < 0:
+            raise ValueError(f"aux_weight must be >= 0, got {aux_weight}")
+        self.cue, self.temperature, self.relative, self.aux_weight = cue, temperature, relative, aux_weight
+        self.aux = AuxHeads(speech_encoder.output_size, aux_value_weight) if aux_weight > 0 else None
+        if not 0 <= split < speech_encoder.output_size:
+            raise ValueError(f"split must be in [0, {speech_encoder.output_size}), got {split}")
+        self.split = split
+        self.gate = torch.nn.Linear(speech_encoder.output_size, 1) if split else None
 
     def embed(self, cand1: torch.Tensor, cand1_lengths: torch.Tensor, cand2: torch.Tensor,
               cand2_lengths: torch.Tensor, prompt: Optional[torch.Tensor] = None,
               prompt_lengths: Optional[torch.Tensor] = None, enroll: Optional[torch.Tensor] = None,
               enroll_lengths: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(z_cue, z1, z2) for a batch."""
+        """(z_cue, z1, z2) for a batch, the candidates as compared (centred with ``relative``)."""
+        z_cue, z1, z2 = self.embed_raw(cand1, cand1_lengths, cand2, cand2_lengths, prompt, prompt_lengths,
+                                       enroll, enroll_lengths)
+        return (z_cue,) + self.compared(z1, z2)
+
+    def compared(self, z1: torch.Tensor, z2: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        if not self.relative:
+            return z1, z2
+        mean = 0.5 * (z1 + z2)
+        return z1 - mean, z2 - mean
+
+    def embed_raw(self, cand1, cand1_lengths, cand2, cand2_lengths, prompt=None, prompt_lengths=None,
+                  enroll=None, enroll_lengths=None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z_cue, z1, z2): each candidate's own embedding."""
         wavs, lens = [cand1, cand2], [cand1_lengths, cand2_lengths]
         if self.cue == "enroll":
             if enroll is None:
@@ -90,22 +131,40 @@ class TargetClassifier(AbsESPnetModel):
         z = self.speech_encoder(unique[:, :-1], unique[:, -1].round().long())
         return z[inverse]
 
+    def score(self, z_cue: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor):
+        """(sim1, sim2, logit) of compared embeddings: one cosine, or two gated blocks (``split``)."""
+        if not self.split:
+            return pair_logit(z_cue, z1, z2)
+        k = self.split
+        h1, h2, logit_h = pair_logit(z_cue[:, :-k], z1[:, :-k], z2[:, :-k])
+        s1, s2, logit_s = pair_logit(z_cue[:, -k:], z1[:, -k:], z2[:, -k:])
+        g = torch.sigmoid(self.gate(z_cue))[:, 0]
+        return (1 - g) * h1 + g * s1, (1 - g) * h2 + g * s2, (1 - g) * logit_h + g * logit_s
+
     def similarities(self, **batch) -> Tuple[torch.Tensor, torch.Tensor]:
         z_cue, z1, z2 = self.embed(**{k: v for k, v in batch.items() if k.startswith(("cand", "prompt", "enroll"))})
-        sim1, sim2, _ = pair_logit(z_cue, z1, z2)
+        sim1, sim2, _ = self.score(z_cue, z1, z2)
         return sim1, sim2
 
     def forward(self, cand1: torch.Tensor, cand1_lengths: torch.Tensor, cand2: torch.Tensor,
                 cand2_lengths: torch.Tensor, label: torch.Tensor, label_lengths: Optional[torch.Tensor] = None,
                 **kwargs) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        attrs = [kwargs.get("attr1"), kwargs.get("attr2")]
         kwargs = {k: v for k, v in kwargs.items() if k.startswith(("prompt", "enroll"))}  # not utt_id
-        z_cue, z1, z2 = self.embed(cand1, cand1_lengths, cand2, cand2_lengths, **kwargs)
-        _, _, logit = pair_logit(z_cue, z1, z2)
+        z_cue, raw1, raw2 = self.embed_raw(cand1, cand1_lengths, cand2, cand2_lengths, **kwargs)
+        _, _, logit = self.score(z_cue, *self.compared(raw1, raw2))
         label = label.view(-1)
         loss = pair_loss(logit, label, self.temperature)
         acc = ((logit > 0).long() == label).float().mean()
+        stats = dict(acc=acc.detach())
+        if self.aux is not None:
+            extra, aux_stats = aux_loss(self.aux, [raw1, raw2], attrs)
+            if extra is not None:
+                stats.update(pair_loss=loss.detach(), aux_loss=extra.detach(), **aux_stats)
+                loss = loss + self.aux_weight * extra
+        stats["loss"] = loss.detach()
         batch_size = torch.tensor(cand1.shape[0], device=cand1.device)
-        return loss, dict(loss=loss.detach(), acc=acc.detach()), batch_size
+        return loss, stats, batch_size
 
     def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:
         return {}

@@ -180,11 +180,15 @@ class TextEncoder(nn.Module):
         lora_target_modules: module names (default: the model's query/key projections).
         pooling: ``auto`` (last token for decoder LLMs, mean for masked-LM encoders), ``last``,
             ``mean`` or ``cls``.
+        attn_heads: beside that pooled vector, this many trained attention poolings over the
+            tokens (a learned score per token and head, softmax over the prompt), so that the one
+            word that matters ("louder" against "quieter") is not averaged away by a frozen
+            model's mean (0: none; beyond the paper, measured in bench/results/speech_encoders).
     """
 
     def __init__(self, model_dir: str, out_dim: int, lora_r: int = 16, lora_alpha: int = 16,
                  lora_dropout: float = 0.05, lora_target_modules: Optional[Sequence[str]] = None,
-                 pooling: str = "auto") -> None:
+                 pooling: str = "auto", attn_heads: int = 0) -> None:
         super().__init__()
         from transformers import AutoModel
         from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
@@ -208,19 +212,31 @@ class TextEncoder(nn.Module):
         self.model = model
         self.frozen, self._memo = lora_r == 0, {}
         hidden = model.config.hidden_size
-        self.proj = nn.Sequential(nn.Linear(hidden, out_dim), nn.ReLU(), nn.LayerNorm(out_dim))
+        if attn_heads < 0:
+            raise ValueError(f"text encoder: attn_heads must be >= 0, got {attn_heads}")
+        self.attn = nn.Linear(hidden, attn_heads) if attn_heads else None
+        self.proj = nn.Sequential(nn.Linear(hidden * (1 + attn_heads), out_dim), nn.ReLU(), nn.LayerNorm(out_dim))
         exclude_frozen_from_state_dict(self, "model.")
         log.info("text encoder %s: %s pooling, LoRA r=%d", path, pooling, lora_r)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, L) token ids (padding anything) with their lengths → (B, out_dim)."""
         if self.frozen:
-            return self.proj(self.pooled_frozen(ids, lengths))
-        return self.proj(self.pool(ids, lengths))
+            out = self.pooled_frozen(ids, lengths)
+        else:
+            out = self.pool(ids, lengths)
+        if self.attn is not None:
+            states, n = out
+            mask = torch.arange(states.shape[1], device=states.device)[None, :] < n[:, None]
+            pooled = self.pool_states(states, n)
+            weights = self.attn(states).masked_fill(~mask[..., None], float("-inf")).softmax(1)  # (B, L, heads)
+            out = torch.cat([pooled, torch.einsum("blh,bld->bhd", weights, states).flatten(1)], dim=1)
+        return self.proj(out)
 
-    def pooled_frozen(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """A frozen model (``lora_r: 0``) gives each prompt the same pooled vector every time: it
-        is computed once per distinct prompt and kept (only the projection trains)."""
+    def pooled_frozen(self, ids: torch.Tensor, lengths: torch.Tensor):
+        """A frozen model (``lora_r: 0``) gives each prompt the same pooled vector (or token states,
+        with ``attn_heads``) every time: it is computed once per distinct prompt and kept (only the
+        pooling and projection train)."""
         keys = [ids[b, : int(lengths[b])].cpu().numpy().tobytes() for b in range(ids.shape[0])]
         first: Dict[bytes, int] = {}  # each new prompt -> its first row in the batch
         for i, k in enumerate(keys):
@@ -234,19 +250,33 @@ class TextEncoder(nn.Module):
             with torch.no_grad():
                 out = self.pool(ids[pick], lengths[pick])
             self.model.train(was)
-            self._memo.update({k: v for k, v in zip(todo, out.cpu())})
-        return torch.stack([self._memo[k] for k in keys]).to(ids.device)
+            if self.attn is None:
+                self._memo.update({k: v for k, v in zip(todo, out.cpu())})
+            else:
+                states, n = out
+                self._memo.update({k: states[i, : int(n[i])].cpu() for i, k in enumerate(todo)})
+        if self.attn is None:
+            return torch.stack([self._memo[k] for k in keys]).to(ids.device)
+        rows = [self._memo[k] for k in keys]
+        n = torch.tensor([len(r) for r in rows], device=ids.device)
+        return nn.utils.rnn.pad_sequence(rows, batch_first=True).to(ids.device), n
 
-    def pool(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def pool(self, ids: torch.Tensor, lengths: torch.Tensor):
+        """The pooled vector, or with ``attn_heads`` the (B, L, H) token states and lengths."""
         mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]
         ids = ids.masked_fill(~mask, 0)
         hidden = self.model(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+        if self.attn is not None:
+            return hidden.float(), lengths
+        return self.pool_states(hidden, lengths)
+
+    def pool_states(self, hidden: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.pooling == "mean":
             pooled = masked_mean(hidden, lengths)
         elif self.pooling == "cls":
             pooled = hidden[:, 0]
         else:  # last real token (right padding)
-            pooled = hidden[torch.arange(ids.shape[0], device=ids.device), (lengths - 1).clamp(min=0)]
+            pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), (lengths - 1).clamp(min=0)]
         return pooled.float()
 
 

