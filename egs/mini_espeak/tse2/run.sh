@@ -15,6 +15,6 @@ set -euo pipefail
     --num_valid_mix 100 \
     --num_test_mix 100 \
     --bank_size 100 \
-    --cls_systems "text enroll attributes" \
+    --cls_systems "text text_clean enroll attributes" \
     --sep_release released/sep_blstm_256x3_dm \
     "$@"
