@@ -61,7 +61,7 @@ def candidate_attributes(mix_dir: Path, label: Dict[str, str]) -> Dict[str, tupl
     """Mixture → (attribute vector of candidate 1's talker, candidate 2's), from ``mixtures.jsonl``.
 
     ``label`` 1 says candidate 1 is the target: the candidates are then (target, interferer)."""
-    from tse2.models.aux import CLASSES, VALUES, attribute_vector
+    from tse2.models.aux import attribute_vector
 
     path = mix_dir / "mixtures.jsonl"
     rows = {r["mix"]: r for r in read_jsonl(path, "run stage 3")} if path.is_file() else {}
@@ -69,7 +69,7 @@ def candidate_attributes(mix_dir: Path, label: Dict[str, str]) -> Dict[str, tupl
     for m, lab in label.items():
         r = rows.get(m)
         if r is None:  # no metadata: no auxiliary targets (NaN / -1 add no loss)
-            out[m] = ([-1.0] * len(CLASSES) + [float("nan")] * len(VALUES),) * 2
+            out[m] = (attribute_vector({}),) * 2
             continue
         tar, inf = (r["s1"], r["s2"]) if int(r["target"]) == 1 else (r["s2"], r["s1"])
         pair = (tar, inf) if lab == "1" else (inf, tar)

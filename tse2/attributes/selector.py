@@ -62,9 +62,11 @@ class Measures:
         return getattr(self, cue.replace(" ", "_"))
 
 
-def syllable_nuclei(audio: np.ndarray, fs: int, min_dip_db: float = 2.0, min_gap_s: float = 0.1) -> int:
+def syllable_nuclei(audio: np.ndarray, fs: int, min_dip_db: float = 2.0, min_gap_s: float = 0.1,
+                    f0: Optional[np.ndarray] = None) -> int:
     """Syllable count: peaks of the intensity contour that are voiced, within 25 dB of the loudest
-    frame, and separated from the previous peak by a dip of ``min_dip_db``."""
+    frame, and separated from the previous peak by a dip of ``min_dip_db``.  ``f0``: the default
+    :func:`f0_track` of ``audio`` when the caller has it already."""
     import parselmouth
 
     snd = parselmouth.Sound(np.asarray(audio, dtype=np.float64), sampling_frequency=fs)
@@ -73,7 +75,8 @@ def syllable_nuclei(audio: np.ndarray, fs: int, min_dip_db: float = 2.0, min_gap
     inten = snd.to_intensity(minimum_pitch=75.0, time_step=0.01)
     db = inten.values[0]
     times = inten.xs()
-    f0 = f0_track(audio, fs, F0Config())
+    if f0 is None:
+        f0 = f0_track(audio, fs, F0Config())
     f0_times = np.arange(len(f0)) * 0.01 + 0.01
     voiced = np.interp(times, f0_times, np.isfinite(f0).astype(float), left=0, right=0) > 0.5 if len(f0) else \
         np.zeros(len(times), dtype=bool)

@@ -90,7 +90,7 @@ def prosody_stats(wav, fs: int = 16000):
     db, valid = frame_level_db(torch.from_numpy(x.astype(np.float32))[None], torch.tensor([len(x)]))
     db = db[0][valid[0]]
     active_s = float((db > db.max() - ACTIVE_DB).sum()) * FRAME / fs
-    nuclei = syllable_nuclei(x, fs)
+    nuclei = syllable_nuclei(x, fs, f0=track)  # the same Praat track, not a second one
     if nuclei and active_s > 0:
         out[3] = np.log2(60.0 * nuclei / active_s / 250.0)
     return out

@@ -10,7 +10,7 @@ references in the clean-oracle mode):
 and inference picks the candidate with the higher similarity.  Candidates (and the enrollment)
 go through the speech encoder as one batch.
 
-Two options go beyond the paper (``model_conf``; both measured in the recipe README):
+Three options go beyond the paper (``model_conf``; each measured in the recipe README):
 
 - ``relative: true`` compares the cue with what tells the candidates apart: each candidate's
   embedding minus the pair's mean, so sim_1 = cos(z_p, z1 − z2) = −sim_2.  A relative cue ("the

@@ -185,17 +185,26 @@ class FrozenFrameEncoder(nn.Module):
         """(N,) waveform at 16 kHz → (T, frame_dim) frames, without gradients (each backbone's own)."""
         raise NotImplementedError(f"{type(self).__name__} must define compute_frames: it is abstract")
 
-    def frames(self, wav: torch.Tensor, lengths: torch.Tensor):
-        """(B, T, D) padded frames (cached per signal) and their (B,) lengths."""
+    @staticmethod
+    def per_signal(cache: FeatureCache, wav: torch.Tensor, lengths: torch.Tensor, compute) -> List[torch.Tensor]:
+        """``compute(x)`` → numpy for each row's valid samples (a CPU tensor), through ``cache``."""
         out: List[torch.Tensor] = []
         for b in range(wav.shape[0]):
             x = wav[b, : int(lengths[b])].detach().float().cpu()
-            key = self.cache.key(x.numpy())
-            value = self.cache.get(key)
+            key = cache.key(x.numpy())
+            value = cache.get(key)
             if value is None:
-                with torch.no_grad():
-                    value = self.cache.put(key, self.compute_frames(x).cpu().numpy())
+                value = cache.put(key, compute(x))
             out.append(torch.from_numpy(value.astype(np.float32)))
+        return out
+
+    def frames(self, wav: torch.Tensor, lengths: torch.Tensor):
+        """(B, T, D) padded frames (cached per signal) and their (B,) lengths."""
+        def compute(x):
+            with torch.no_grad():
+                return self.compute_frames(x).cpu().numpy()
+
+        out = self.per_signal(self.cache, wav, lengths, compute)
         n = torch.tensor([len(f) for f in out], device=wav.device)
         padded = nn.utils.rnn.pad_sequence(out, batch_first=True).to(wav.device)
         return padded, n
@@ -227,14 +236,7 @@ class FrozenFrameEncoder(nn.Module):
 
     def prosody_features(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, 5) prosody statistics, computed once per signal (cached like the frames)."""
-        rows = []
-        for b in range(wav.shape[0]):
-            x = wav[b, : int(lengths[b])].detach().float().cpu().numpy()
-            key = self.prosody_cache.key(x)
-            value = self.prosody_cache.get(key)
-            if value is None:
-                value = self.prosody_cache.put(key, prosody_stats(x))
-            rows.append(torch.from_numpy(value.astype(np.float32)))
+        rows = self.per_signal(self.prosody_cache, wav, lengths, lambda x: prosody_stats(x.numpy()))
         return torch.stack(rows).to(wav.device)
 
 
