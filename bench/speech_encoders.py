@@ -142,7 +142,8 @@ def run(candidate, args):
                                                      lora_r=args.lora_r, attn_heads=args.attn_heads)
     tok = load_tokenizer(text_dir)
     model = TargetClassifier(speech, text, temperature=0.2, relative=args.relative, aux_weight=args.aux_weight,
-                             aux_value_weight=args.aux_value_weight, split=args.split)
+                             aux_value_weight=args.aux_value_weight, split=args.split,
+                             readout=args.readout)
     if args.aux_weight > 0 and train[0]["a1"] is None:
         raise SystemExit(f"--aux_weight needs {base / 'train'}/attr1 and attr2: rewrite the example lists "
                          "(python -m tse2.bin.systems data ...)")
@@ -198,6 +199,7 @@ def main(argv=None):
                         help="TargetClassifier's aux_weight: predict each candidate's attributes (0: none)")
     parser.add_argument("--aux_value_weight", type=float, default=1.0, help="TargetClassifier's aux_value_weight")
     parser.add_argument("--relative", action="store_true", help="TargetClassifier's relative scoring")
+    parser.add_argument("--readout", action="store_true", help="TargetClassifier's readout of predicted attributes")
     parser.add_argument("--attn_heads", type=int, default=0, help="the text encoder's attn_heads")
     parser.add_argument("--split", type=int, default=0, help="TargetClassifier's split (the bypass size)")
     parser.add_argument("--lora_r", type=int, default=16, help="the text encoder's LoRA rank (0: frozen MiniLM)")

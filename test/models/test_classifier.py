@@ -118,3 +118,32 @@ def test_auxiliary_loss_adds_to_the_pair_loss_and_skips_unknown_attributes():
     assert stats_u["aux_loss"].item() == 0.0
     with pytest.raises(ValueError, match="rerun stage 7"):
         aux(label=label, attr1=attrs[:, :5], attr2=attrs[:, :5], **batch)
+
+
+def test_readout_starts_as_the_cosine_model_and_learns_a_direction():
+    """The readout term starts at zero (same sims as without it), is antisymmetric in the
+    candidates, needs attributes to compare, and gets gradients."""
+    from tse2.models.aux import SIZE
+
+    batch = enroll_batch()
+    torch.manual_seed(0)
+    base = TargetClassifier(speech_encoder(), None, cue="enroll", relative=True, aux_weight=0.5).eval()
+    torch.manual_seed(0)
+    model = TargetClassifier(speech_encoder(), None, cue="enroll", relative=True, aux_weight=0.5, readout=True)
+    model.load_state_dict(base.state_dict(), strict=False)
+    model.eval()
+    with torch.no_grad():
+        assert torch.allclose(model.similarities(**batch)[0], base.similarities(**batch)[0], atol=1e-6)
+        torch.nn.init.normal_(model.readout.weight)
+        s1, s2 = model.similarities(**batch)
+        swapped = dict(batch, cand1=batch["cand2"], cand2=batch["cand1"])
+        t1, t2 = model.similarities(**swapped)
+    assert not torch.allclose(s1, base.similarities(**batch)[0].detach())
+    assert torch.allclose(s1, t2, atol=1e-6) and torch.allclose(s2, t1, atol=1e-6)
+    model.train()
+    attrs = torch.zeros(2, SIZE)
+    loss, _, _ = model(label=torch.tensor([[1], [0]]), attr1=attrs, attr2=attrs, **batch)
+    loss.backward()
+    assert model.readout.weight.grad is not None and model.readout.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="set aux_weight > 0 or split > 0"):
+        TargetClassifier(speech_encoder(), None, cue="enroll", readout=True)

@@ -83,7 +83,7 @@ def test_whisper_demo_config_builds_offline_and_saves_only_what_it_trains(tmp_pa
     model = Tse2ClassifierTask.build_model(_args(ROOT / "egs/TEMPLATE/tse2/conf/tuning/cls_minilm_whisper.yaml", tmp_path))
     state = model.state_dict()
     assert set(state) == set(trainable_parameter_names(model)) | {k for k in state if "running" in k}
-    assert {k.split(".")[0] for k in state} == {"speech_encoder", "text_encoder", "gate", "aux"}
+    assert {k.split(".")[0] for k in state} == {"speech_encoder", "text_encoder", "gate", "aux", "readout"}
     assert not any(k.startswith("text_encoder.model.") for k in state)  # frozen MiniLM: not saved
     assert model.relative and model.split == 16 and model.speech_encoder.output_size == 256 + 16
 

@@ -86,6 +86,16 @@ class AuxHeads(nn.Module):
             loss = loss + self.value_weight * err.sum() / known.sum().clamp_min(1)
         return loss, stats
 
+    @property
+    def feature_size(self) -> int:
+        return sum(len(names) for _, names in CLASSES) + len(VALUES)
+
+    def features(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, D) embeddings → (B, feature_size) predicted attributes: each class attribute's
+        probabilities, then the values (the ``readout`` of :class:`TargetClassifier` compares them)."""
+        parts = [self.cls[field](z).softmax(-1) for field, _ in CLASSES]
+        return torch.cat(parts + [self.reg(z)], dim=-1)
+
 
 def aux_loss(heads: Optional[AuxHeads], z: List[torch.Tensor], attrs: List[Optional[torch.Tensor]]):
     """Mean auxiliary loss over the candidates that have attribute vectors (None: no loss)."""

@@ -10,7 +10,7 @@ references in the clean-oracle mode):
 and inference picks the candidate with the higher similarity.  Candidates (and the enrollment)
 go through the speech encoder as one batch.
 
-Three options go beyond the paper (``model_conf``; each measured in the recipe README):
+Four options go beyond the paper (``model_conf``; each measured in the recipe README):
 
 - ``relative: true`` compares the cue with what tells the candidates apart: each candidate's
   embedding minus the pair's mean, so sim_1 = cos(z_p, z1 − z2) = −sim_2.  A relative cue ("the
@@ -24,6 +24,15 @@ Three options go beyond the paper (``model_conf``; each measured in the recipe R
 - ``aux_weight`` > 0 adds :mod:`tse2.models.aux`'s loss: each candidate's own attributes
   (gender, language, emotion, F0, level, ...) predicted from z_j, when the data has ``attr1`` and
   ``attr2`` (stage 7's example lists write them).
+- ``readout: true`` adds to the logit a comparison of the candidates' attributes a_j: the
+  auxiliary heads' predictions (class probabilities and values, with ``aux_weight``) and the
+  statistics block (with ``split``), compared by a dot product, not a cosine, so that a small
+  level difference is not drowned by a large onset difference.  For a text prompt,
+  w_p · (a_1 − a_2) with w_p = W z_p, so the prompt only has to say which attribute and which
+  direction ("louder": + level) in a basis the auxiliary loss anchors; for an enrollment,
+  w · (|a_e − a_2| − |a_e − a_1|), the candidate whose attributes match.  W and w start at zero,
+  so training starts from the cosine model.  Sims become sim_j ± T·r/2 (r the readout term), so
+  the loss σ((sim_1 − sim_2) / T) sees logit / T + r.
 """
 
 from __future__ import annotations
@@ -63,11 +72,12 @@ class TargetClassifier(AbsESPnetModel):
         aux_weight: weight of the auxiliary attribute loss (0: none).
         aux_value_weight: weight of its value regressions against its class cross-entropies.
         split: size of the trailing embedding block scored apart, with a gate (0: one cosine).
+        readout: add the comparison of the candidates' predicted attributes (needs aux_weight).
     """
 
     def __init__(self, speech_encoder: SpeechEncoder, text_encoder: Optional[TextEncoder], cue: str = "text",
                  temperature: float = 0.2, relative: bool = False, aux_weight: float = 0.0,
-                 aux_value_weight: float = 1.0, split: int = 0) -> None:
+                 aux_value_weight: float = 1.0, split: int = 0, readout: bool = False) -> None:
         super().__init__()
         if cue not in ("text", "enroll"):
             raise ValueError(f"cue must be text or enroll, got {cue!r}")
@@ -84,6 +94,17 @@ class TargetClassifier(AbsESPnetModel):
             raise ValueError(f"split must be in [0, {speech_encoder.output_size}), got {split}")
         self.split = split
         self.gate = torch.nn.Linear(speech_encoder.output_size, 1) if split else None
+        self.readout = None
+        if readout:
+            if self.aux is None and not split:
+                raise ValueError("readout compares the candidates' predicted attributes or their statistics "
+                                 "block: set aux_weight > 0 or split > 0")
+            n = (self.aux.feature_size if self.aux is not None else 0) + split
+            self.readout = torch.nn.Linear(speech_encoder.output_size if cue == "text" else n, n if cue == "text" else 1,
+                                           bias=cue == "text")
+            torch.nn.init.zeros_(self.readout.weight)
+            if self.readout.bias is not None:
+                torch.nn.init.zeros_(self.readout.bias)
 
     def embed(self, cand1: torch.Tensor, cand1_lengths: torch.Tensor, cand2: torch.Tensor,
               cand2_lengths: torch.Tensor, prompt: Optional[torch.Tensor] = None,
@@ -141,9 +162,33 @@ class TargetClassifier(AbsESPnetModel):
         g = torch.sigmoid(self.gate(z_cue))[:, 0]
         return (1 - g) * h1 + g * s1, (1 - g) * h2 + g * s2, (1 - g) * logit_h + g * logit_s
 
+    def readout_term(self, z_cue: torch.Tensor, raw1: torch.Tensor, raw2: torch.Tensor) -> torch.Tensor:
+        """r: the comparison of the candidates' predicted attributes (see the module docstring)."""
+        a1, a2 = self.attributes(raw1), self.attributes(raw2)
+        if self.cue == "text":
+            return (self.readout(z_cue) * (a1 - a2)).sum(-1)
+        a_e = self.attributes(z_cue)
+        return self.readout((a_e - a2).abs() - (a_e - a1).abs())[:, 0]
+
+    def attributes(self, z: torch.Tensor) -> torch.Tensor:
+        """What the readout compares: the auxiliary heads' predictions and the statistics block
+        (a linear map of the measured statistics, so a dot product with it is linear in them)."""
+        parts = [self.aux.features(z)] if self.aux is not None else []
+        if self.split:
+            parts.append(z[:, -self.split:])
+        return torch.cat(parts, dim=-1)
+
+    def scores(self, z_cue: torch.Tensor, raw1: torch.Tensor, raw2: torch.Tensor):
+        """(sim1, sim2, logit) from the cue's and the candidates' own embeddings."""
+        sim1, sim2, logit = self.score(z_cue, *self.compared(raw1, raw2))
+        if self.readout is None:
+            return sim1, sim2, logit
+        r = self.temperature * self.readout_term(z_cue, raw1, raw2)
+        return sim1 + 0.5 * r, sim2 - 0.5 * r, logit + r
+
     def similarities(self, **batch) -> Tuple[torch.Tensor, torch.Tensor]:
-        z_cue, z1, z2 = self.embed(**{k: v for k, v in batch.items() if k.startswith(("cand", "prompt", "enroll"))})
-        sim1, sim2, _ = self.score(z_cue, z1, z2)
+        z_cue, z1, z2 = self.embed_raw(**{k: v for k, v in batch.items() if k.startswith(("cand", "prompt", "enroll"))})
+        sim1, sim2, _ = self.scores(z_cue, z1, z2)
         return sim1, sim2
 
     def forward(self, cand1: torch.Tensor, cand1_lengths: torch.Tensor, cand2: torch.Tensor,
@@ -152,7 +197,7 @@ class TargetClassifier(AbsESPnetModel):
         attrs = [kwargs.get("attr1"), kwargs.get("attr2")]
         kwargs = {k: v for k, v in kwargs.items() if k.startswith(("prompt", "enroll"))}  # not utt_id
         z_cue, raw1, raw2 = self.embed_raw(cand1, cand1_lengths, cand2, cand2_lengths, **kwargs)
-        _, _, logit = self.score(z_cue, *self.compared(raw1, raw2))
+        _, _, logit = self.scores(z_cue, raw1, raw2)
         label = label.view(-1)
         loss = pair_loss(logit, label, self.temperature)
         acc = ((logit > 0).long() == label).float().mean()
