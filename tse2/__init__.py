@@ -2,6 +2,10 @@
 
 __version__ = "0.1.0"
 
+from tse2.utils.lazy_imports import defer as _defer  # noqa: E402
+
+_defer()  # ESPnet's g2p_en import: 5 s and an NLTK download attempt per run, never used by tse2
+
 
 def __getattr__(name):  # lazy: `import tse2` stays light; torch loads with the extractor
     if name in ("TextGuidedExtractor", "Extraction"):

@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from tse2.inference import AttributeSelector, ClassifierSelector, Separator
-from tse2.packing import read_meta
+from tse2.packing import PackError, read_meta
 from tse2.utils.audio import AudioError, read_audio
 
 log = logging.getLogger("tse2.extractor")
@@ -36,14 +36,23 @@ SELECTORS = ("classifier", "attributes")
 # ------------------------------------------------------------------------------------ audio in
 
 
-def to_model_input(audio: np.ndarray, rate: int, fs: int, name: str = "input") -> np.ndarray:
-    """Mono float32 at ``fs``: down-mixes (N, C) audio and resamples, logging what it did."""
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 2:
-        if audio.shape[1] > 1:
-            log.info("%s: %d channels, down-mixed to mono", name, audio.shape[1])
-        audio = audio.mean(axis=1)
-    elif audio.ndim != 1:
+def check_audio(audio: np.ndarray, rate: int, name: str = "input") -> np.ndarray:
+    """The input as float32 (samples,) or (samples, channels), or an :class:`AudioError` naming it:
+    a wrong shape, no samples, NaN or infinite samples, an invalid rate, under 0.25 s.  Integer
+    samples (int16 PCM, ...) are scaled to [-1, 1); a (channels, samples) array with at most 8
+    channels is recognised and transposed.  Cheap: the CLI runs it before any model loads."""
+    audio = np.asarray(audio)
+    if np.issubdtype(audio.dtype, np.integer):  # PCM samples: scaled to [-1, 1) as soundfile reads them
+        scale = float(np.iinfo(audio.dtype).max) + 1.0
+        log.info("%s: %s samples, scaled by 1/%d", name, audio.dtype, int(scale))
+        audio = audio.astype(np.float64) / scale
+    elif audio.dtype == np.bool_ or not np.issubdtype(audio.dtype, np.number):
+        raise AudioError(f"{name}: samples of type {audio.dtype} are not audio")
+    audio = audio.astype(np.float32)
+    if audio.ndim == 2 and audio.shape[0] <= 8 < audio.shape[1]:  # (channels, samples), as torchaudio gives
+        log.info("%s: read as %d channels of %d samples (channels first)", name, audio.shape[0], audio.shape[1])
+        audio = audio.T
+    if audio.ndim not in (1, 2):
         raise AudioError(f"{name}: expected a waveform of shape (samples,) or (samples, channels), "
                          f"got {audio.shape}")
     if audio.size == 0:
@@ -52,13 +61,23 @@ def to_model_input(audio: np.ndarray, rate: int, fs: int, name: str = "input") -
         raise AudioError(f"{name}: contains NaN or infinite samples")
     if rate <= 0:
         raise AudioError(f"{name}: invalid sample rate {rate}")
+    if audio.shape[0] < rate // 4:
+        raise AudioError(f"{name}: {audio.shape[0] / rate:.3f} s of audio; the extractor needs at least 0.25 s")
+    return audio
+
+
+def to_model_input(audio: np.ndarray, rate: int, fs: int, name: str = "input") -> np.ndarray:
+    """Mono float32 at ``fs``: down-mixes (N, C) audio and resamples, logging what it did."""
+    audio = check_audio(audio, rate, name)
+    if audio.ndim == 2:
+        if audio.shape[1] > 1:
+            log.info("%s: %d channels, down-mixed to mono", name, audio.shape[1])
+        audio = audio.mean(axis=1)
     if rate != fs:
         import librosa
 
         log.info("%s: resampled from %d Hz to the model's %d Hz", name, rate, fs)
         audio = librosa.resample(audio, orig_sr=rate, target_sr=fs).astype(np.float32)
-    if audio.size < fs // 4:
-        raise AudioError(f"{name}: {audio.size / fs:.3f} s of audio; the extractor needs at least 0.25 s")
     return audio
 
 
@@ -102,6 +121,9 @@ class TextGuidedExtractor:
         sep = meta["separator"]
         separator = Separator(root / sep["config"], root / sep["model"], device)
         if selector == "classifier":
+            if "classifier" not in meta:
+                raise PackError(f"{root}: holds a separator only (packed without --cls_dir); use the "
+                                "training-free selector (--selector attributes) or pack a classifier")
             c = meta["classifier"]
             chooser = ClassifierSelector(root / c["config"], root / c["model"], device)
         else:
@@ -121,7 +143,7 @@ class TextGuidedExtractor:
         peak = float(np.max(np.abs(x)))
         if peak == 0.0:
             raise AudioError(f"{name}: is digital silence; there is nobody to extract")
-        cands = self.separator(x)
+        cands = self.separator(x, self.fs)
         if enroll is not None:
             enroll = to_model_input(enroll, rate, self.fs, "enrollment")
         k, scores, details = self.selector(cands, self.fs, prompt=prompt, enroll=enroll)
@@ -135,4 +157,4 @@ def describe(result: Extraction, selector_name: str) -> str:
                      for k, s in enumerate(result.scores))
 
 
-__all__: Sequence[str] = ("TextGuidedExtractor", "Extraction", "to_model_input")
+__all__: Sequence[str] = ("TextGuidedExtractor", "Extraction", "check_audio", "to_model_input")

@@ -1,6 +1,7 @@
 """The packed model dir: a separator and a selector in one self-contained, relocatable directory.
 
-    tse2_model.json            format, sample rate, software versions, what was packed from where
+    tse2_model.json            format, sample rate, software versions, what was packed from where,
+                               and the sha256 of every file in the pack (``files``)
     separator/config.yaml      the ESPnet enhancement config of stage 5
     separator/model.pth        its checkpoint
     classifier/config.yaml     the ESPnet classifier config of stage 7, model dirs made relative
@@ -14,33 +15,93 @@ a local model dir is copied, a model a Python package ships (``pkg://module``) i
 the package's name and version recorded in ``packages`` of ``tse2_model.json``.
 
 :func:`pack` writes it (``tse2.bin.pack``, stage 10); :func:`read_meta` checks and reads it for
-:class:`tse2.extractor.TextGuidedExtractor`.  Every path inside is relative to the dir.
+:class:`tse2.extractor.TextGuidedExtractor`, and verifies every file's checksum.  Every path inside
+is relative to the dir.
+
+``pack`` removes nothing it did not write: it writes a fresh temporary dir next to ``out_dir`` and
+renames it into place.  An existing ``out_dir`` must be empty or a tse2 pack holding only what a
+pack holds (then it is swapped out whole and removed); anything else is refused with its name.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Iterator, Optional
 
 from tse2.inference.classifier import MODEL_DIR_KEYS
+from tse2.utils.fileio import read_yaml_config, sha256
 
 FORMAT = 1
 META = "tse2_model.json"
+# what a pack holds at its top level (``check/``: the wavs of ``tse2.bin.pack --check_mix_dir``)
+PACK_ENTRIES = (META, "separator", "classifier", "check")
 
 
-def read_meta(root: Path) -> Dict:
-    """The pack's ``tse2_model.json``, or an error saying what ``root`` is not."""
-    meta_path = Path(root) / META
+class PackError(ValueError):
+    """A pack that cannot be written or read as asked; the message names the path."""
+
+
+def _files(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield Path(dirpath, name)
+
+
+def read_meta(root: Path, verify: bool = True) -> Dict:
+    """The pack's ``tse2_model.json``, or an error saying what ``root`` is not.
+
+    With ``verify``, every file the pack recorded is checked against its sha256: a truncated,
+    replaced or missing file is an error naming it (before anything is unpickled or loaded)."""
+    root = Path(root)
+    meta_path = root / META
     if not meta_path.is_file():
         raise FileNotFoundError(f"{root} is not a packed tse2 model ({META} is missing; "
                                 "make one with python -m tse2.bin.pack or stage 10)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{meta_path}: format {meta.get('format')!r}; this tse2 reads format {FORMAT}")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PackError(f"{meta_path}: not valid JSON ({exc}); repack the model") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise PackError(f"{meta_path}: format {meta.get('format') if isinstance(meta, dict) else None!r}; "
+                        f"this tse2 reads format {FORMAT}")
+    if verify:
+        for rel, digest in (meta.get("files") or {}).items():
+            path = root / rel
+            if not path.is_file():
+                raise PackError(f"{path}: missing from the pack ({META} lists it); repack the model")
+            if sha256(path) != digest:
+                raise PackError(f"{path}: its sha256 differs from the one {META} recorded (a changed, "
+                                "truncated or replaced file); repack the model")
     return meta
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuses an ``out_dir`` that pack would have to empty: a file, the current directory or one
+    above it, or a non-empty dir that is not a pack holding only what a pack holds."""
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise PackError(f"{out_dir}: exists and is not a directory; choose another --out_dir")
+    here = Path.cwd().resolve()
+    if out_dir.resolve() in (here, *here.parents):
+        raise PackError(f"{out_dir}: is the current directory or one above it; pack into a new directory")
+    entries = sorted(p.name for p in out_dir.iterdir())
+    if not entries:
+        return
+    if META not in entries:
+        raise PackError(f"{out_dir}: is not empty and not a tse2 pack (it holds {entries[0]!r}"
+                        f"{f' and {len(entries) - 1} more' if len(entries) > 1 else ''}); pack refuses to "
+                        "replace it: choose a new --out_dir or empty it yourself")
+    foreign = [e for e in entries if e not in PACK_ENTRIES]
+    if foreign:
+        raise PackError(f"{out_dir}: is a tse2 pack that also holds {foreign[0]!r}, which pack did not write; "
+                        "move it away or choose a new --out_dir")
 
 
 def _versions() -> Dict[str, str]:
@@ -71,15 +132,35 @@ def _package_of(model_dir: str) -> Dict[str, str]:
 
 def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[Path], cls_model: Optional[Path],
          fs: int, sources: Optional[Dict] = None) -> Path:
-    """Copies everything an extractor needs into ``out_dir`` (written next to it, then renamed)."""
-    import yaml
-
+    """Copies everything an extractor needs into ``out_dir``: written to a new temporary dir next
+    to it, then renamed into place (an existing pack there is swapped out whole, then removed)."""
     out_dir = Path(out_dir)
     for f in (sep_config, sep_model) + ((cls_config, cls_model) if cls_config else ()):
         if not Path(f).is_file():
             raise FileNotFoundError(f"{f}: missing, cannot pack it")
-    tmp = out_dir.parent / f".{out_dir.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    check_out_dir(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would make the pack private
+        _write(tmp, sep_config, sep_model, cls_config, cls_model, fs, sources)
+        old = None
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.rename(out_dir, old / out_dir.name)
+        os.rename(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old)
+    return out_dir
+
+
+def _write(tmp: Path, sep_config: Path, sep_model: Path, cls_config: Optional[Path], cls_model: Optional[Path],
+           fs: int, sources: Optional[Dict]) -> None:
+    import yaml
+
     (tmp / "separator").mkdir(parents=True)
     shutil.copyfile(sep_config, tmp / "separator/config.yaml")
     shutil.copyfile(sep_model, tmp / "separator/model.pth")
@@ -87,8 +168,7 @@ def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[
             "separator": {"config": "separator/config.yaml", "model": "separator/model.pth"}}
     if cls_config:
         (tmp / "classifier").mkdir()
-        with open(cls_config, encoding="utf-8") as f:
-            conf = yaml.safe_load(f)
+        conf = read_yaml_config(cls_config)
         for key, dirname in MODEL_DIR_KEYS:
             sub = conf.get(key) or {}
             sub.pop("cache_dir", None)  # a feature cache belongs to the recipe, not to the pack
@@ -111,8 +191,5 @@ def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[
         shutil.copyfile(cls_model, tmp / "classifier/model.pth")
         meta["classifier"] = {"config": "classifier/config.yaml", "model": "classifier/model.pth",
                               "cue": conf.get("cue", "text")}
+    meta["files"] = {f.relative_to(tmp).as_posix(): sha256(f) for f in _files(tmp)}
     (tmp / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
-    return out_dir

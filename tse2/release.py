@@ -18,14 +18,13 @@ as ``released.pth`` (:data:`RELEASED_CHECKPOINT`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tse2.utils.fileio import atomic_open, atomic_path
+from tse2.utils.fileio import atomic_open, atomic_path, sha256
 
 FORMAT = 1
 META = "release.json"
@@ -38,14 +37,6 @@ _ITEM = re.compile(r"(\w+)=(.*?)(?=, \w+=|$)")
 
 class ReleaseError(ValueError):
     """A release dir is incomplete, altered or does not load; the message names the file."""
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _number(text: str):

@@ -99,6 +99,7 @@ def test_metrics_merge_and_report(recipe):
                        "--system", "text", str(recipe / "exp/cls_text"),
                        "--system", "text_ind", str(recipe / "exp/cls_text_ind")]) == 0
     md = (res / "RESULTS.md").read_text()
+    assert "Warning" not in md
     gain = np.mean([r["sisdr"][0] - r["sisdr_mix"] for r in rows])
     pesq = np.mean([r["pesq"][0] for r in rows])
     assert f"| pitch | 3 | 100.0 % | {gain:.2f} | {pesq:.2f} |" in md
@@ -109,6 +110,42 @@ def test_metrics_merge_and_report(recipe):
     assert scores["dev"]["table6"]["text"]["pitch"]["all"][1]["n"] == 3
     for fig in ("dev_fig4_accuracy_vs_difference", "dev_fig6_conditions_text", "dev_fig7_joint"):
         assert (res / "figures" / f"{fig}.png").stat().st_size > 1000
+
+
+def test_a_separator_that_does_not_separate_is_a_warning_at_the_top(recipe, caplog):
+    """Outputs that are the mixture itself: 0 dB SI-SDRi, so RESULTS.md must not present the
+    accuracies over them as if they meant something."""
+    wav = recipe / "wav"
+    for m in MIXES:
+        mix, _ = sf.read(wav / f"{m}_mix.wav")
+        for k in (1, 2):
+            sf.write(wav / f"{m}_sep{k}.wav", mix, FS)
+    out = _metrics(recipe)
+    res = recipe / "exp/results"
+    assert score.main(["report", "--out_dir", str(res), "--set", "dev", str(recipe / "data/dev_mix"), str(out),
+                       "--system", "text", str(recipe / "exp/cls_text")]) == 0
+    md = (res / "RESULTS.md").read_text().splitlines()
+    warning = next(i for i, line in enumerate(md) if line.startswith("**Warning:**"))
+    assert warning < next(i for i, line in enumerate(md) if line.startswith("## dev"))
+    assert "separator's better output is +0.00 dB SI-SDRi" in md[warning] and "meaningless" in md[warning]
+    assert "does not separate" in caplog.text
+
+
+def test_degenerate_labels_are_a_warning_in_the_classifier_report(tmp_path, caplog):
+    from tse2.bin import cls_inference
+
+    d = tmp_path / "exp/cls_x/infer_test"
+    d.mkdir(parents=True)
+    summary = {"examples": 200, "label1_share": 0.01, "per_cue": {"overall": {"n": 200, "acc": 0.935}}}
+    (d / "summary.json").write_text(json.dumps(summary))
+    out = tmp_path / "exp/cls_x/RESULTS_classifier.md"
+    assert cls_inference.main(["report", "--out", str(out), str(d)]) == 0
+    text = out.read_text()
+    assert "**Warning:** infer_test: 99.0 % of the 200 examples have label 0" in text
+    summary["label1_share"] = 0.45
+    (d / "summary.json").write_text(json.dumps(summary))
+    assert cls_inference.main(["report", "--out", str(out), str(d)]) == 0
+    assert "Warning" not in out.read_text()
 
 
 def test_si_sdr_in_metrics_matches_the_library(recipe):

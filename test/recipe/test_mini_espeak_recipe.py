@@ -75,6 +75,13 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert "Stage 4: already done with the same options and inputs" in out.stdout
     assert (recipe / "data/train/attributes.jsonl").stat().st_mtime_ns == attr_mtime
 
+    # a deleted mixture wav is found and its set rebuilt, bit for bit, without --force
+    gone = recipe / "dump/mix/test/wav/test-000001_s1.wav"
+    gone.unlink()
+    out = bash(["./run.sh", "--stage", "3", "--stop_stage", "3", *MIX], cwd=recipe)
+    assert "test-000001_s1.wav (listed in data/test_mix/spk1.scp) is missing or empty: rerunning" in out.stdout
+    assert "Stage 3: dev: already done" in out.stdout and md5(gone) == mixes[gone]
+
     # another nj gives the same mixtures, bit for bit
     bash(["./run.sh", "--stage", "3", "--stop_stage", "3", "--nj", "1", "--force", "true", *MIX], cwd=recipe)
     assert {p: md5(p) for p in (recipe / "dump/mix").rglob("*.wav")} == mixes

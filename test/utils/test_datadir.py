@@ -81,6 +81,21 @@ def test_missing_audio(tmp_path):
     assert _one_error(d, "does not exist").startswith(f"{d / 'wav.scp'}:3:")
 
 
+@pytest.mark.parametrize("entry,fragment", [
+    ("sox in.flac -t wav - |", "pipe entries ('<command> |') are not supported"),
+    ("{ark}:1234", "Kaldi archive entries ('<file.ark>:<offset>') are not supported"),
+])
+def test_kaldi_extended_filenames_are_refused_with_their_line(tmp_path, entry, fragment):
+    """tse2's readers take audio files; the validator says so at the line instead of stage 2 failing."""
+    d = make_dir(tmp_path)
+    ark = tmp_path / "feats.ark"
+    ark.write_bytes(b"\0" * 2000)
+    wavs = read_map(d / "wav.scp")
+    wavs["spkA-u2"] = entry.format(ark=ark)
+    write_map(d / "wav.scp", wavs)
+    assert _one_error(d, fragment).startswith(f"{d / 'wav.scp'}:2: spkA-u2:")
+
+
 @pytest.mark.parametrize("defect,fragment", [
     ("rate", "sample rate is 8000 Hz, expected 16000 Hz"),
     ("stereo", "has 2 channels"),
@@ -141,3 +156,12 @@ def test_ctm_round_trip(tmp_path):
     write_ctm(tmp_path / "w.ctm", words)
     back = read_ctm(tmp_path / "w.ctm")
     assert list(back) == ["u1", "u2"] and back["u2"][0].dur == 0.25
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    d = make_dir(tmp_path)
+    (d / "text").write_bytes("spkA-u1 hello\nspkA-u2 caf\xe9\nspkB-u1 x\n".encode("latin-1"))
+    err = _one_error(d, "not UTF-8 text")
+    assert err.startswith(f"{d / 'text'}:2: not UTF-8 text (byte 12 of the line is 0xe9)")
+    with pytest.raises(DataDirError, match=r"text:2: not UTF-8"):
+        read_map(d / "text")

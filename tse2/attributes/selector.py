@@ -170,4 +170,8 @@ class AttributeSelector:
             raise ValueError("the attribute selector needs a text prompt")
         cues = [r.cue for r in self.relations(prompt)]
         m1, m2 = (self.measure(c, fs, cues) for c in cands[:2])
-        return self.decide(prompt, m1, m2)
+        k, scores, details = self.decide(prompt, m1, m2)
+        if not details["decided"]:  # a user gets no guess dressed as an answer (stage 9 counts these)
+            raise ValueError(f"the attribute selector could not measure {', '.join(cues)} on the separated "
+                             f"outputs for {prompt!r} (no voiced or active speech found); try the classifier")
+        return k, scores, details

@@ -89,7 +89,9 @@ def merge(args) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.out_dir / "selections.jsonl") as f:
         f.write("".join(json.dumps(r) + "\n" for r in rows))
-    summary = {"examples": len(rows), "data_dir": str(args.data_dir), "per_cue": accuracy_table(rows)}
+    labels = [r["label"] for r in rows if "label" in r]
+    summary = {"examples": len(rows), "data_dir": str(args.data_dir), "per_cue": accuracy_table(rows),
+               "label1_share": float(np.mean([x == 1 for x in labels])) if labels else None}
     with atomic_open(args.out_dir / "summary.json") as f:
         json.dump(summary, f, indent=1)
     o = summary["per_cue"]["overall"]
@@ -100,6 +102,26 @@ def merge(args) -> int:
 
 def _pct(x: Optional[float]) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
+
+
+DEGENERATE = 0.95  # one label this often: accuracy measures the label balance, not the classifier
+
+
+def label_warnings(summaries) -> List[str]:
+    """One line per evaluation set whose labels are (nearly) all one class, e.g. the outputs of a
+    separator that does not separate, where "the output nearer the target" is always output 1."""
+    out = []
+    for d, s in summaries:
+        share = s.get("label1_share")
+        if share is None or s.get("examples", 0) < 20:
+            continue
+        top = max(share, 1.0 - share)
+        if top >= DEGENERATE:
+            out.append(f"{d.name}: {100 * top:.1f} % of the {s['examples']} examples have label "
+                       f"{1 if share >= 0.5 else 0} (the target is always candidate {1 if share >= 0.5 else 2}), "
+                       "so the accuracy reflects the label balance, not the cue. If these are separated "
+                       "outputs, check the separator's SI-SDRi (stage 6).")
+    return out
 
 
 def report(args) -> int:
@@ -114,9 +136,12 @@ def report(args) -> int:
         cues += [c for c in s["per_cue"] if c not in cues and c != "overall"]
     cues.append("overall")
     head = " | ".join(f"{d.name.removeprefix('infer_')} N | ACC" for d, _ in summaries)
-    lines = [f"# Classifier accuracy ({args.out.parent.name})", "",
-             "Examples whose cue is not similar/same (the paper's first evaluation).", "",
-             f"| cue type | {head} |", "|---|" + "---|---|" * len(summaries)]
+    lines = [f"# Classifier accuracy ({args.out.parent.name})", ""]
+    for w in label_warnings(summaries):
+        log.warning("%s", w)
+        lines += [f"**Warning:** {w}", ""]
+    lines += ["Examples whose cue is not similar/same (the paper's first evaluation).", "",
+              f"| cue type | {head} |", "|---|" + "---|---|" * len(summaries)]
     for c in cues:
         cells = []
         for _, s in summaries:

@@ -38,18 +38,25 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main_(args) -> int:
-    from tse2.extractor import TextGuidedExtractor, describe, to_model_input
-    from tse2.utils.audio import read_audio
+    import numpy as np
+
+    from tse2.extractor import TextGuidedExtractor, check_audio, describe, to_model_input
+    from tse2.utils.audio import AudioError, read_audio
     from tse2.utils.fileio import write_wav
 
     if args.prompt is None and args.enroll is None:
         raise ValueError("give --prompt (or --enroll for an enrollment classifier)")
-    ex = TextGuidedExtractor.from_pretrained(args.model_dir, "cuda" if args.ngpu > 0 else "cpu", args.selector)
+    check_outputs(args.input, [args.output, args.other] + ([args.enroll] if args.enroll else []))
+    # the audio is read and checked before any model loads: bad input fails in a second
     wav, rate = read_audio(str(args.input), mono=False)  # any rate, any channels
+    check_audio(wav, rate, str(args.input))
+    if float(np.max(np.abs(wav))) == 0.0:
+        raise AudioError(f"{args.input}: is digital silence; there is nobody to extract")
     enroll = None
     if args.enroll is not None:  # brought to the mixture's rate; the extractor takes both on from there
         audio, e_rate = read_audio(str(args.enroll), mono=False)
         enroll = to_model_input(audio, e_rate, rate, str(args.enroll))
+    ex = TextGuidedExtractor.from_pretrained(args.model_dir, "cuda" if args.ngpu > 0 else "cpu", args.selector)
     result = ex(wav, args.prompt, fs=rate, enroll=enroll, name=str(args.input))
     for path, audio in ((args.output, result.target), (args.other, result.other)):
         if path is not None:
@@ -61,6 +68,20 @@ def main_(args) -> int:
     print(f"{args.input}: {describe(result, args.selector)}")
     log.info("wrote %s%s", args.output, f" and {args.other}" if args.other else "")
     return 0
+
+
+def check_outputs(input_path: Path, paths: List[Optional[Path]]) -> None:
+    """Refuses to write an output over the input (or the enrollment), or both outputs to one file."""
+    inputs = {Path(input_path).resolve(): input_path}
+    if paths[2:]:
+        inputs[Path(paths[2]).resolve()] = paths[2]
+    outs = [p for p in paths[:2] if p is not None]
+    for p in outs:
+        if Path(p).resolve() in inputs:
+            raise ValueError(f"{p}: is also an input ({inputs[Path(p).resolve()]}); "
+                             "write the extracted talker to another file")
+    if len(outs) == 2 and Path(outs[0]).resolve() == Path(outs[1]).resolve():
+        raise ValueError(f"{outs[0]}: given as both the output and --other")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

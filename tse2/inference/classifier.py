@@ -8,12 +8,15 @@ loaded once here, with the same preprocessing (the task's tokenizer and enrollme
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from tse2.inference.common import Runtime
+
+log = logging.getLogger("tse2.classifier")
 
 # model dirs a classifier config may hold: (config key, the dir name a pack copies it to)
 MODEL_DIR_KEYS = (("text_encoder_conf", "text_encoder"), ("speech_encoder_conf", "speech_encoder"))
@@ -22,10 +25,9 @@ MODEL_DIR_KEYS = (("text_encoder_conf", "text_encoder"), ("speech_encoder_conf",
 def resolved_config(config: Path) -> Dict:
     """A classifier config with its relative model dirs found: next to the config (a pack), else as
     written (relative to the recipe, where training ran)."""
-    import yaml
+    from tse2.utils.fileio import read_yaml_config
 
-    with open(config, encoding="utf-8") as f:
-        conf = yaml.safe_load(f)
+    conf = read_yaml_config(config)
     for key, _ in MODEL_DIR_KEYS:
         sub = conf.get(key) or {}
         md = sub.get("model_dir")
@@ -53,9 +55,16 @@ class ClassifierSelector(Runtime):
         self.model = Tse2ClassifierTask.build_model(self.args)
         try:
             state = torch.load(model_file, map_location=device, weights_only=True)
-        except Exception as exc:
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{model_file}: checkpoint does not exist") from None
+        except Exception as exc:  # truncated, empty, not a checkpoint, or pickled code
             raise ValueError(f"{model_file}: not a loadable checkpoint of tensors ({type(exc).__name__})") from None
-        self.model.load_state_dict(state)
+        if not isinstance(state, dict):
+            raise ValueError(f"{model_file}: holds a {type(state).__name__}, not a state dict")
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{model_file} does not fit {config}: missing keys {list(missing)[:3]}, "
+                             f"unexpected keys {list(unexpected)[:3]}")
         self.model.to(device).eval()
         self.cue = getattr(self.args, "cue", "text")
         self.preprocess = Tse2ClassifierTask.build_preprocess_fn(self.args, False)
@@ -107,4 +116,15 @@ class ClassifierSelector(Runtime):
             batch[k], batch[f"{k}_lengths"] = t, torch.tensor([t.shape[1]])
         s1, s2 = self.similarities(batch)
         sims = [float(s1[0]), float(s2[0])]
-        return int(np.argmax(sims)), sims, {"similarity": sims}
+        details = {"similarity": sims}
+        if self.cue == "text":
+            from tse2.cues.parse import PromptParseError, parse_prompt
+
+            try:
+                parse_prompt(prompt)
+            except PromptParseError:
+                details["warning"] = (f"the prompt {prompt!r} names no cue the classifier was trained on "
+                                      "(pitch, loudness, language, gender, ...): the choice is a guess "
+                                      f"(similarity margin {abs(sims[0] - sims[1]):.3f})")
+                log.warning("%s", details["warning"])
+        return int(np.argmax(sims)), sims, details

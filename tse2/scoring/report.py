@@ -18,6 +18,7 @@ reads one set's files and joins the sections; :func:`write_report` writes ``RESU
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -32,6 +33,8 @@ from tse2.scoring.tables import (PAIRED_CUES, Example, Group, by_cue, condition_
 from tse2.systems import system
 from tse2.utils.cli import write_markdown
 from tse2.utils.fileio import atomic_open, read_jsonl
+
+log = logging.getLogger("tse2.report")
 
 Examples = Mapping[str, Sequence[Example]]
 
@@ -246,6 +249,20 @@ def heldout_table(all_scores: Mapping[str, Mapping]) -> List[str]:
         table(["set", "system", "training phrasings", "held-out phrasings", "difference (points)"], rows) + [""]
 
 
+def separator_warnings(all_scores: Mapping[str, Mapping]) -> List[str]:
+    """What makes a set's figures meaningless, for the top of the report: a separator whose best
+    output does not improve on the mixture (oracle SI-SDRi <= 0 dB), so that "the output nearer the
+    target" is noise and any accuracy over it says nothing."""
+    out = []
+    for name, sc in all_scores.items():
+        sisdri = (sc.get("oracle_selection") or {}).get("sisdri")
+        if sisdri is not None and sisdri <= 0.0:
+            out.append(f"on {name}, the separator's better output is {sisdri:+.2f} dB SI-SDRi against the mixture "
+                       "(oracle selection): it does not separate, so the accuracies over its outputs are "
+                       "meaningless. Train it longer or use the released separator (stage 5).")
+    return out
+
+
 def write_report(out_dir: Path, sets: Sequence[Tuple[str, Path, Path]], systems: Sequence[Tuple[str, Path]],
                  bins: Optional[IndependentBins], title: str, command: Optional[str] = None) -> None:
     """``RESULTS.md`` (printed too), ``scores.json`` and ``figures/`` of every set."""
@@ -257,11 +274,15 @@ def write_report(out_dir: Path, sets: Sequence[Tuple[str, Path, Path]], systems:
     lines = [f"# {title}", "", "Systems: " + ", ".join(f"`{s}` ({d})" for s, d in systems) + ".", ""]
     if command:
         lines += ["Recompute this report from the stage-8 outputs with:", "", "```", command, "```", ""]
-    all_scores = {}
+    all_scores, body = {}, []
     for set_name, mix_dir, score_dir in sets:
         set_lines, all_scores[set_name] = set_report(set_name, Path(mix_dir), Path(score_dir), systems, bins,
                                                      Path(out_dir) / "figures")
-        lines += set_lines
+        body += set_lines
+    warnings = separator_warnings(all_scores)
+    for w in warnings:
+        log.warning("%s", w)
+    lines += [f"**Warning:** {w}" for w in warnings] + ([""] if warnings else []) + body
     lines += heldout_table(all_scores)
     with atomic_open(Path(out_dir) / "scores.json") as f:
         json.dump(all_scores, f, indent=1)

@@ -62,13 +62,11 @@ class Tse2EnhancementTask(espnet_enh.EnhancementTask):
         or unexpected keys; here a checkpoint is tensors only, and one that does not fit the
         config (another model's, a truncated file) is an error naming the file."""
         import torch
-        import yaml
+
+        from tse2.utils.fileio import read_yaml_config
 
         config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
-        if not config_file.is_file():
-            raise FileNotFoundError(f"{config_file}: the model's config is missing")
-        with open(config_file, encoding="utf-8") as f:
-            args = argparse.Namespace(**yaml.safe_load(f))
+        args = argparse.Namespace(**read_yaml_config(config_file))
         model = cls.build_model(args)
         if model_file is not None:
             try:

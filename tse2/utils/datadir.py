@@ -13,9 +13,10 @@ exits non-zero when there is any.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from tse2.utils.audio import AudioError, check_audio
 from tse2.utils.fileio import atomic_open
@@ -46,18 +47,29 @@ def c_sort_key(text: str) -> bytes:
     return text.encode("utf-8")
 
 
+def text_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
+    """(line number, line with its newline) of a UTF-8 text file; a line that is not UTF-8 is a
+    :class:`DataDirError` naming the file, the line and the byte (Kaldi files are UTF-8 here)."""
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                yield n, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataDirError(f"{path}:{n}: not UTF-8 text (byte {exc.start + 1} of the line is "
+                                   f"0x{raw[exc.start]:02x}); convert the file, e.g. iconv -f latin1 -t utf-8") from None
+
+
 def read_lines(path: PathLike) -> List[Line]:
     """Reads ``<key> <value>`` lines; raises :class:`DataDirError` on blank or keyless lines."""
     out = []
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            line = raw.rstrip("\n")
-            if not line.strip():
-                raise DataDirError(f"{path}:{n}: empty line")
-            if line != line.strip():
-                raise DataDirError(f"{path}:{n}: leading or trailing white space")
-            key, _, value = line.partition(" ")
-            out.append(Line(key, value, n))
+    for n, raw in text_lines(path):
+        line = raw.rstrip("\n")
+        if not line.strip():
+            raise DataDirError(f"{path}:{n}: empty line")
+        if line != line.strip():
+            raise DataDirError(f"{path}:{n}: leading or trailing white space")
+        key, _, value = line.partition(" ")
+        out.append(Line(key, value, n))
     return out
 
 
@@ -107,16 +119,15 @@ class CtmWord:
 def read_ctm(path: PathLike) -> Dict[str, List[CtmWord]]:
     """Reads ``<utt> <channel> <start> <dur> <word>`` lines into per-utterance word lists."""
     out: Dict[str, List[CtmWord]] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            parts = raw.split()
-            if len(parts) != 5:
-                raise DataDirError(f"{path}:{n}: expected '<utt> <channel> <start> <dur> <word>', got {raw.strip()!r}")
-            try:
-                start, dur = float(parts[2]), float(parts[3])
-            except ValueError:
-                raise DataDirError(f"{path}:{n}: start/duration are not numbers: {raw.strip()!r}") from None
-            out.setdefault(parts[0], []).append(CtmWord(parts[0], start, dur, parts[4]))
+    for n, raw in text_lines(path):
+        parts = raw.split()
+        if len(parts) != 5:
+            raise DataDirError(f"{path}:{n}: expected '<utt> <channel> <start> <dur> <word>', got {raw.strip()!r}")
+        try:
+            start, dur = float(parts[2]), float(parts[3])
+        except ValueError:
+            raise DataDirError(f"{path}:{n}: start/duration are not numbers: {raw.strip()!r}") from None
+        out.setdefault(parts[0], []).append(CtmWord(parts[0], start, dur, parts[4]))
     return out
 
 
@@ -258,37 +269,45 @@ def _coverage(
 def _validate_ctm(path: Path, utts: set) -> List[str]:
     errors = []
     prev: Optional[Tuple[bytes, float]] = None
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            parts = raw.split()
-            if len(parts) != 5:
-                errors.append(f"{path}:{n}: expected '<utt> <channel> <start> <dur> <word>'")
-                continue
-            try:
-                start, dur = float(parts[2]), float(parts[3])
-            except ValueError:
-                errors.append(f"{path}:{n}: start/duration are not numbers")
-                continue
-            if parts[0] not in utts:
-                errors.append(f"{path}:{n}: utterance {parts[0]!r} is not in utt2spk")
-            if start < 0 or dur <= 0:
-                errors.append(f"{path}:{n}: word needs start >= 0 and duration > 0 (got {start}, {dur})")
-            cur = (c_sort_key(parts[0]), start)
-            if prev is not None and cur < prev:
-                errors.append(f"{path}:{n}: not sorted by utterance id, then start time")
-            prev = cur
+    try:
+        lines = list(text_lines(path))
+    except DataDirError as exc:
+        return [str(exc)]
+    for n, raw in lines:
+        parts = raw.split()
+        if len(parts) != 5:
+            errors.append(f"{path}:{n}: expected '<utt> <channel> <start> <dur> <word>'")
+            continue
+        try:
+            start, dur = float(parts[2]), float(parts[3])
+        except ValueError:
+            errors.append(f"{path}:{n}: start/duration are not numbers")
+            continue
+        if parts[0] not in utts:
+            errors.append(f"{path}:{n}: utterance {parts[0]!r} is not in utt2spk")
+        if start < 0 or dur <= 0:
+            errors.append(f"{path}:{n}: word needs start >= 0 and duration > 0 (got {start}, {dur})")
+        cur = (c_sort_key(parts[0]), start)
+        if prev is not None and cur < prev:
+            errors.append(f"{path}:{n}: not sorted by utterance id, then start time")
+        prev = cur
     return errors
 
 
 def _validate_wav_entry(path: Path, ln: Line, check_audio_files: bool, fs: Optional[int]) -> List[str]:
     value = ln.value
+    # tse2's readers take audio files (soundfile); Kaldi's extended filenames are refused here,
+    # where the line is known, rather than by a later stage
     if value.endswith("|"):
-        return []  # a pipe command: cannot check without running it
-    is_ark = ".ark:" in value  # kaldi archive entry "<file.ark>:<offset>"
-    audio = value.rsplit(":", 1)[0] if is_ark else value
+        return [f"{path}:{ln.lineno}: {ln.key}: pipe entries ('<command> |') are not supported; write the "
+                "audio to files first (e.g. with sox) and list the files"]
+    if re.search(r"\.ark:\d+$", value):
+        return [f"{path}:{ln.lineno}: {ln.key}: Kaldi archive entries ('<file.ark>:<offset>') are not "
+                "supported; extract the audio to files first (e.g. wav-copy) and list the files"]
+    audio = value
     if not os.path.isfile(audio):
         return [f"{path}:{ln.lineno}: audio file of {ln.key!r} does not exist: {audio}"]
-    if check_audio_files and not is_ark:
+    if check_audio_files:
         try:
             check_audio(audio, fs=fs)
         except AudioError as exc:

@@ -64,6 +64,41 @@ def read_jsonl(path: PathLike, what: str = "run the previous stage") -> list:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def sha256(path: PathLike) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB blocks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_yaml_config(path: PathLike) -> dict:
+    """A model or recipe config (a YAML mapping, safe tags only), or a ValueError naming the file
+    and, where the parser knows it, the line."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the config is missing")
+    try:
+        with open(path, encoding="utf-8") as f:
+            conf = yaml.safe_load(f)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{path}{where}: not a valid config ({problem}; tse2 reads plain YAML, "
+                         "without python/object tags)") from None
+    if not isinstance(conf, dict):
+        raise ValueError(f"{path}: a config must be a YAML mapping, got {type(conf).__name__}")
+    return conf
+
+
 def inputs_digest(files=(), audio_paths=()) -> str:
     """A fingerprint of a job's inputs: the bytes of small text ``files`` (missing ones count as
     absent) and the size and modification time of ``audio_paths``.  Stored with a job's output,

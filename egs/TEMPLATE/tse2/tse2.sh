@@ -158,11 +158,18 @@ system_info() {  # <system> -> sets kind cue kinds source sys_dir
 # One restart mechanism: a unit of work (a stage, or one set or system of it) is done when its
 # marker holds exactly the signature (options, input checksums) it would run with now and its
 # outputs are still there.  An earlier stage rerun changes the checksums the later ones hold.
-stage_done() {  # <marker> <signature> [<output file that must exist> ...]
+stage_done() {  # <marker> <signature> [<output file that must exist> | scp:<list of them> ...]
     [ "${force}" = false ] && [ -f "$1" ] && [ "$(cat "$1")" = "$2" ] || return 1
-    local f
+    local f missing
     for f in "${@:3}"; do
-        [ -s "${f}" ] || { log "${f} is missing: rerunning"; return 1; }
+        if [ "${f#scp:}" != "${f}" ]; then  # every file an scp lists, e.g. the wavs of a mixture dir
+            f=${f#scp:}
+            [ -s "${f}" ] || { log "${f} is missing: rerunning"; return 1; }
+            missing=$(awk '{ print $2 }' "${f}" | while read -r p; do [ -s "${p}" ] || { echo "${p}"; break; }; done)
+            [ -z "${missing}" ] || { log "${missing} (listed in ${f}) is missing or empty: rerunning"; return 1; }
+        else
+            [ -s "${f}" ] || { log "${f} is missing: rerunning"; return 1; }
+        fi
     done
 }
 mark_done() {  # <marker> <signature>
@@ -301,7 +308,8 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         [ "${dset}" = "${valid_set}" ] && num=${num_valid_mix}
         skip_or_run "Stage 3: ${dset}" "data/.stage3.${dset}.done" \
             "mix=${num} bank=${bank_size} rir=${rir_backend} seed=${mix_seed} opts=${mix_opts} fs=${fs} dump=${dumpdir} inputs=$(digest "data/${dset}/attributes.jsonl")" \
-            "data/${dset}_mix/mixtures.jsonl" -- simulate "${dset}" "${num}"
+            "data/${dset}_mix/mixtures.jsonl" scp:"data/${dset}_mix/wav.scp" scp:"data/${dset}_mix/spk1.scp" \
+            scp:"data/${dset}_mix/spk2.scp" -- simulate "${dset}" "${num}"
     done
 fi
 
@@ -376,7 +384,8 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     for dset in ${sep_sets}; do
         skip_or_run "Stage 6: ${dset}" "${sep_exp}/.stage6.${dset}.done" \
             "model=${sep_model_file:-default} trained=$(digest "${sep_exp}/.stage5.done") inputs=$(digest "data/${dset}_mix/wav.scp")" \
-            "${sep_exp}/separate_${dset}/utt2label" -- separate "${dset}"
+            "${sep_exp}/separate_${dset}/utt2label" scp:"${sep_exp}/separate_${dset}/sep1.scp" \
+            scp:"${sep_exp}/separate_${dset}/sep2.scp" -- separate "${dset}"
     done
     # shellcheck disable=SC2046
     python -m tse2.bin.separate report --out "${sep_exp}/RESULTS_separation.md" \
