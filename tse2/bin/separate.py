@@ -70,7 +70,7 @@ def run(args) -> int:
         ref = {k: read_audio(refs[k][mix], fs=args.fs)[0] for k in (1, 2)}
         tgt = int(targets[mix])
         paths, est = [], []
-        for k, out in enumerate(sep(audio), 1):
+        for k, out in enumerate(sep(audio, args.fs), 1):
             paths.append(str((args.wav_dir / f"{mix}_sep{k}.wav").resolve()))
             write_wav(paths[-1], out, args.fs)  # clipped to full scale, 16 bit
             est.append(read_audio(paths[-1], fs=args.fs)[0])  # scored as written: what stages 7-9 read

@@ -1,13 +1,27 @@
-"""The separator runtime: a trained stage-5 model as ``separator(waveform) -> (num_spk, N)``."""
+"""The separator runtime: a trained stage-5 model as ``separator(waveform) -> (num_spk, N)``.
+
+Long recordings are separated in overlapping chunks (:meth:`Separator.chunked`), so memory is
+bounded by the chunk, not by the recording: each chunk's outputs are brought to their level in
+the chunk (the projection onto it), put in the order of the previous chunk's by the correlation
+over the overlap, and cross-faded into place.  The stitching is a few array operations written
+here: ESPnet's enhancement inference (``espnet2.bin.enh_inference``) segments too, but loads its
+model through the unpickling loader this runtime avoids and reads whole files from a data dir.
+"""
 
 from __future__ import annotations
 
+import itertools
+import logging
+import sys
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
 from tse2.inference.common import Runtime
 from tse2.release import RELEASED_CHECKPOINT
+
+log = logging.getLogger("tse2.separator")
 
 
 class Separator(Runtime):
@@ -24,18 +38,73 @@ class Separator(Runtime):
                    "valid.loss.ave.pth", "latest.pth")
     WHAT, STAGE = "trained separator", 5
 
+    # chunking of long inputs, in seconds: inputs up to CHUNK_S go through the model in one pass
+    CHUNK_S, OVERLAP_S = 12.0, 2.0
+
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
         from tse2.tasks.enh import Tse2EnhancementTask
 
         self.model, _ = Tse2EnhancementTask.build_model_from_file(config, model_file, device)
         self.model.eval()
         self.device, self.model_file = device, Path(model_file)
+        self.chunk_s, self.overlap_s = self.CHUNK_S, self.OVERLAP_S
 
-    def __call__(self, wav: np.ndarray) -> np.ndarray:
+    def __call__(self, wav: np.ndarray, fs: int = 16000) -> np.ndarray:
+        """(num_spk, N) float32 outputs of a (N,) waveform at ``fs`` (the model's rate)."""
+        chunk = int(round(self.chunk_s * fs))
+        if len(wav) <= chunk:
+            return self.one_pass(wav)
+        return self.chunked(wav, chunk, int(round(self.overlap_s * fs)))
+
+    def one_pass(self, wav: np.ndarray) -> np.ndarray:
         est = run_separator(self.model, wav, self.device).astype(np.float64)
         mix = np.asarray(wav, dtype=np.float64)
         gains = est @ mix / np.maximum(np.sum(est ** 2, axis=1), 1e-12)
         return (est * gains[:, None]).astype(np.float32)
+
+    def chunked(self, wav: np.ndarray, chunk: int, overlap: int, progress: Optional[bool] = None) -> np.ndarray:
+        """Separates ``wav`` in chunks of ``chunk`` samples that overlap by ``overlap`` (see the
+        module docstring); a progress bar on a terminal (``progress``: force it on or off)."""
+        if not 0 < overlap < chunk:
+            raise ValueError(f"chunking needs 0 < overlap < chunk, got overlap {overlap} and chunk {chunk} samples")
+        n, hop = len(wav), chunk - overlap
+        starts = list(range(0, max(n - overlap, 1), hop))
+        out: Optional[np.ndarray] = None
+        bar = None
+        if progress if progress is not None else (sys.stderr.isatty() and len(starts) > 2):
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(starts), desc="separating", unit="chunk")
+        for i, start in enumerate(starts):
+            end = min(start + chunk, n)
+            est = self.one_pass(wav[start:end])
+            if out is None:
+                out = np.zeros((est.shape[0], n), dtype=np.float32)
+                out[:, start:end] = est
+            else:
+                o = min(overlap, end - start)
+                prev = out[:, start:start + o]
+                est = est[list(best_order(prev, est[:, :o]))]
+                fade = np.linspace(0.0, 1.0, o, dtype=np.float32)
+                out[:, start:start + o] = prev * (1.0 - fade) + est[:, :o] * fade
+                out[:, start + o:end] = est[:, o:]
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        log.debug("separated %d samples in %d chunks of %d (overlap %d)", n, len(starts), chunk, overlap)
+        return out
+
+
+def best_order(prev: np.ndarray, new: np.ndarray):
+    """The order of ``new``'s rows that best continues ``prev``'s (sum of normalised correlations
+    over the overlap; rows of silence correlate with nothing and follow the others)."""
+    def ncc(a: np.ndarray, b: np.ndarray) -> float:
+        den = float(np.linalg.norm(a) * np.linalg.norm(b))
+        return float(a @ b) / den if den > 0 else 0.0
+
+    k = prev.shape[0]
+    return max(itertools.permutations(range(k)), key=lambda p: sum(ncc(prev[i], new[p[i]]) for i in range(k)))
 
 
 def run_separator(model, wav: np.ndarray, device: str = "cpu") -> np.ndarray:
