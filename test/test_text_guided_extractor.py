@@ -204,3 +204,28 @@ def test_pack_stores_each_pretrained_model_once(sep_exp, tmp_path):
     res = ex(a + b, "Extract the female speaker.", fs=FS)
     again = TextGuidedExtractor.from_pretrained(tmp_path / "p")(a + b, "Extract the female speaker.", fs=FS)
     assert res.selected == again.selected and np.allclose(res.scores, again.scores, atol=1e-5)
+
+
+def test_a_prompt_without_a_cue_is_a_warning_and_a_wrong_checkpoint_an_error(sep_exp, tiny_hf_models, tmp_path, caplog):
+    """The classifier always picks a candidate; for "the purple voice" it says that the pick is a
+    guess (with its margin).  Another model's checkpoint is an error naming the file and keys."""
+    from tse2.extractor import TextGuidedExtractor
+    from tse2.inference import ClassifierSelector
+
+    conf = dict(cue="text", speech_encoder="hf", speech_encoder_conf=dict(model_dir=str(tiny_hf_models["wav2vec2"]),
+                num_layers=2), text_encoder="hf_lora", text_encoder_conf=dict(model_dir=str(tiny_hf_models["llama"])),
+                model_conf=dict(temperature=0.2), max_prompt_tokens=64)
+    cls_exp, _ = _trained_classifier(tmp_path, conf)
+    assert pack.main(["--sep_dir", str(sep_exp), "--cls_dir", str(cls_exp), "--out_dir", str(tmp_path / "p")]) == 0
+    ex = TextGuidedExtractor.from_pretrained(tmp_path / "p")
+    a, b = two_talkers()
+    with caplog.at_level(logging.WARNING):
+        res = ex(a + b, "Extract the speaker with the higher pitch.")
+        assert "warning" not in res.details and "names no cue" not in caplog.text
+        res = ex(a + b, "the purple voice")
+    margin = abs(res.scores[0] - res.scores[1])
+    assert f"the prompt 'the purple voice' names no cue the classifier was trained on" in caplog.text
+    assert f"(similarity margin {margin:.3f})" in res.details["warning"]
+    torch.save({"separator.blstm.weight": torch.zeros(2)}, tmp_path / "other.pth")
+    with pytest.raises(ValueError, match=r"other.pth does not fit .*config.yaml: missing keys \['"):
+        ClassifierSelector(cls_exp / "config.yaml", tmp_path / "other.pth")
