@@ -224,7 +224,7 @@ def test_a_prompt_without_a_cue_is_a_warning_and_a_wrong_checkpoint_an_error(sep
         assert "warning" not in res.details and "names no cue" not in caplog.text
         res = ex(a + b, "the purple voice")
     margin = abs(res.scores[0] - res.scores[1])
-    assert f"the prompt 'the purple voice' names no cue the classifier was trained on" in caplog.text
+    assert "the prompt 'the purple voice' names no cue the classifier was trained on" in caplog.text
     assert f"(similarity margin {margin:.3f})" in res.details["warning"]
     torch.save({"separator.blstm.weight": torch.zeros(2)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match=r"other.pth does not fit .*config.yaml: missing keys \['"):
