@@ -49,10 +49,10 @@ class ClassifierSelector(Runtime):
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
         import torch
 
-        from tse2.tasks.cls import Tse2ClassifierTask
+        from tse2.models.cls_build import build_classifier, build_preprocess  # not the ESPnet task: 9 s less
 
         self.args = argparse.Namespace(**resolved_config(Path(config)))
-        self.model = Tse2ClassifierTask.build_model(self.args)
+        self.model = build_classifier(self.args)
         try:
             state = torch.load(model_file, map_location=device, weights_only=True)
         except FileNotFoundError:
@@ -67,7 +67,7 @@ class ClassifierSelector(Runtime):
                              f"unexpected keys {list(unexpected)[:3]}")
         self.model.to(device).eval()
         self.cue = getattr(self.args, "cue", "text")
-        self.preprocess = Tse2ClassifierTask.build_preprocess_fn(self.args, False)
+        self.preprocess = build_preprocess(self.args, False)
         self.device, self.model_file = device, Path(model_file)
 
     def similarities(self, batch: Dict) -> Tuple[List[float], List[float]]:

@@ -21,9 +21,8 @@ The task has one ``ClassChoices`` per slot, read by its own ``build_model``:
 from __future__ import annotations
 
 import argparse
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
-import numpy as np
 import torch
 
 from espnet2.tasks.abs_task import AbsTask
@@ -34,56 +33,14 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str2bool
 
 from tse2.models.classifier import TargetClassifier
-from tse2.models.encoders import SpeechEncoder, TextEncoder, load_tokenizer
-from tse2.models.pretrained import WhisperFrameEncoder
+from tse2.models.cls_build import (SPEECH_ENCODERS, TEXT_ENCODERS, ClassifierPreprocess, build_classifier,
+                                   build_preprocess)
 
 speech_encoder_choices = ClassChoices(
-    name="speech_encoder", classes=dict(hf=SpeechEncoder, whisper=WhisperFrameEncoder),
-    type_check=torch.nn.Module, default="hf")
+    name="speech_encoder", classes=dict(SPEECH_ENCODERS), type_check=torch.nn.Module, default="hf")
 text_encoder_choices = ClassChoices(
-    name="text_encoder", classes=dict(hf_lora=TextEncoder), type_check=torch.nn.Module, default="hf_lora",
+    name="text_encoder", classes=dict(TEXT_ENCODERS), type_check=torch.nn.Module, default="hf_lora",
     optional=True)
-
-
-class ClassifierPreprocess:
-    """Tokenizes prompts and crops or zero-pads the enrollment utterance to the candidates' length.
-
-    Training crops the enrollment at a random place (unless ``random_crop`` is off: a frozen,
-    cached speech encoder then sees each enrollment once), evaluation at its start.
-    """
-
-    def __init__(self, tokenizer=None, max_prompt_tokens: int = 128, train: bool = True,
-                 seed: int = 0, random_crop: bool = True) -> None:
-        self.tokenizer, self.max_prompt_tokens = tokenizer, max_prompt_tokens
-        self.train = train and random_crop
-        self.rng = np.random.default_rng(seed)
-
-    def __call__(self, uid: str, data: Dict) -> Dict:
-        data = dict(data)
-        if "prompt" in data:
-            if self.tokenizer is None:
-                raise ValueError(f"example {uid}: a prompt was given but the model has no text encoder")
-            text = data["prompt"]
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError(f"example {uid}: empty prompt")
-            ids = self.tokenizer(text, truncation=True, max_length=self.max_prompt_tokens)["input_ids"]
-            data["prompt"] = np.asarray(ids, dtype=np.int64)
-        if "enroll" in data and "cand1" in data:
-            enroll, n = data["enroll"], len(data["cand1"])
-            if enroll.ndim != 1:
-                raise ValueError(f"example {uid}: the enrollment audio must be mono")
-            if len(enroll) > n:
-                start = int(self.rng.integers(0, len(enroll) - n + 1)) if self.train else 0
-                enroll = enroll[start:start + n]
-            elif len(enroll) < n:
-                enroll = np.pad(enroll, (0, n - len(enroll)))
-            data["enroll"] = enroll.astype(np.float32)
-        if "label" in data:
-            label = np.asarray(data["label"]).reshape(-1)
-            if label.size != 1 or label[0] not in (0, 1):
-                raise ValueError(f"example {uid}: label must be 0 or 1, got {data['label']!r}")
-            data["label"] = label.astype(np.int64)
-        return data
 
 
 def add_prompt_and_choice_arguments(group, class_choices_list) -> None:
@@ -119,12 +76,7 @@ class Tse2ClassifierTask(AbsTask):
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
-        tokenizer = None
-        if args.cue == "text" and getattr(args, "text_encoder", None):
-            tokenizer = load_tokenizer(args.text_encoder_conf["model_dir"])
-        return ClassifierPreprocess(tokenizer, getattr(args, "max_prompt_tokens", 128), train,
-                                    seed=getattr(args, "seed", 0),
-                                    random_crop=getattr(args, "enroll_random_crop", True))
+        return build_preprocess(args, train)
 
     @classmethod
     def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
@@ -136,18 +88,13 @@ class Tse2ClassifierTask(AbsTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> TargetClassifier:
-        cue = getattr(args, "cue", "text")
-        speech = speech_encoder_choices.get_class(args.speech_encoder)(**args.speech_encoder_conf)
-        text = None
-        if cue == "text":
-            if not getattr(args, "text_encoder", None):
-                raise ValueError("--cue text needs a text encoder (text_encoder: hf_lora)")
-            conf = dict(args.text_encoder_conf)
-            if "model_dir" not in conf:
-                raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
-            text = text_encoder_choices.get_class(args.text_encoder)(out_dim=speech.output_size, **conf)
-        return TargetClassifier(speech, text, cue=cue, **(args.model_conf or {}))
+        return build_classifier(args)
 
 
 def trainable_parameter_names(model: torch.nn.Module) -> List[str]:
     return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+# ClassifierPreprocess is imported from here by the single-stage task and older code
+__all__ = ["Tse2ClassifierTask", "ClassifierPreprocess", "add_prompt_and_choice_arguments", "trainable_parameter_names",
+           "speech_encoder_choices", "text_encoder_choices"]

@@ -16,18 +16,17 @@ sources through its preprocessor): the training iterator renders reverberant mix
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Optional
 
 import espnet2.tasks.enh as espnet_enh
 from espnet2.enh.espnet_model import ESPnetEnhancementModel
 from espnet2.enh.separator.abs_separator import AbsSeparator
-from espnet2.torch_utils.initialize import initialize
 from espnet2.iterators.abs_iter_factory import AbsIterFactory
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.distributed_utils import DistributedOption
 
 from tse2.models.blstm_mask import BLSTMMaskSeparator
+from tse2.models.enh_build import build_model, load_model
 from tse2.models.tf_locoformer import TFLocoformerSeparator
 from tse2.tasks import dynamic_mixing
 
@@ -39,6 +38,19 @@ separator_choices = ClassChoices(
     type_check=AbsSeparator,
     default="tf_locoformer",
 )
+
+
+def choices(slot: str) -> ClassChoices:
+    """The registry of one slot: tse2's separators, ESPnet's others."""
+    if slot == "separator":
+        return separator_choices
+    return {"encoder": espnet_enh.encoder_choices, "decoder": espnet_enh.decoder_choices,
+            "mask_module": espnet_enh.mask_module_choices, "criterion": espnet_enh.criterion_choices,
+            "loss_wrapper": espnet_enh.loss_wrapper_choices}[slot]
+
+
+def task_class(slot: str, name: str):
+    return choices(slot).get_class(name)
 
 
 class Tse2EnhancementTask(espnet_enh.EnhancementTask):
@@ -56,33 +68,8 @@ class Tse2EnhancementTask(espnet_enh.EnhancementTask):
 
     @classmethod
     def build_model_from_file(cls, config_file, model_file=None, device: str = "cpu"):
-        """Builds the model of an ESPnet ``config.yaml`` and loads ``model_file`` safely and strictly.
-
-        ESPnet's own loader unpickles the checkpoint (``weights_only=False``) and ignores missing
-        or unexpected keys; here a checkpoint is tensors only, and one that does not fit the
-        config (another model's, a truncated file) is an error naming the file."""
-        import torch
-
-        from tse2.utils.fileio import read_yaml_config
-
-        config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
-        args = argparse.Namespace(**read_yaml_config(config_file))
-        model = cls.build_model(args)
-        if model_file is not None:
-            try:
-                state = torch.load(model_file, map_location=device, weights_only=True)
-            except FileNotFoundError:
-                raise FileNotFoundError(f"{model_file}: checkpoint does not exist") from None
-            except Exception as exc:  # truncated, empty, not a checkpoint, or pickled code
-                raise ValueError(f"{model_file}: not a loadable checkpoint of tensors ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-            if not isinstance(state, dict):
-                raise ValueError(f"{model_file}: holds a {type(state).__name__}, not a state dict")
-            missing, unexpected = model.load_state_dict(state, strict=False)
-            if missing or unexpected:
-                raise ValueError(f"{model_file} does not fit {config_file}: missing keys {list(missing)[:3]}, "
-                                 f"unexpected keys {list(unexpected)[:3]}")
-        return model.to(device), args
+        """:func:`tse2.models.enh_build.load_model` with this task's registries: safe, strict."""
+        return load_model(config_file, model_file, device, get_class=task_class)
 
     @classmethod
     def build_iter_factory(cls, args: argparse.Namespace, distributed_option: DistributedOption, mode: str,
@@ -96,22 +83,4 @@ class Tse2EnhancementTask(espnet_enh.EnhancementTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> ESPnetEnhancementModel:
-        if getattr(args, "diffusion_model", None) is not None:
-            raise ValueError("tse2's enhancement task builds separation models, not diffusion models")
-        encoder = espnet_enh.encoder_choices.get_class(args.encoder)(**args.encoder_conf)
-        separator = separator_choices.get_class(args.separator)(encoder.output_dim, **args.separator_conf)
-        decoder = espnet_enh.decoder_choices.get_class(args.decoder)(**args.decoder_conf)
-        mask_module = None
-        if args.separator.endswith("nomask"):
-            mask_module = espnet_enh.mask_module_choices.get_class(args.mask_module)(
-                input_dim=encoder.output_dim, **args.mask_module_conf)
-        loss_wrappers = []
-        for ctr in getattr(args, "criterions", None) or []:
-            criterion = espnet_enh.criterion_choices.get_class(ctr["name"])(**ctr.get("conf", {}))
-            loss_wrappers.append(espnet_enh.loss_wrapper_choices.get_class(ctr["wrapper"])(
-                criterion=criterion, **ctr.get("wrapper_conf", {})))
-        model = ESPnetEnhancementModel(encoder=encoder, separator=separator, decoder=decoder,
-                                       mask_module=mask_module, loss_wrappers=loss_wrappers, **args.model_conf)
-        if args.init is not None:
-            initialize(model, args.init)
-        return model
+        return build_model(args, get_class=task_class)
