@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 from tse2.utils.lazy_imports import defer as _defer  # noqa: E402
 
-_defer()  # ESPnet's g2p_en import: 5 s and an NLTK download attempt per run, never used by tse2
+_defer()  # ESPnet's g2p_en and tacotron_cleaner imports: ~8 s and an NLTK download attempt, unused
 
 
 def __getattr__(name):  # lazy: `import tse2` stays light; torch loads with the extractor

@@ -66,6 +66,15 @@ def check_audio(audio: np.ndarray, rate: int, name: str = "input") -> np.ndarray
     return audio
 
 
+def check_recording(audio: np.ndarray, rate: int, name: str = "input") -> np.ndarray:
+    """:func:`check_audio`, and a recording that is digital silence is an error too (an
+    enrollment may be checked without it)."""
+    audio = check_audio(audio, rate, name)
+    if not np.any(audio):
+        raise AudioError(f"{name}: is digital silence; there is nobody to extract")
+    return audio
+
+
 def to_model_input(audio: np.ndarray, rate: int, fs: int, name: str = "input") -> np.ndarray:
     """Mono float32 at ``fs``: down-mixes (N, C) audio and resamples, logging what it did."""
     audio = check_audio(audio, rate, name)
@@ -138,11 +147,9 @@ class TextGuidedExtractor:
             name = str(wav)
             wav, fs = read_audio(str(wav), mono=False)
         rate = int(fs or self.fs)
+        wav = check_recording(wav, rate, name)
         length = len(wav)
         x = to_model_input(wav, rate, self.fs, name)
-        peak = float(np.max(np.abs(x)))
-        if peak == 0.0:
-            raise AudioError(f"{name}: is digital silence; there is nobody to extract")
         cands = self.separator(x, self.fs)
         if enroll is not None:
             enroll = to_model_input(enroll, rate, self.fs, "enrollment")
@@ -157,4 +164,4 @@ def describe(result: Extraction, selector_name: str) -> str:
                      for k, s in enumerate(result.scores))
 
 
-__all__: Sequence[str] = ("TextGuidedExtractor", "Extraction", "check_audio", "to_model_input")
+__all__: Sequence[str] = ("TextGuidedExtractor", "Extraction", "check_audio", "check_recording", "to_model_input")

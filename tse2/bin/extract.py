@@ -38,10 +38,8 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main_(args) -> int:
-    import numpy as np
-
-    from tse2.extractor import TextGuidedExtractor, check_audio, describe, to_model_input
-    from tse2.utils.audio import AudioError, read_audio
+    from tse2.extractor import TextGuidedExtractor, check_recording, describe, to_model_input
+    from tse2.utils.audio import read_audio
     from tse2.utils.fileio import write_wav
 
     if args.prompt is None and args.enroll is None:
@@ -49,9 +47,7 @@ def main_(args) -> int:
     check_outputs(args.input, [args.output, args.other] + ([args.enroll] if args.enroll else []))
     # the audio is read and checked before any model loads: bad input fails in a second
     wav, rate = read_audio(str(args.input), mono=False)  # any rate, any channels
-    check_audio(wav, rate, str(args.input))
-    if float(np.max(np.abs(wav))) == 0.0:
-        raise AudioError(f"{args.input}: is digital silence; there is nobody to extract")
+    check_recording(wav, rate, str(args.input))
     enroll = None
     if args.enroll is not None:  # brought to the mixture's rate; the extractor takes both on from there
         audio, e_rate = read_audio(str(args.enroll), mono=False)

@@ -47,24 +47,12 @@ class ClassifierSelector(Runtime):
     WHAT, STAGE = "trained classifier", 7
 
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
-        import torch
-
+        from tse2.models.checkpoint import load_state
         from tse2.models.cls_build import build_classifier, build_preprocess  # not the ESPnet task: 9 s less
 
         self.args = argparse.Namespace(**resolved_config(Path(config)))
         self.model = build_classifier(self.args)
-        try:
-            state = torch.load(model_file, map_location=device, weights_only=True)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{model_file}: checkpoint does not exist") from None
-        except Exception as exc:  # truncated, empty, not a checkpoint, or pickled code
-            raise ValueError(f"{model_file}: not a loadable checkpoint of tensors ({type(exc).__name__})") from None
-        if not isinstance(state, dict):
-            raise ValueError(f"{model_file}: holds a {type(state).__name__}, not a state dict")
-        missing, unexpected = self.model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ValueError(f"{model_file} does not fit {config}: missing keys {list(missing)[:3]}, "
-                             f"unexpected keys {list(unexpected)[:3]}")
+        load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
         self.cue = getattr(self.args, "cue", "text")
         self.preprocess = build_preprocess(self.args, False)

@@ -47,14 +47,13 @@ class Separator(Runtime):
         self.model, _ = load_model(config, model_file, device)
         self.model.eval()
         self.device, self.model_file = device, Path(model_file)
-        self.chunk_s, self.overlap_s = self.CHUNK_S, self.OVERLAP_S
 
     def __call__(self, wav: np.ndarray, fs: int = 16000) -> np.ndarray:
         """(num_spk, N) float32 outputs of a (N,) waveform at ``fs`` (the model's rate)."""
-        chunk = int(round(self.chunk_s * fs))
+        chunk = int(round(self.CHUNK_S * fs))
         if len(wav) <= chunk:
             return self.one_pass(wav)
-        return self.chunked(wav, chunk, int(round(self.overlap_s * fs)))
+        return self.chunked(wav, chunk, int(round(self.OVERLAP_S * fs)))
 
     def one_pass(self, wav: np.ndarray) -> np.ndarray:
         est = run_separator(self.model, wav, self.device).astype(np.float64)
@@ -75,7 +74,7 @@ class Separator(Runtime):
             from tqdm import tqdm
 
             bar = tqdm(total=len(starts), desc="separating", unit="chunk")
-        for i, start in enumerate(starts):
+        for start in starts:
             end = min(start + chunk, n)
             est = self.one_pass(wav[start:end])
             if out is None:

@@ -100,11 +100,12 @@ class TargetClassifier(AbsESPnetModel):
                 raise ValueError("readout compares the candidates' predicted attributes or their statistics "
                                  "block: set aux_weight > 0 or split > 0")
             n = (self.aux.feature_size if self.aux is not None else 0) + split
-            self.readout = torch.nn.Linear(speech_encoder.output_size if cue == "text" else n, n if cue == "text" else 1,
-                                           bias=cue == "text")
-            torch.nn.init.zeros_(self.readout.weight)
-            if self.readout.bias is not None:
-                torch.nn.init.zeros_(self.readout.bias)
+            if cue == "text":  # the prompt's embedding → a weight per attribute
+                self.readout = torch.nn.Linear(speech_encoder.output_size, n)
+            else:  # one learned weight per attribute match
+                self.readout = torch.nn.Linear(n, 1, bias=False)
+            for p in self.readout.parameters():
+                torch.nn.init.zeros_(p)
 
     def embed(self, cand1: torch.Tensor, cand1_lengths: torch.Tensor, cand2: torch.Tensor,
               cand2_lengths: torch.Tensor, prompt: Optional[torch.Tensor] = None,

@@ -71,30 +71,14 @@ def build_model(args: argparse.Namespace, get_class: Callable[[str, str], type] 
 
 def load_model(config_file: Optional[Path], model_file: Optional[Path] = None, device: str = "cpu",
                get_class: Callable[[str, str], type] = light_class):
-    """Builds the model of an ESPnet ``config.yaml`` and loads ``model_file`` safely and strictly.
-
-    ESPnet's own loader unpickles the checkpoint (``weights_only=False``) and ignores missing
-    or unexpected keys; here a checkpoint is tensors only, and one that does not fit the
-    config (another model's, a truncated file) is an error naming the file."""
-    import torch
-
+    """Builds the model of an ESPnet ``config.yaml`` and loads ``model_file`` safely and strictly
+    (:func:`tse2.models.checkpoint.load_state`)."""
+    from tse2.models.checkpoint import load_state
     from tse2.utils.fileio import read_yaml_config
 
     config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
     args = argparse.Namespace(**read_yaml_config(config_file))
     model = build_model(args, get_class)
     if model_file is not None:
-        try:
-            state = torch.load(model_file, map_location=device, weights_only=True)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{model_file}: checkpoint does not exist") from None
-        except Exception as exc:  # truncated, empty, not a checkpoint, or pickled code
-            raise ValueError(f"{model_file}: not a loadable checkpoint of tensors ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-        if not isinstance(state, dict):
-            raise ValueError(f"{model_file}: holds a {type(state).__name__}, not a state dict")
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ValueError(f"{model_file} does not fit {config_file}: missing keys {list(missing)[:3]}, "
-                             f"unexpected keys {list(unexpected)[:3]}")
+        load_state(model, model_file, config_file, device)
     return model.to(device), args

@@ -1,0 +1,33 @@
+"""Loading a checkpoint into a built model: tensors only, strictly, errors naming the file.
+
+ESPnet's loader unpickles checkpoints (``weights_only=False``) and ignores missing or unexpected
+keys.  Every tse2 runtime (separator and classifier) loads through :func:`load_state` instead: a
+pickle with code, a truncated or empty file, or another model's checkpoint is a one-line
+``ValueError`` naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Union
+
+PathLike = Union[str, Path]
+
+
+def load_state(model, model_file: PathLike, config_file: PathLike, device: str = "cpu") -> None:
+    """Loads ``model_file`` into ``model`` (built from ``config_file``, named in the error)."""
+    import torch
+
+    try:
+        state = torch.load(model_file, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{model_file}: checkpoint does not exist") from None
+    except Exception as exc:  # truncated, empty, not a checkpoint, or pickled code
+        raise ValueError(f"{model_file}: not a loadable checkpoint of tensors ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{model_file}: holds a {type(state).__name__}, not a state dict")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{model_file} does not fit {config_file}: missing keys {list(missing)[:3]}, "
+                         f"unexpected keys {list(unexpected)[:3]}")
