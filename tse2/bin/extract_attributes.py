@@ -34,9 +34,10 @@ from tse2.attributes.syllables import LANGUAGES
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import CTM_FILE, DataDirError, c_sort_key, read_ctm, read_map, read_map_if_present
 from tse2.utils.cli import run_tool
-from tse2.utils.fileio import atomic_open, inputs_digest
+from tse2.utils.fileio import atomic_open, inputs_digest, read_jsonl
 
 log = logging.getLogger("extract_attributes")
+SUMMARY_FIELDS = ("f0_mean", "speaking_duration", "speaking_rate", "rms_db")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -169,11 +170,14 @@ def merge(args) -> int:
         if settings is not None and s != settings:
             raise ValueError(f"{part}: extracted with other settings than {args.parts[0]}")
         settings = s
-        for n, line in enumerate(part.read_text(encoding="utf-8").splitlines(), 1):
-            utt = json.loads(line)["utt"]
+        for row in read_jsonl(part, "rerun its extraction job"):
+            utt = row["utt"]
+            lacking = [k for k in SUMMARY_FIELDS if k not in row]
+            if lacking:  # named here, before anything is written
+                raise ValueError(f"{row.source}: no {lacking[0]!r} field; rerun its extraction job")
             if utt in rows:
-                raise ValueError(f"{part}:{n}: utterance {utt} appears in two parts")
-            rows[utt] = line
+                raise ValueError(f"{row.source}: utterance {utt} appears in two parts")
+            rows[utt] = row
     missing = sorted(set(wavs) - set(rows))
     if missing:
         raise ValueError(f"{len(missing)} utterance(s) of {args.data_dir / 'wav.scp'} have no attributes, e.g. {missing[0]}")
@@ -182,10 +186,9 @@ def merge(args) -> int:
         raise ValueError(f"attributes for utterances not in {args.data_dir / 'wav.scp'}, e.g. {extra[0]}")
     with atomic_open(args.out) as f:
         for utt in sorted(rows, key=c_sort_key):
-            f.write(rows[utt] + "\n")
-    parsed = [json.loads(r) for r in rows.values()]
-    summary = {key: sum(1 for r in parsed if r[key] is None)
-               for key in ("f0_mean", "speaking_duration", "speaking_rate", "rms_db")}
+            f.write(json.dumps(rows[utt], ensure_ascii=False) + "\n")
+    parsed = list(rows.values())
+    summary = {key: sum(1 for r in parsed if r[key] is None) for key in SUMMARY_FIELDS}
     with atomic_open(args.out.with_suffix(".settings.json")) as f:
         json.dump({"settings": settings, "utterances": len(rows), "missing": summary}, f, indent=1)
     log.info("merged %d utterances into %s; missing values: %s", len(rows), args.out, summary)

@@ -117,8 +117,7 @@ def merge(args) -> int:
     for part in args.parts:
         if not part.is_file():
             raise FileNotFoundError(f"{part}: missing output of a mixing job (see its log)")
-        for line in part.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+        for row in read_jsonl(part, "rerun its mixing job"):
             rows[row["mix"]] = row
     missing = sorted(set(expected) - set(rows))
     if missing:

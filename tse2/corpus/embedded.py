@@ -45,7 +45,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from tse2.utils.datadir import CtmWord, spk2utt_from_utt2spk, write_ctm, write_map
-from tse2.utils.fileio import atomic_open, write_wav
+from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +196,16 @@ def write_plan(path: Path, speakers: Iterable[Speaker], utts: Iterable[Utterance
 
 def read_plan(path: Path) -> Tuple[List[Speaker], List[Utterance]]:
     speakers, utts = [], []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            row = json.loads(line)
+    for row in read_jsonl(path, "remake the corpus plan"):
+        try:
             if "speaker" in row:
                 speakers.append(Speaker(**row["speaker"]))
             elif "utterance" in row:
                 utts.append(Utterance(**row["utterance"]))
             else:
-                raise ValueError(f"{path}:{n}: neither a speaker nor an utterance")
+                raise ValueError(f"{row.source}: neither a speaker nor an utterance")
+        except TypeError as exc:  # a field missing or unknown
+            raise ValueError(f"{row.source}: {exc}") from None
     return speakers, utts
 
 

@@ -103,7 +103,12 @@ class IndependentBins:
     def load(cls, path: Path) -> "IndependentBins":
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path}: independent-cue bins are missing (fit them on the training set first)")
-        return cls(json.loads(Path(path).read_text(encoding="utf-8"))["edges"])
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(data["edges"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not an independent-cue bins file ({exc}); fit it again on the training "
+                             "set (tse2.bin.make_prompts label --fit_bins)") from None
 
 
 @dataclass(frozen=True)

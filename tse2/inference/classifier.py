@@ -51,7 +51,10 @@ class ClassifierSelector(Runtime):
         from tse2.models.cls_build import build_classifier, build_preprocess  # not the ESPnet task: 9 s less
 
         self.args = argparse.Namespace(**resolved_config(Path(config)))
-        self.model = build_classifier(self.args)
+        try:
+            self.model = build_classifier(self.args)
+        except (AttributeError, TypeError) as exc:  # another kind of config, or an unknown option
+            raise ValueError(f"{config}: not a usable classifier config ({exc})") from None
         load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
         self.cue = getattr(self.args, "cue", "text")

@@ -16,10 +16,21 @@ class SingleStageExtractor(Runtime):
     WHAT, STAGE = "trained single-stage baseline", 7
 
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
-        from tse2.tasks.tse import Tse2TSETask
+        import argparse
 
-        self.model, args = Tse2TSETask.build_model_from_file(config, model_file, device)
-        self.model.eval()
+        from tse2.models.checkpoint import load_state
+        from tse2.tasks.tse import Tse2TSETask
+        from tse2.utils.fileio import read_yaml_config
+
+        # the config and the checkpoint are read as the other runtimes read theirs: YAML errors with
+        # file:line, tensors only (no pickled code), every key matched (tse2.models.checkpoint)
+        args = argparse.Namespace(**read_yaml_config(config))
+        try:
+            self.model = Tse2TSETask.build_model(args)
+        except (AttributeError, TypeError) as exc:
+            raise ValueError(f"{config}: not a single-stage extractor config ({exc})") from None
+        load_state(self.model, model_file, config, device)
+        self.model.to(device).eval()
         self.preprocess = Tse2TSETask.build_preprocess_fn(args, False)
         self.device, self.model_file = device, Path(model_file)
 

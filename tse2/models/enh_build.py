@@ -78,7 +78,10 @@ def load_model(config_file: Optional[Path], model_file: Optional[Path] = None, d
 
     config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
     args = argparse.Namespace(**read_yaml_config(config_file))
-    model = build_model(args, get_class)
+    try:
+        model = build_model(args, get_class)
+    except (AttributeError, TypeError) as exc:  # another kind of config, or an unknown option
+        raise ValueError(f"{config_file}: not a usable separator config ({exc})") from None
     if model_file is not None:
         load_state(model, model_file, config_file, device)
     return model.to(device), args

@@ -73,9 +73,21 @@ def read_lines(path: PathLike) -> List[Line]:
     return out
 
 
+class Table(dict):
+    """A key → value file's contents; looking up a key it lacks is a KeyError naming the file."""
+
+    def __init__(self, source: str = "") -> None:
+        super().__init__()
+        self.source = source
+
+    def __missing__(self, key):
+        raise KeyError(f"{self.source}: no entry for {key!r} ({len(self)} entries); the data dir's files disagree: "
+                       "check it with utils/validate_data_dir.sh or rerun the stage that wrote it")
+
+
 def read_map(path: PathLike, allow_empty_value: bool = False) -> Dict[str, str]:
-    """Reads a key → value file, refusing duplicate keys and (by default) empty values."""
-    out: Dict[str, str] = {}
+    """Reads a key → value file (a :class:`Table`), refusing duplicate keys and (by default) empty values."""
+    out: Dict[str, str] = Table(str(path))
     for ln in read_lines(path):
         if ln.key in out:
             raise DataDirError(f"{path}:{ln.lineno}: duplicate key {ln.key!r}")

@@ -53,15 +53,44 @@ def write_wav(path: PathLike, audio: np.ndarray, sample_rate: int) -> None:
         sf.write(str(tmp), audio, int(sample_rate), subtype="PCM_16", format="WAV")
 
 
+class Record(dict):
+    """A JSON-lines record that knows where it came from: a missing field is a KeyError naming the
+    file, the line and the field (``ERROR prompts.jsonl:3: no "kind" field``), not ``ERROR 'kind'``."""
+
+    def __init__(self, data, source: str = "") -> None:
+        super().__init__(data)
+        self.source = source
+
+    def __missing__(self, key):
+        raise KeyError(f"{self.source}: no {key!r} field in this record (fields: {', '.join(map(str, self)) or 'none'}); "
+                       "was the file written by the stage before?")
+
+
 def read_jsonl(path: PathLike, what: str = "run the previous stage") -> list:
-    """Reads a JSON-lines file; a missing file is a FileNotFoundError saying what makes it."""
+    """Reads a JSON-lines file of objects (:class:`Record`). A missing file is a FileNotFoundError
+    saying what makes it; a line that is not valid UTF-8, not JSON or not an object is a ValueError
+    naming the file and line."""
     import json
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing ({what})")
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    out = []
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not UTF-8 (byte {exc.start + 1} of the line); {what}") from None
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg}, column {exc.colno}); fix the line or "
+                                 f"{what}") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}; {what}")
+            out.append(Record(row, f"{path}:{n}"))
+    return out
 
 
 def sha256(path: PathLike) -> str:

@@ -1,0 +1,98 @@
+"""Reliability: malformed metadata a user can hand a stage (a broken JSON line, a record without a
+field, data files that disagree, a config of the wrong kind) is one line naming the file, and line
+where there is one, through the tools' shared error path: never a traceback or a bare ``'spk1'``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from tse2.cues.labels import IndependentBins
+from tse2.models.enh_build import load_model
+from tse2.utils.cli import run_tool
+from tse2.utils.datadir import read_map
+from tse2.utils.fileio import read_jsonl
+
+
+@pytest.mark.parametrize("line,expect", [
+    (b'{"mix": "m2", "kind": "text\x01"}', r"prompts.jsonl:2: not valid JSON \(Invalid control character"),
+    (b'["m2", 1]', r"prompts.jsonl:2: expected a JSON object, got list"),
+    (b'{"mix": "caf\xe9"}', r"prompts.jsonl:2: not UTF-8 \(byte 13 of the line\)"),
+])
+def test_a_bad_jsonl_line_is_named_with_its_line(tmp_path, line, expect):
+    path = tmp_path / "prompts.jsonl"
+    path.write_bytes(b'{"mix": "m1", "kind": "text"}\n' + line + b"\n")
+    with pytest.raises(ValueError, match=expect):
+        read_jsonl(path)
+
+
+def _tool(handler, caplog) -> str:
+    """The one-line message a tse2 tool prints when ``handler`` fails (rc 1)."""
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        assert run_tool(argparse.ArgumentParser(prog="tool"), lambda args: handler(), []) == 1
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    return record.getMessage()
+
+
+def test_a_record_without_a_field_names_file_line_and_field(tmp_path, caplog):
+    path = tmp_path / "prompts.jsonl"
+    path.write_text('{"mix": "m1", "kind": "text"}\n{"mix": "m2"}\n')
+    rows = read_jsonl(path)
+    assert rows[0]["kind"] == "text" and rows[1].get("kind") is None  # .get is unchanged
+    message = _tool(lambda: [r["kind"] for r in rows], caplog)
+    assert message.startswith(f"{path}:2: no 'kind' field in this record (fields: mix)")
+
+
+def test_data_files_that_disagree_name_the_file_lacking_the_entry(tmp_path, caplog):
+    (tmp_path / "wav.scp").write_text("m1 a.wav\nm2 b.wav\n")
+    (tmp_path / "spk1.scp").write_text("m1 a1.wav\n")
+    wavs, refs = read_map(tmp_path / "wav.scp"), read_map(tmp_path / "spk1.scp")
+    message = _tool(lambda: [refs[m] for m in wavs], caplog)
+    assert message.startswith(f"{tmp_path / 'spk1.scp'}: no entry for 'm2' (1 entries)")
+    assert _tool(lambda: {}["plain"], caplog) == "'plain'"  # other KeyErrors print as before
+
+
+def test_a_bins_file_of_another_kind_says_how_to_remake_it(tmp_path):
+    path = tmp_path / "bins.json"
+    path.write_text('{"bins": {}}')
+    with pytest.raises(ValueError, match=rf"{path}: not an independent-cue bins file .* --fit_bins"):
+        IndependentBins.load(path)
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="not an independent-cue bins file"):
+        IndependentBins.load(path)
+
+
+@pytest.mark.parametrize("edit,expect", [
+    (lambda c: c.pop("separator"), "not a usable separator config"),  # e.g. a classifier's config
+    (lambda c: c["separator_conf"].update(hopp=64), "unexpected keyword argument 'hopp'"),
+])
+def test_a_separator_config_of_the_wrong_kind_is_named(tmp_path, edit, expect):
+    from tse2.tasks.enh import Tse2EnhancementTask
+
+    args = Tse2EnhancementTask.get_parser().parse_args(
+        ["--config", str(ROOT / "egs/TEMPLATE/tse2/conf/tuning/sep_tflocoformer_tiny.yaml"), "--output_dir", "x"])
+    conf = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
+    edit(conf)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(conf))
+    with pytest.raises(ValueError, match=expect) as err:
+        load_model(path)
+    assert str(path) in str(err.value)
+
+
+def test_the_single_stage_runtime_reads_configs_and_checkpoints_safely(tmp_path):
+    from tse2.inference.single_stage import SingleStageExtractor
+
+    bad = tmp_path / "config.yaml"
+    bad.write_text("extractor: tf_locoformer\nextractor_conf: {num_spk: 1\n")
+    with pytest.raises(ValueError, match=rf"{bad}:\d+"):
+        SingleStageExtractor(bad, tmp_path / "model.pth")
+    other = tmp_path / "other.yaml"
+    other.write_text("encoder: stft\n")  # a separator's config, say
+    with pytest.raises(ValueError, match="text_encoder_conf.model_dir is required|not a single-stage"):
+        SingleStageExtractor(other, tmp_path / "model.pth")
