@@ -103,7 +103,9 @@ def test_attention_pooling_over_a_frozen_model_keeps_token_states_and_trains(tin
     z = enc(batch, n)
     assert z.shape == (2, 8) and len(enc._memo) == 2
     assert [tuple(v.shape) for v in enc._memo.values()] == [(int(k), enc.model.config.hidden_size) for k in n]
-    z.sum().backward()
+    # not z.sum(): z ends in a LayerNorm (gain 1 at init), whose outputs sum to a constant, so that
+    # gradient is zero up to rounding and the check passed or failed by the test order
+    (z * torch.linspace(-1.0, 1.0, z.shape[1])).sum().backward()
     assert enc.attn.weight.grad is not None and enc.attn.weight.grad.abs().sum() > 0
     alone = enc(batch[1:, : int(n[1])], n[1:])  # padding and batch-mates change nothing
     assert torch.allclose(alone, z[1:], atol=1e-5)
