@@ -82,6 +82,19 @@ def batches(examples, size, rng=None):
         yield batch
 
 
+def balance_cues(examples, cap):
+    """Each example of cue type c repeated round(n_max / n_c) times, at most ``cap`` (rare cues,
+    e.g. distance with 126 training prompts against 400, weigh more in an epoch)."""
+    counts = defaultdict(int)
+    for ex in examples:
+        counts[ex["cue"]] += 1
+    top = max(counts.values())
+    out = []
+    for ex in examples:
+        out.extend([ex] * int(min(cap, max(1, round(top / counts[ex["cue"]])))))
+    return out
+
+
 def collate(batch, audio, tok):
     def pad(ws):
         n = max(len(w) for w in ws)
@@ -133,6 +146,8 @@ def run(candidate, args):
     test = read_examples(base / "test_eval", False)
     if args.max_train:
         train = train[: args.max_train]
+    if args.balance_cues:
+        train = balance_cues(train, args.balance_cues)
     if name != "hf":
         conf.setdefault("cache_dir", str(recipe / args.dumpdir / "feature_cache"))
     t0 = time.process_time()
@@ -147,8 +162,10 @@ def run(candidate, args):
     if args.aux_weight > 0 and train[0]["a1"] is None:
         raise SystemExit(f"--aux_weight needs {base / 'train'}/attr1 and attr2: rewrite the example lists "
                          "(python -m tse2.bin.systems data ...)")
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr)
+    fast = [p for p in (model.readout.parameters() if model.readout is not None else [])]
+    rest = [p for p in model.parameters() if p.requires_grad and all(p is not q for q in fast)]
+    groups = [{"params": rest}] + ([{"params": fast, "lr": args.lr * args.readout_lr_mult}] if fast else [])
+    opt = torch.optim.AdamW(groups, lr=args.lr)
     audio = Audio(recipe)
     best, history = None, []
     for epoch in range(1, args.epochs + 1):
@@ -203,6 +220,10 @@ def main(argv=None):
     parser.add_argument("--attn_heads", type=int, default=0, help="the text encoder's attn_heads")
     parser.add_argument("--split", type=int, default=0, help="TargetClassifier's split (the bypass size)")
     parser.add_argument("--lora_r", type=int, default=16, help="the text encoder's LoRA rank (0: frozen MiniLM)")
+    parser.add_argument("--balance_cues", type=int, default=0,
+                        help="repeat the training examples of rare cue types, up to this many times (0: off)")
+    parser.add_argument("--readout_lr_mult", type=float, default=1.0,
+                        help="the readout's learning rate, as a multiple of --lr")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="bench/results/speech_encoders")
     args = parser.parse_args(argv)
