@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
+from tse2.utils.datadir import DataDirError, c_sort_key, read_map, read_targets, write_map
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 KINDS = ("relative", "independent")
@@ -37,12 +37,8 @@ def candidates(mix_dir: Path, sep_dir: Optional[Path]) -> tuple:
     """(cand1, cand2, label) maps keyed by mixture: the references when ``sep_dir`` is None."""
     if sep_dir is None:
         c1, c2 = read_map(mix_dir / "spk1.scp"), read_map(mix_dir / "spk2.scp")
-        target = read_map(mix_dir / "utt2target")
-        bad = {m: t for m, t in target.items() if t not in ("1", "2")}
-        if bad:
-            m = next(iter(bad))
-            raise DataDirError(f"{mix_dir / 'utt2target'}: target of {m} is {bad[m]!r}, expected 1 or 2")
-        label = {m: "1" if t == "1" else "0" for m, t in target.items()}
+        target = read_targets(mix_dir / "utt2target")
+        label = {m: "1" if t == 1 else "0" for m, t in target.items()}
     else:
         for name in ("sep1.scp", "sep2.scp", "utt2label"):
             if not (sep_dir / name).is_file():
@@ -105,12 +101,12 @@ def write_examples(mix_dir: Path, out: Path, sep_dir: Optional[Path] = None, cue
                              similar=bool(p.get("similar")), target=p["target"], prompt=p["prompt"]))
     else:
         enroll = read_map(mix_dir / "enroll_spk1.scp")
-        target = read_map(mix_dir / "utt2target")
+        target = read_targets(mix_dir / "utt2target")
         for m in c1:
             if m not in enroll:
                 raise DataDirError(f"{mix_dir / 'enroll_spk1.scp'}: no enrollment utterance for {m}")
             rows.append(dict(id=m, mix=m, cue_type="enrollment", kind="enrollment", similar=False,
-                             target=int(target[m]), enroll=enroll[m]))
+                             target=target[m], enroll=enroll[m]))
     if not rows:
         raise ValueError(f"no examples for {mix_dir} with kinds {kinds} and cue types "
                          f"{sorted(cue_types) or 'all'}: check stage 4's prompts.jsonl")

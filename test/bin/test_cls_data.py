@@ -83,7 +83,7 @@ def test_errors_name_the_file(tmp_path, caplog):
     assert "utt2label is missing: run stage 6" in caplog.text
     (mix / "utt2target").write_text("dev-000000 3\ndev-000001 1\n")
     assert cls_data.main(["--mix_dir", str(mix), "--clean", "--out_dir", str(out)]) == 1
-    assert "target of dev-000000 is '3'" in caplog.text
+    assert "utt2target:1: the target of dev-000000 must be 1 or 2, got '3'" in caplog.text
     (mix / "utt2target").write_text("dev-000000 2\ndev-000001 1\n")
     assert cls_data.main(["--mix_dir", str(mix), "--clean", "--kinds", "absolute", "--out_dir", str(out)]) == 1
     assert "unknown ['absolute']" in caplog.text

@@ -96,3 +96,14 @@ def test_the_single_stage_runtime_reads_configs_and_checkpoints_safely(tmp_path)
     other.write_text("encoder: stft\n")  # a separator's config, say
     with pytest.raises(ValueError, match="text_encoder_conf.model_dir is required|not a single-stage"):
         SingleStageExtractor(other, tmp_path / "model.pth")
+
+
+def test_a_target_that_is_not_1_or_2_is_named_with_its_line(tmp_path):
+    from tse2.utils.datadir import DataDirError, read_targets
+
+    path = tmp_path / "utt2target"
+    path.write_text("m1 1\nm2 2\n")
+    assert read_targets(path) == {"m1": 1, "m2": 2}
+    path.write_text("m1 1\nm2 one\n")
+    with pytest.raises(DataDirError, match=rf"{path}:2: the target of m2 must be 1 or 2, got 'one'"):
+        read_targets(path)

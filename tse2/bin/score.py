@@ -34,7 +34,7 @@ from tse2.scoring.report import write_report
 from tse2.scoring.tables import db, oracle_selection, pesq_cell
 from tse2.utils.audio import read_audio
 from tse2.utils.cli import merge_parts, run_tool
-from tse2.utils.datadir import DataDirError, c_sort_key, read_map
+from tse2.utils.datadir import DataDirError, c_sort_key, read_map, read_targets
 from tse2.utils.fileio import atomic_open
 
 log = logging.getLogger("score")
@@ -68,7 +68,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def metrics(args) -> int:
     wavs = read_map(args.wav_scp or args.mix_dir / "wav.scp")
-    targets = read_map(args.mix_dir / "utt2target")
+    targets = read_targets(args.mix_dir / "utt2target")
     refs = {k: read_map(args.mix_dir / f"spk{k}.scp") for k in (1, 2)}
     seps = {k: read_map(args.sep_dir / f"sep{k}.scp") for k in (1, 2)}
     rows = []
@@ -76,9 +76,7 @@ def metrics(args) -> int:
         for name, table_ in (("utt2target", targets), ("sep1.scp", seps[1]), ("sep2.scp", seps[2])):
             if mix not in table_:
                 raise DataDirError(f"{name} has no entry for mixture {mix} ({args.mix_dir}, {args.sep_dir})")
-        tgt = int(targets[mix])
-        if tgt not in (1, 2):
-            raise DataDirError(f"{args.mix_dir / 'utt2target'}: {mix}: target must be 1 or 2, got {tgt}")
+        tgt = targets[mix]
         ref, fs = read_audio(refs[tgt][mix])
         mixture, _ = read_audio(wavs[mix], fs=fs)
         pesq_mode(fs)  # a clear error for rates PESQ does not define, before any work

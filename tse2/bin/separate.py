@@ -31,7 +31,7 @@ import numpy as np
 from tse2.inference import Separator
 from tse2.scoring.metrics import si_sdr
 from tse2.utils.audio import read_audio
-from tse2.utils.datadir import DataDirError, c_sort_key, read_map, write_map
+from tse2.utils.datadir import DataDirError, c_sort_key, read_map, read_targets, write_map
 from tse2.utils.cli import add_merge_and_report, merge_parts, run_tool, write_markdown
 from tse2.utils.fileio import atomic_open, write_wav
 
@@ -60,7 +60,7 @@ def run(args) -> int:
     wav_scp = args.wav_scp or args.mix_dir / "wav.scp"
     wavs = read_map(wav_scp)
     refs = {k: read_map(args.mix_dir / f"spk{k}.scp") for k in (1, 2)}
-    targets = read_map(args.mix_dir / "utt2target")
+    targets = read_targets(args.mix_dir / "utt2target")
     sep = Separator.from_pretrained(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
     rows = []
     for mix in sorted(wavs, key=c_sort_key):
@@ -68,7 +68,7 @@ def run(args) -> int:
             raise DataDirError(f"{args.mix_dir / 'utt2target'}: no target for {mix}")
         audio, _ = read_audio(wavs[mix], fs=args.fs)
         ref = {k: read_audio(refs[k][mix], fs=args.fs)[0] for k in (1, 2)}
-        tgt = int(targets[mix])
+        tgt = targets[mix]
         paths, est = [], []
         for k, out in enumerate(sep(audio, args.fs), 1):
             paths.append(str((args.wav_dir / f"{mix}_sep{k}.wav").resolve()))

@@ -97,6 +97,19 @@ def read_map(path: PathLike, allow_empty_value: bool = False) -> Dict[str, str]:
     return out
 
 
+def read_targets(path: PathLike) -> Dict[str, int]:
+    """Reads ``utt2target`` (mixture → 1 or 2, the talker to extract); any other value is an error
+    naming the file and line."""
+    out: Dict[str, int] = Table(str(path))
+    for ln in read_lines(path):
+        if ln.key in out:
+            raise DataDirError(f"{path}:{ln.lineno}: duplicate key {ln.key!r}")
+        if ln.value not in ("1", "2"):
+            raise DataDirError(f"{path}:{ln.lineno}: the target of {ln.key} must be 1 or 2, got {ln.value!r}")
+        out[ln.key] = int(ln.value)
+    return out
+
+
 def read_map_if_present(path: PathLike) -> Dict[str, str]:
     """:func:`read_map` of an optional metadata file (empty values allowed); ``{}`` when it is absent."""
     return read_map(path, allow_empty_value=True) if Path(path).is_file() else {}
