@@ -162,7 +162,7 @@ def run(candidate, args):
     if args.aux_weight > 0 and train[0]["a1"] is None:
         raise SystemExit(f"--aux_weight needs {base / 'train'}/attr1 and attr2: rewrite the example lists "
                          "(python -m tse2.bin.systems data ...)")
-    fast = [p for p in (model.readout.parameters() if model.readout is not None else [])]
+    fast = list(model.readout.parameters()) if model.readout is not None else []
     rest = [p for p in model.parameters() if p.requires_grad and all(p is not q for q in fast)]
     groups = [{"params": rest}] + ([{"params": fast, "lr": args.lr * args.readout_lr_mult}] if fast else [])
     opt = torch.optim.AdamW(groups, lr=args.lr)

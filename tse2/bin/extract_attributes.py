@@ -187,8 +187,7 @@ def merge(args) -> int:
     with atomic_open(args.out) as f:
         for utt in sorted(rows, key=c_sort_key):
             f.write(json.dumps(rows[utt], ensure_ascii=False) + "\n")
-    parsed = list(rows.values())
-    summary = {key: sum(1 for r in parsed if r[key] is None) for key in SUMMARY_FIELDS}
+    summary = {key: sum(1 for r in rows.values() if r[key] is None) for key in SUMMARY_FIELDS}
     with atomic_open(args.out.with_suffix(".settings.json")) as f:
         json.dump({"settings": settings, "utterances": len(rows), "missing": summary}, f, indent=1)
     log.info("merged %d utterances into %s; missing values: %s", len(rows), args.out, summary)

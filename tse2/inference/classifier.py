@@ -47,14 +47,11 @@ class ClassifierSelector(Runtime):
     WHAT, STAGE = "trained classifier", 7
 
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
-        from tse2.models.checkpoint import load_state
+        from tse2.models.checkpoint import build_named, load_state
         from tse2.models.cls_build import build_classifier, build_preprocess  # not the ESPnet task: 9 s less
 
         self.args = argparse.Namespace(**resolved_config(Path(config)))
-        try:
-            self.model = build_classifier(self.args)
-        except (AttributeError, TypeError) as exc:  # another kind of config, or an unknown option
-            raise ValueError(f"{config}: not a usable classifier config ({exc})") from None
+        self.model = build_named(build_classifier, self.args, config, "classifier")
         load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
         self.cue = getattr(self.args, "cue", "text")

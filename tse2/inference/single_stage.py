@@ -18,17 +18,14 @@ class SingleStageExtractor(Runtime):
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
         import argparse
 
-        from tse2.models.checkpoint import load_state
+        from tse2.models.checkpoint import build_named, load_state
         from tse2.tasks.tse import Tse2TSETask
         from tse2.utils.fileio import read_yaml_config
 
         # the config and the checkpoint are read as the other runtimes read theirs: YAML errors with
         # file:line, tensors only (no pickled code), every key matched (tse2.models.checkpoint)
         args = argparse.Namespace(**read_yaml_config(config))
-        try:
-            self.model = Tse2TSETask.build_model(args)
-        except (AttributeError, TypeError) as exc:
-            raise ValueError(f"{config}: not a single-stage extractor config ({exc})") from None
+        self.model = build_named(Tse2TSETask.build_model, args, config, "single-stage extractor")
         load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
         self.preprocess = Tse2TSETask.build_preprocess_fn(args, False)

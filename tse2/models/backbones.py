@@ -38,6 +38,7 @@ own networks and front ends, windowed here:
 
 from __future__ import annotations
 
+import abc
 import importlib.util
 import json
 import os
@@ -70,8 +71,8 @@ def window_starts(n: int, width: int, hop: int) -> np.ndarray:
     return np.arange(0, max(n - width, 0) + 1, hop)
 
 
-class Backbone:
-    """A frozen frame model (subclasses fill in :meth:`__call__`)."""
+class Backbone(abc.ABC):
+    """A frozen frame model: ``frame_dim`` features at ``rate`` frames/s, cached under ``tag``."""
 
     frame_dim: int = 0
     rate: float = 0.0
@@ -80,8 +81,9 @@ class Backbone:
     def to(self, device) -> "Backbone":
         return self
 
-    def __call__(self, wav: torch.Tensor) -> torch.Tensor:  # (N,) 16 kHz → (T, frame_dim)
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __call__(self, wav: torch.Tensor) -> torch.Tensor:
+        """(N,) 16 kHz waveform → (T, frame_dim) frames, without gradients."""
 
 
 class TorchBackbone(Backbone):
@@ -158,14 +160,14 @@ class CrepeBackbone(TorchBackbone):
         import torchcrepe
 
         net, out = self.net, []
-        cents = torchcrepe.convert.bins_to_frequency  # bin → Hz (CREPE's 20-cent grid from 32.7 Hz)
+        to_hz = torchcrepe.convert.bins_to_frequency  # pitch bin → Hz (CREPE's 20-cent grid)
         for frames in torchcrepe.preprocess(wav.float().cpu()[None], SAMPLE_RATE, self.hop,
                                             self.batch_frames, str(self.device), pad=True):
             emb = net.embed(frames)  # (n, C, 8, 1)
             x = net.layer(emb, net.conv6, net.conv6_BN).permute(0, 2, 1, 3).reshape(-1, net.in_features)
             prob = torch.sigmoid(net.classifier(x))  # (n, 360)
             best, where = prob.max(dim=1)
-            f0 = cents(where.float())
+            f0 = to_hz(where.float())
             out.append(torch.cat([emb.flatten(1), torch.log2(f0 / 100.0)[:, None], best[:, None]], dim=1))
         return torch.cat(out)
 

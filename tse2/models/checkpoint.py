@@ -14,6 +14,15 @@ from typing import Union
 PathLike = Union[str, Path]
 
 
+def build_named(build, args, config_file: PathLike, what: str):
+    """``build(args)``; a config of another kind (a missing key) or with an unknown option is a
+    ValueError naming ``config_file``."""
+    try:
+        return build(args)
+    except (AttributeError, TypeError) as exc:
+        raise ValueError(f"{config_file}: not a usable {what} config ({exc})") from None
+
+
 def load_state(model, model_file: PathLike, config_file: PathLike, device: str = "cpu") -> None:
     """Loads ``model_file`` into ``model`` (built from ``config_file``, named in the error)."""
     import torch

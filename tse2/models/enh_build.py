@@ -73,15 +73,12 @@ def load_model(config_file: Optional[Path], model_file: Optional[Path] = None, d
                get_class: Callable[[str, str], type] = light_class):
     """Builds the model of an ESPnet ``config.yaml`` and loads ``model_file`` safely and strictly
     (:func:`tse2.models.checkpoint.load_state`)."""
-    from tse2.models.checkpoint import load_state
+    from tse2.models.checkpoint import build_named, load_state
     from tse2.utils.fileio import read_yaml_config
 
     config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
     args = argparse.Namespace(**read_yaml_config(config_file))
-    try:
-        model = build_model(args, get_class)
-    except (AttributeError, TypeError) as exc:  # another kind of config, or an unknown option
-        raise ValueError(f"{config_file}: not a usable separator config ({exc})") from None
+    model = build_named(lambda a: build_model(a, get_class), args, config_file, "separator")
     if model_file is not None:
         load_state(model, model_file, config_file, device)
     return model.to(device), args

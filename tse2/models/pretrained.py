@@ -203,13 +203,21 @@ class FrozenFrameEncoder(nn.Module):
             out.append(torch.from_numpy(value.astype(np.float32)))
         return out
 
+    @staticmethod
+    def as_numpy(compute):
+        """``compute`` (a waveform → frames tensor) as a gradient-free function returning numpy."""
+        def run(x):
+            with torch.no_grad():
+                return compute(x).cpu().numpy()
+        return run
+
+    def frame_rows(self, wav: torch.Tensor, lengths: torch.Tensor) -> List[torch.Tensor]:
+        """Each row's (T_b, D) frames, through the cache."""
+        return self.per_signal(self.cache, wav, lengths, self.as_numpy(self.compute_frames))
+
     def frames(self, wav: torch.Tensor, lengths: torch.Tensor):
         """(B, T, D) padded frames (cached per signal) and their (B,) lengths."""
-        def compute(x):
-            with torch.no_grad():
-                return self.compute_frames(x).cpu().numpy()
-
-        out = self.per_signal(self.cache, wav, lengths, compute)
+        out = self.frame_rows(wav, lengths)
         n = torch.tensor([len(f) for f in out], device=wav.device)
         padded = nn.utils.rnn.pad_sequence(out, batch_first=True).to(wav.device)
         return padded, n
@@ -263,10 +271,6 @@ class BackboneFrameEncoder(FrozenFrameEncoder):
         cache_dir = kwargs.get("cache_dir")
         self.part_caches = [FeatureCache(b.tag, cache_dir) for b in backbones] if len(backbones) > 1 else None
 
-    @property
-    def frame_rate(self) -> float:
-        return self._backbones[0].rate
-
     def _run(self, backbone: Backbone, wav: torch.Tensor) -> torch.Tensor:
         device = next(self.parameters()).device  # the backbone follows the head (it is no submodule)
         if isinstance(backbone, TorchBackbone) and backbone.device != device:
@@ -276,18 +280,12 @@ class BackboneFrameEncoder(FrozenFrameEncoder):
     def compute_frames(self, wav: torch.Tensor) -> torch.Tensor:
         return align([self._run(b, wav) for b in self._backbones])
 
-    def frames(self, wav: torch.Tensor, lengths: torch.Tensor):
+    def frame_rows(self, wav: torch.Tensor, lengths: torch.Tensor) -> List[torch.Tensor]:
         if self.part_caches is None:
-            return super().frames(wav, lengths)
-        parts = []
-        for backbone, cache in zip(self._backbones, self.part_caches):
-            def compute(x, backbone=backbone):
-                with torch.no_grad():
-                    return self._run(backbone, x).cpu().numpy()
-            parts.append(self.per_signal(cache, wav, lengths, compute))
-        out = [align(list(rows)) for rows in zip(*parts)]
-        n = torch.tensor([len(f) for f in out], device=wav.device)
-        return nn.utils.rnn.pad_sequence(out, batch_first=True).to(wav.device), n
+            return super().frame_rows(wav, lengths)
+        parts = [self.per_signal(cache, wav, lengths, self.as_numpy(lambda x, b=backbone: self._run(b, x)))
+                 for backbone, cache in zip(self._backbones, self.part_caches)]
+        return [align(list(rows)) for rows in zip(*parts)]
 
 
 class WhisperFrameEncoder(BackboneFrameEncoder):

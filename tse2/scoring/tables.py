@@ -22,6 +22,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from tse2.cues.labels import BY_NAME, CONTINUOUS, CUE_TYPES, IndependentBins
+from tse2.utils.fileio import MissingEntry
 
 # The continuous cues that have both a relative and an independent version (paper IV-D, Table VI).
 PAIRED_CUES: Tuple[str, ...] = tuple(c.name for c in CONTINUOUS if c.bins)
@@ -83,7 +84,7 @@ def scored_examples(selections: Iterable[Mapping], metrics: Optional[Mapping[str
         if metrics is not None:
             m = metrics.get(r["mix"])
             if m is None:
-                raise KeyError(f"mixture {r['mix']} of example {r['id']} has no signal metrics "
+                raise MissingEntry(f"mixture {r['mix']} of example {r['id']} has no signal metrics "
                                "(rerun tse2.bin.score metrics for this set)")
             k = e.selected - 1
             e.sisdri = m["sisdr"][k] - m["sisdr_mix"]

@@ -24,10 +24,7 @@ def run_tool(
         handler = handlers if callable(handlers) else handlers[args.command]
         return int(handler(args) or 0)
     except USER_ERRORS as exc:
-        # a KeyError's str() is the repr of its key: print the message of tse2's own KeyErrors as is
-        text = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str) \
-            and " " in exc.args[0] else exc
-        logging.getLogger(parser.prog).error("%s", text)
+        logging.getLogger(parser.prog).error("%s", exc)
         return 1
 
 

@@ -16,10 +16,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from tse2.utils.audio import AudioError, check_audio
-from tse2.utils.fileio import atomic_open
+from tse2.utils.fileio import MissingEntry, atomic_open
 
 PathLike = Union[str, os.PathLike]
 
@@ -81,33 +81,39 @@ class Table(dict):
         self.source = source
 
     def __missing__(self, key):
-        raise KeyError(f"{self.source}: no entry for {key!r} ({len(self)} entries); the data dir's files disagree: "
+        raise MissingEntry(f"{self.source}: no entry for {key!r} ({len(self)} entries); the data dir's files disagree: "
                        "check it with utils/validate_data_dir.sh or rerun the stage that wrote it")
+
+
+def _read_table(path: PathLike, value: Callable[[Line], object]) -> Dict:
+    """A key → ``value(line)`` :class:`Table` of a file, refusing duplicate keys."""
+    out = Table(str(path))
+    for ln in read_lines(path):
+        if ln.key in out:
+            raise DataDirError(f"{path}:{ln.lineno}: duplicate key {ln.key!r}")
+        out[ln.key] = value(ln)
+    return out
 
 
 def read_map(path: PathLike, allow_empty_value: bool = False) -> Dict[str, str]:
     """Reads a key → value file (a :class:`Table`), refusing duplicate keys and (by default) empty values."""
-    out: Dict[str, str] = Table(str(path))
-    for ln in read_lines(path):
-        if ln.key in out:
-            raise DataDirError(f"{path}:{ln.lineno}: duplicate key {ln.key!r}")
+    def value(ln: Line) -> str:
         if not ln.value and not allow_empty_value:
             raise DataDirError(f"{path}:{ln.lineno}: key {ln.key!r} has no value")
-        out[ln.key] = ln.value
-    return out
+        return ln.value
+
+    return _read_table(path, value)
 
 
 def read_targets(path: PathLike) -> Dict[str, int]:
     """Reads ``utt2target`` (mixture → 1 or 2, the talker to extract); any other value is an error
     naming the file and line."""
-    out: Dict[str, int] = Table(str(path))
-    for ln in read_lines(path):
-        if ln.key in out:
-            raise DataDirError(f"{path}:{ln.lineno}: duplicate key {ln.key!r}")
+    def value(ln: Line) -> int:
         if ln.value not in ("1", "2"):
             raise DataDirError(f"{path}:{ln.lineno}: the target of {ln.key} must be 1 or 2, got {ln.value!r}")
-        out[ln.key] = int(ln.value)
-    return out
+        return int(ln.value)
+
+    return _read_table(path, value)
 
 
 def read_map_if_present(path: PathLike) -> Dict[str, str]:

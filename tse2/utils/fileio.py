@@ -53,6 +53,14 @@ def write_wav(path: PathLike, audio: np.ndarray, sample_rate: int) -> None:
         sf.write(str(tmp), audio, int(sample_rate), subtype="PCM_16", format="WAV")
 
 
+class MissingEntry(KeyError):
+    """A KeyError whose message names the file (``str()`` of a plain KeyError is the repr of its key,
+    so a tool would print ``ERROR 'kind'``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class Record(dict):
     """A JSON-lines record that knows where it came from: a missing field is a KeyError naming the
     file, the line and the field (``ERROR prompts.jsonl:3: no "kind" field``), not ``ERROR 'kind'``."""
@@ -62,7 +70,7 @@ class Record(dict):
         self.source = source
 
     def __missing__(self, key):
-        raise KeyError(f"{self.source}: no {key!r} field in this record (fields: {', '.join(map(str, self)) or 'none'}); "
+        raise MissingEntry(f"{self.source}: no {key!r} field in this record (fields: {', '.join(map(str, self)) or 'none'}); "
                        "was the file written by the stage before?")
 
 
