@@ -11,7 +11,9 @@ wall-clock, the median of ``--repeat``:
   only), and with the trained classifier (separator + Whisper + MiniLM): the whole run.
 
 Prints seconds and the ratio to the baseline, then (``--steps``) where one classifier extraction's
-time goes, step by step in one fresh process.  The issue's goal is a start in <= 5 s.
+time goes, step by step in one fresh process, and which heavy packages it imported (transformers,
+librosa, scipy, ...: the classifier's frozen Whisper and MiniLM run through ``tse2.models.lite``,
+without them).  The issue's goal is a start in <= 5 s.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ import sys, time
 marks, t0 = [], time.perf_counter()
 mark = lambda what: marks.append((what, time.perf_counter()))
 import torch; mark("import torch")
-import transformers.modeling_utils; mark("import transformers' modeling modules")
 from tse2.inference import ClassifierSelector, Separator; mark("import tse2.inference")
 from tse2.utils.audio import read_audio
 sep = Separator.from_pretrained(sys.argv[1] + "/separator"); mark("build + load the separator")
@@ -57,6 +58,9 @@ prev = t0
 for what, t in marks:
     print(f"| {what} | {t - prev:.2f} |"); prev = t
 print(f"| total | {prev - t0:.2f} |")
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"transformers", "librosa", "scipy", "sympy", "numba", "peft"})
+print()
+print(f"heavy packages imported: {', '.join(heavy) or 'none'}")
 """
 
 

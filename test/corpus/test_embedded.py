@@ -25,6 +25,12 @@ def test_sentence_lists_cover_every_language():
         embedded.read_sentences(SENTENCES, ["xx"])
 
 
+def test_a_sentence_list_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    (tmp_path / "fr.txt").write_bytes("# sentences\nBonjour.\n".encode() + "Ça va très bien.\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"fr.txt:3: not UTF-8 text \(byte 1 of the line is 0xc7\); convert the file"):
+        embedded.read_sentences(tmp_path, ["fr"])
+
+
 def test_plan_is_deterministic_and_speaker_disjoint():
     s1, u1 = _plan()
     s2, u2 = _plan()

@@ -112,3 +112,10 @@ def test_bad_audio_stops_or_is_skipped(tmp_path, db):
     counts = corpus.write_data_dirs([corpus.read_mls(db, ["french"])], tmp_path / "data", 16000, tmp_path / "rs",
                                     skip_bad_audio=True)
     assert counts == {"train": 1, "dev": 1, "test": 1}
+
+
+def test_a_transcript_that_is_not_utf8_is_named_with_its_line(tmp_path, db):
+    trans = db / "LibriSpeech/dev-clean/251/136532/251-136532.trans.txt"
+    trans.write_bytes(trans.read_bytes() + b"251-136532-0002 CAF\xc9 AU LAIT\n")  # Latin-1, not UTF-8
+    with pytest.raises(ValueError, match=r"251-136532.trans.txt:3: not UTF-8 text \(byte 20 of the line is 0xc9\)"):
+        corpus.read_librispeech(db)

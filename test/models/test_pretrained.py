@@ -32,6 +32,16 @@ def test_log_mel_is_whispers_own():
     assert np.abs(ours - ref).max() < 1e-5
 
 
+@pytest.mark.parametrize("sr,n_fft,n_mels", [(16000, 400, 80), (16000, 400, 128), (22050, 1024, 64)])
+def test_slaney_mel_filters_are_librosas(sr, n_fft, n_mels):
+    import librosa
+
+    from tse2.models.whisper import slaney_mel
+
+    ref = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+    assert np.abs(slaney_mel(sr, n_fft, n_mels) - ref).max() < 1e-6 * ref.max()
+
+
 def test_whisper_base_from_the_wheel_matches_ctranslate2(whisper):
     """Reference: ctranslate2 4.8.5's Whisper.encode of the same 30 s window (recorded once; fp16
     weights, so agreement is to ~1e-3)."""
@@ -171,3 +181,53 @@ def test_bypass_appends_the_statistics_to_the_embedding(tmp_path):
     assert list((tmp_path / "prosody_v1").rglob("*.npy"))  # cached like the frames
     with pytest.raises(ValueError, match="bypass needs"):
         Toy(hidden=8, level=False, bypass=4)
+
+
+class FrameStats(FrozenFrameEncoder):
+    """Frames of 320 samples each (mean, RMS, peak): the same per piece as on the whole signal."""
+    frame_dim, tag = 3, "frame_stats"
+
+    def compute_frames(self, wav):
+        x = wav[: len(wav) // 320 * 320].reshape(-1, 320)
+        return torch.stack([x.mean(1), x.pow(2).mean(1).sqrt(), x.abs().amax(1)], 1)
+
+
+@pytest.mark.parametrize("stride,bins", [(1, 8), (3, 4), (4, 0)])
+def test_long_signals_embed_piece_by_piece_as_a_whole(monkeypatch, stride, bins):
+    """Evaluation embeds a signal longer than LONG_S in PIECE_S pieces: the same embedding as the
+    whole-signal head (the stride groups, the conv's context and the time bins cross the pieces)."""
+    torch.manual_seed(0)
+    enc = FrameStats(hidden=16, stride=stride, time_bins=bins, prosody=False).eval()
+    x = torch.from_numpy(np.concatenate([chirp(1.3), 0.3 * chirp(1.0), np.zeros(3000, np.float32), chirp(0.9)]))
+    n = torch.tensor([len(x)])
+    whole = enc(x[None], n)
+    monkeypatch.setattr(FrozenFrameEncoder, "LONG_S", 1.0)
+    monkeypatch.setattr(FrozenFrameEncoder, "PIECE_S", 0.42)  # 21 frames a piece: groups cross pieces
+    calls = []
+    monkeypatch.setattr(FrameStats, "embed_batch", lambda self, w, l: calls.append(w.shape) or whole)
+    pieces = enc(x[None], n)
+    assert not calls  # the long path ran, not the batch one
+    assert torch.allclose(pieces, whole, atol=1e-5), (pieces - whole).abs().max()
+    # in a batch with a short signal: the short one is embedded alone, the long one in pieces
+    monkeypatch.undo()
+    monkeypatch.setattr(FrozenFrameEncoder, "LONG_S", 1.0)
+    short = torch.from_numpy(chirp(0.8))
+    batch = torch.zeros(2, len(x))
+    batch[0], batch[1, :len(short)] = x, short
+    both = enc(batch, torch.tensor([len(x), len(short)]))
+    assert torch.allclose(both[0], whole[0], atol=1e-5)
+    monkeypatch.setattr(FrozenFrameEncoder, "LONG_S", 100.0)
+    assert torch.allclose(both[1], enc(short[None], torch.tensor([len(short)]))[0], atol=1e-5)
+
+
+def test_prosody_stats_of_pieces_agree_with_the_whole():
+    from tse2.models.acoustic import prosody_stats
+
+    fs = 16000
+    t = np.arange(8 * fs) / fs
+    voiced = sum(0.1 / k * np.sin(2 * np.pi * k * (180 + 20 * t) * t) for k in range(1, 4)) * (np.sin(2 * np.pi * 3 * t) > 0.3)
+    whole = prosody_stats(voiced.astype(np.float32), fs)
+    pieces = prosody_stats(voiced.astype(np.float32), fs, piece_s=2.05)
+    assert pieces[4] == whole[4] == 1.0
+    assert np.abs(pieces[:3] - whole[:3]).max() < 0.02
+    assert abs(pieces[3] - whole[3]) < 0.15  # syllables at a boundary may count twice

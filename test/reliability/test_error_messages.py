@@ -107,3 +107,28 @@ def test_a_target_that_is_not_1_or_2_is_named_with_its_line(tmp_path):
     path.write_text("m1 1\nm2 one\n")
     with pytest.raises(DataDirError, match=rf"{path}:2: the target of m2 must be 1 or 2, got 'one'"):
         read_targets(path)
+
+
+def test_key_lists_take_bare_ids_and_name_a_key_the_data_lacks(tmp_path):
+    """``--key_file`` of cls_inference / tse_inference: bare ids or ``<key> <value>`` lines (as
+    ESPnet reads them); a key the example dir lacks is named with its line before any model runs
+    (ESPnet's iterator failed deep inside)."""
+    from types import SimpleNamespace
+
+    from tse2.inference.classifier import ClassifierSelector
+    from tse2.utils.datadir import DataDirError, read_keys
+
+    (tmp_path / "bare").write_text("ex1\nex2\n")
+    (tmp_path / "pairs").write_text("ex1 a.wav\nex2 b.wav\n")
+    assert read_keys(tmp_path / "bare") == read_keys(tmp_path / "pairs") == ["ex1", "ex2"]
+    (tmp_path / "dup").write_text("ex1\nex1\n")
+    with pytest.raises(DataDirError, match=r"dup:2: duplicate key 'ex1'"):
+        read_keys(tmp_path / "dup")
+
+    data = tmp_path / "examples"
+    data.mkdir()
+    for name in ("cand1.scp", "cand2.scp"):
+        (data / name).write_text("ex1 a.wav\n")
+    (data / "prompt").write_text("ex1 the louder one\n")
+    with pytest.raises(DataDirError, match=r"bare:2: 'ex2' is not in .*cand1.scp \(1 entries\)"):
+        ClassifierSelector.batches(SimpleNamespace(cue="text"), data, tmp_path / "bare")

@@ -1,6 +1,7 @@
-"""``kill -9`` in the middle of stage 3 (mixture simulation) or stage 6 (separation), then a plain
-rerun: the stage notices the unfinished set, redoes it and only it, and the outputs are bit for bit
-those of an uninterrupted run; no temporary file is left behind."""
+"""``kill -9`` in the middle of stage 3 (mixture simulation), stage 5 (separator training) or stage 6
+(separation), then a plain rerun: the stage notices the unfinished set (or epoch), redoes it and
+only it, and the outputs are bit for bit those of an uninterrupted run; no temporary file is left
+behind."""
 
 from __future__ import annotations
 
@@ -101,6 +102,41 @@ def test_kill_9_during_stage_6_redoes_only_the_unfinished_set(recipe, bash):
     assert "Stage 6: dev: already done" not in out.stdout
     assert _md5s(exp) == reference
     assert not _leftovers(exp), _leftovers(exp)[:3]
+
+
+def _state(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_kill_9_during_stage_5_training_resumes_to_the_same_model(recipe, bash):
+    """Stage 5 from scratch (ESPnet's trainer, --resume true, dynamic mixing) killed after its first
+    epoch, then rerun: it continues from the checkpoint, and the last epoch's weights are bit for
+    bit an uninterrupted run's."""
+    sep = ["--sep_release", "", "--sep_args", "--max_epoch 3 --num_iters_per_epoch 3 --batch_size 2 --seed 3"]
+    bash(["./run.sh", "--stage", "5", "--stop_stage", "5", *MIX, *sep, "--sep_tag", "whole"], cwd=recipe)
+    whole = recipe / "exp/sep_whole"
+    reference = _state(whole / "3epoch.pth")
+
+    env = dict(os.environ, PATH=f"{UTILS}:{os.environ['PATH']}")
+    proc = subprocess.Popen(["./run.sh", "--stage", "5", "--stop_stage", "5", *MIX, *sep, "--sep_tag", "cut"],
+                            cwd=recipe, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    cut = recipe / "exp/sep_cut"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (cut / "1epoch.pth").exists():
+        time.sleep(0.02)
+    _kill(proc)
+    assert not (cut / "3epoch.pth").exists() and not (cut / ".stage5.done").exists()
+
+    out = bash(["./run.sh", "--stage", "5", "--stop_stage", "5", *MIX, *sep, "--sep_tag", "cut"], cwd=recipe)
+    assert "already done" not in out.stdout
+    log = (cut / "train.log").read_text()
+    assert "The training was resumed using" in log, log[-2000:]
+    resumed = _state(cut / "3epoch.pth")
+    assert resumed.keys() == reference.keys()
+    assert all(bool((resumed[k] == reference[k]).all()) for k in reference)
 
 
 def test_stage_3_remakes_rooms_and_mixtures_when_the_seed_changes(recipe, bash):

@@ -27,7 +27,7 @@ from tse2.inference import SingleStageExtractor
 from tse2.scoring.metrics import pesq_score, si_sdr
 from tse2.utils.audio import read_audio
 from tse2.utils.cli import merge_parts, run_tool
-from tse2.utils.datadir import DataDirError, c_sort_key, read_map
+from tse2.utils.datadir import DataDirError, c_sort_key, check_keys, read_keys, read_map
 from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
 log = logging.getLogger("tse_inference")
@@ -58,7 +58,9 @@ def run(args) -> int:
         if not (d / name).is_file():
             raise FileNotFoundError(f"{d / name} is missing: rerun tse2.bin.cls_data (text cue) for this set")
     mixes, targets, prompts = read_map(d / "mix.scp"), read_map(d / "target.scp"), read_map(d / "prompt")
-    keys = list(read_map(args.key_file)) if args.key_file else sorted(prompts, key=c_sort_key)
+    keys = read_keys(args.key_file) if args.key_file else sorted(prompts, key=c_sort_key)
+    if args.key_file:
+        check_keys(args.key_file, keys, d / "prompt", prompts)
     model = SingleStageExtractor.from_pretrained(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
     rows, cache = [], {}
     for key in keys:

@@ -44,7 +44,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tse2.utils.datadir import CtmWord, spk2utt_from_utt2spk, write_ctm, write_map
+from tse2.utils.datadir import CtmWord, spk2utt_from_utt2spk, text_lines, write_ctm, write_map
 from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def read_sentences(sentence_dir: Path, langs: Sequence[str]) -> Dict[str, List[s
         path = Path(sentence_dir) / f"{lang}.txt"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: sentence list for language {lang!r} is missing")
-        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        lines = [ln.strip() for _, ln in text_lines(path)]
         out[lang] = [ln for ln in lines if ln and not ln.startswith("#")]
         if not out[lang]:
             raise ValueError(f"{path}: no sentences")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from tse2.utils.audio import AudioError, audio_info, read_audio
-from tse2.utils.datadir import spk2utt_from_utt2spk, write_map
+from tse2.utils.datadir import spk2utt_from_utt2spk, text_lines, write_map
 from tse2.utils.fileio import write_wav
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,11 @@ AISHELL3_AGE_GROUPS = {"A": 12, "B": 20, "C": 33, "D": 50}
 
 class CorpusLayoutError(ValueError):
     """A corpus directory does not have the published layout."""
+
+
+def _lines(path: Path):
+    """(line number, line) of a corpus text file, without CR/LF; not UTF-8: file:line and byte."""
+    return ((n, line.rstrip("\r")) for n, line in text_lines(path))
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def read_librispeech(root: Path, subsets: Dict[str, Sequence[str]] = LIBRISPEECH
     base = _need(Path(root) / "LibriSpeech", "LibriSpeech directory")
     spk_file = _need(base / "SPEAKERS.TXT", "LibriSpeech speaker table")
     genders = {}
-    for n, line in enumerate(spk_file.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in _lines(spk_file):
         if not line.strip() or line.startswith(";"):
             continue
         cols = [c.strip() for c in line.split("|")]
@@ -87,7 +92,7 @@ def read_librispeech(root: Path, subsets: Dict[str, Sequence[str]] = LIBRISPEECH
         for name in names:
             sub = _need(base / name, f"LibriSpeech subset for {split}")
             for trans in sorted(sub.glob("*/*/*.trans.txt")):
-                for n, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), 1):
+                for n, line in _lines(trans):
                     if not line.strip():
                         continue
                     utt, _, text = line.partition(" ")
@@ -108,14 +113,14 @@ def read_mls(root: Path, languages: Iterable[str] = tuple(MLS_LANGS)) -> Dict[st
         base = _need(Path(root) / f"mls_{language}", f"MLS {language} directory")
         meta = _need(base / "metainfo.txt", "MLS speaker table")
         genders = {}
-        for n, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in _lines(meta):
             cols = [c.strip() for c in line.split("|")]
             if n == 1 or len(cols) < 2 or not cols[0].isdigit():
                 continue  # header
             genders[cols[0]] = _gender(cols[1], f"{meta}:{n}")
         for split in SPLITS:
             trans = _need(base / split / "transcripts.txt", f"MLS {language} {split} transcripts")
-            for n, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), 1):
+            for n, line in _lines(trans):
                 if not line.strip():
                     continue
                 utt, sep, text = line.partition("\t")
@@ -138,7 +143,7 @@ def read_aishell3(root: Path, dev_speakers: int = 8) -> Dict[str, List[CorpusUtt
     base = _need(Path(root) / "data_aishell3", "AISHELL-3 directory")
     info = _need(base / "spk-info.txt", "AISHELL-3 speaker table")
     speakers = {}
-    for n, line in enumerate(info.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in _lines(info):
         if not line.strip() or line.startswith("#"):
             continue
         cols = line.split()
@@ -150,7 +155,7 @@ def read_aishell3(root: Path, dev_speakers: int = 8) -> Dict[str, List[CorpusUtt
     out: Dict[str, List[CorpusUtt]] = {s: [] for s in SPLITS}
     for part in ("train", "test"):
         content = _need(base / part / "content.txt", f"AISHELL-3 {part} transcripts")
-        for n, line in enumerate(content.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in _lines(content):
             if not line.strip():
                 continue
             name, _, rest = line.partition("\t")

@@ -77,6 +77,11 @@ class ClassifierSelector(Runtime):
             if not (Path(data_dir) / fname).is_file():
                 raise FileNotFoundError(f"{Path(data_dir) / fname} is missing: the {self.cue} classifier needs it "
                                         f"(tse2.bin.cls_data --cue {self.cue})")
+        if key_file is not None:  # ESPnet's iterator would fail deep inside on a key it lacks
+            from tse2.utils.datadir import check_keys, read_keys, read_map
+
+            cands = Path(data_dir) / "cand1.scp"
+            check_keys(key_file, read_keys(key_file), cands, read_map(cands))
         return iter(Tse2ClassifierTask.build_streaming_iterator(
             [(str(Path(data_dir) / f), n, t) for f, n, t in names],
             preprocess_fn=self.preprocess, collate_fn=Tse2ClassifierTask.build_collate_fn(self.args, False),
@@ -88,7 +93,7 @@ class ClassifierSelector(Runtime):
                  enroll: Optional[np.ndarray] = None) -> Tuple[int, List[float], Dict]:
         import torch
 
-        data = {"cand1": cands[0].astype(np.float32), "cand2": cands[1].astype(np.float32)}
+        data = {"cand1": np.asarray(cands[0], dtype=np.float32), "cand2": np.asarray(cands[1], dtype=np.float32)}
         if self.cue == "text":
             if prompt is None or not str(prompt).strip():
                 raise ValueError("this extractor's classifier needs a text prompt")

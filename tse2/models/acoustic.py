@@ -65,32 +65,45 @@ def level_stats(wav: torch.Tensor, lengths: torch.Tensor, frame: int = FRAME, fs
 NUM_PROSODY = 5
 
 
-def prosody_stats(wav, fs: int = 16000):
+def prosody_stats(wav, fs: int = 16000, piece_s: float = 0.0):
     """(N,) waveform (numpy) → 5 numbers the pitch and rate cues compare, measured as the attribute
     selector measures them (:mod:`tse2.attributes`): log2 of the mean F0 / 150 Hz and of the F0 span
     / 50 Hz over voiced frames (Praat), the voiced share of the frames, log2 of the syllable-nucleus
     rate / 250 per minute of active time, and 1 when any frame was voiced (else the F0 terms are 0).
-    About 30 ms for 6 s of audio; :class:`tse2.models.pretrained.FrozenFrameEncoder` caches them."""
+    About 30 ms for 6 s of audio; :class:`tse2.models.pretrained.FrozenFrameEncoder` caches them.
+
+    ``piece_s`` > 0: measure pieces of that length one after the other and pool their voiced frames,
+    syllable counts and levels (memory bounded by the piece, for hour-long talkers; a syllable cut by
+    a piece boundary may count twice).  0: the whole signal at once."""
     import numpy as np
 
     from tse2.attributes.f0 import F0Config, f0_track
     from tse2.attributes.selector import syllable_nuclei
 
-    x = np.asarray(wav, dtype=np.float64)
+    x = np.asarray(wav)
     out = np.zeros(NUM_PROSODY, dtype=np.float32)
     if len(x) < fs // 10 or not np.any(x):
         return out
-    track = f0_track(x, fs, F0Config())
-    voiced = track[np.isfinite(track)]
+    size = int(piece_s * fs) if piece_s > 0 else len(x)
+    voiced, num_frames, nuclei, levels = [], 0, 0, []
+    for start in range(0, len(x), size):
+        seg = np.asarray(x[start:start + size], dtype=np.float64)
+        if start and len(seg) < fs // 10:  # a tail too short to measure
+            continue
+        track = f0_track(seg, fs, F0Config())
+        voiced.append(track[np.isfinite(track)])
+        num_frames += len(track)
+        db, valid = frame_level_db(torch.from_numpy(seg.astype(np.float32))[None], torch.tensor([len(seg)]))
+        levels.append(db[0][valid[0]])
+        nuclei += syllable_nuclei(seg, fs, f0=track)  # the same Praat track, not a second one
+    voiced = np.concatenate(voiced)
     if voiced.size:
         out[0] = np.log2(voiced.mean() / 150.0)
         out[1] = np.log2(max(voiced.max() - voiced.min(), 5.0) / 50.0)
-        out[2] = voiced.size / max(len(track), 1)
+        out[2] = voiced.size / max(num_frames, 1)
         out[4] = 1.0
-    db, valid = frame_level_db(torch.from_numpy(x.astype(np.float32))[None], torch.tensor([len(x)]))
-    db = db[0][valid[0]]
+    db = torch.cat(levels)
     active_s = float((db > db.max() - ACTIVE_DB).sum()) * FRAME / fs
-    nuclei = syllable_nuclei(x, fs, f0=track)  # the same Praat track, not a second one
     if nuclei and active_s > 0:
         out[3] = np.log2(60.0 * nuclei / active_s / 250.0)
     return out

