@@ -19,18 +19,24 @@ once per batch):
 "similar"/"same" prompts are left out unless ``keep_similar`` (training: paper, no; inference:
 yes, the relative-vs-independent study reads them).  :mod:`tse2.systems` says which options each
 system's examples take; ``tse2.bin.cls_data`` is the command line.
+
+:func:`combine_examples` writes the union of example dirs (``--cls_train_clean``: a classifier on
+separated outputs also trains on the references' examples, their ids prefixed ``clean-``).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, read_targets, write_map
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 KINDS = ("relative", "independent")
+CLEAN_PREFIX = "clean-"  # the ids of the references' examples in a combined training set
+FILES = ("cand1.scp", "cand2.scp", "label", "utt2num_samples", "mix.scp", "target.scp", "attr1", "attr2",
+         "prompt", "enroll.scp")  # every Kaldi-style file an example dir may hold, beside examples.jsonl
 
 
 def candidates(mix_dir: Path, sep_dir: Optional[Path]) -> tuple:
@@ -131,6 +137,43 @@ def write_examples(mix_dir: Path, out: Path, sep_dir: Optional[Path] = None, cue
         for r in rows:
             r = {k: v for k, v in r.items() if k not in ("prompt", "enroll")}
             r["label"] = int(label[r["mix"]])
+            f.write(json.dumps(r) + "\n")
+    counts: Dict[str, int] = {}
+    for r in rows:
+        counts[r["cue_type"]] = counts.get(r["cue_type"], 0) + 1
+    return counts
+
+
+def combine_examples(parts: Sequence[Tuple[str, Path]], out: Path) -> Dict[str, int]:
+    """Writes the example dir ``out`` as the union of example dirs ``(id prefix, dir)``; returns the
+    number of examples per cue type.  Each part must hold the same files (the first part says which);
+    prefixed ids that collide are an error."""
+    if not parts:
+        raise ValueError("combine_examples: no example dirs given")
+    first = Path(parts[0][1])
+    names = [n for n in FILES if (first / n).is_file()]
+    if not names or not (first / "examples.jsonl").is_file():
+        raise DataDirError(f"{first}: not an example dir (no examples.jsonl or example files)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        merged: Dict[str, str] = {}
+        for prefix, d in parts:
+            path = Path(d) / name
+            if not path.is_file():
+                raise DataDirError(f"{path} is missing: {first} has {name}, so every combined example dir needs it")
+            for key, value in read_map(path).items():
+                if prefix + key in merged:
+                    raise DataDirError(f"{path}: example {prefix + key} is already in another combined dir")
+                merged[prefix + key] = value
+        write_map(out / name, merged)
+    rows = []
+    for prefix, d in parts:
+        for r in read_jsonl(Path(d) / "examples.jsonl"):
+            rows.append(dict(r, id=prefix + r["id"]))
+    rows.sort(key=lambda r: c_sort_key(r["id"]))
+    with atomic_open(out / "examples.jsonl") as f:
+        for r in rows:
             f.write(json.dumps(r) + "\n")
     counts: Dict[str, int] = {}
     for r in rows:

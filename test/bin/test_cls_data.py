@@ -112,3 +112,40 @@ def test_attribute_vectors_follow_the_candidates(tmp_path):
     clean = tmp_path / "clean"
     cls_data.main(["--mix_dir", str(mix), "--clean", "--out_dir", str(clean)])  # references: s1, s2 as they are
     assert read_map(clean / "attr1")["dev-000001_pitch_rel"].split()[0] == "1.0000"
+
+
+def test_a_training_set_with_clean_holds_the_separated_and_the_reference_examples(tmp_path, monkeypatch, capsys,
+                                                                                 caplog):
+    """``tse2.sh --cls_train_clean text``: the text system trains on both candidate sources."""
+    from tse2.bin import systems
+
+    (tmp_path / "data").mkdir()
+    mix, sep = _mix_dir(tmp_path / "data")
+    mix.rename(tmp_path / "data" / "dev_mix")
+    (tmp_path / "exp" / "sep_x").mkdir(parents=True)
+    sep.rename(tmp_path / "exp" / "sep_x" / "separate_dev")
+    monkeypatch.chdir(tmp_path)
+    args = ["data", "--system", "text", "--set", "dev", "--purpose", "train", "--sep_exp", "exp/sep_x",
+            "--dumpdir", "dump"]
+    assert systems.main(args + ["--with_clean", "true"]) == 0
+    printed = capsys.readouterr().out.split()
+    out = Path(printed[0])
+    assert out == Path("dump/cls/sep_x/text_relative/dev_with_clean")
+    assert f"{out}/cand1.scp,cand1,sound" in printed and f"{out}/utt2num_samples" in printed
+    labels = read_map(out / "label")
+    assert len(labels) == 10 and sorted(labels) == list(labels)
+    # the separator swapped dev-000000 (label 1); on the references its target is talker 2 (label 0)
+    assert labels["dev-000000_pitch_rel"] == "1" and labels["clean-dev-000000_pitch_rel"] == "0"
+    cand1 = read_map(out / "cand1.scp")
+    assert cand1["dev-000000_pitch_rel"] == "/s/dev-000000_sep1.wav"
+    assert cand1["clean-dev-000000_pitch_rel"] == "/w/dev-000000_s1.wav"
+    for name in ("cand2.scp", "prompt", "utt2num_samples", "attr1", "attr2"):
+        assert set(read_map(out / name)) == set(labels), name
+    rows = [json.loads(x) for x in (out / "examples.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == list(labels)
+    # the separated-only list is still there, unchanged, for a run without the option
+    assert len(read_map(Path("dump/cls/sep_x/text_relative/dev/label"))) == 5
+    # only a trained system's training set on separated outputs takes it
+    assert systems.main(args[:6] + ["valid"] + args[7:] + ["--with_clean", "true"]) != 0
+    assert "--with_clean true: only the training set" in caplog.text and "(not text, valid)" in caplog.text
+    assert systems.main(["data", "--system", "text_clean"] + args[3:] + ["--with_clean", "true"]) != 0

@@ -87,6 +87,9 @@ cls_systems="text enroll"  # selectors: text (classifier, relative prompts), tex
                            # measured pitch, loudness, rate, duration, onset); a _clean suffix
                            # (text_clean, ...) uses the reverberant references: the Clean ACC oracle
 cls_args=                  # more options of tse2.bin.cls_train (e.g. "--max_epoch 5")
+cls_train_clean=           # systems on separated outputs that also train on the references' examples
+                           # (e.g. "text"; beyond the paper, which trains on the separated outputs alone;
+                           # validation stays on the separated outputs)
 cls_model_file=            # checkpoint file name in each exp/cls_<tag>_<system> used by stages 8 and 10
                            # (default: the best one ESPnet kept)
 
@@ -394,8 +397,8 @@ fi
 
 # The examples of a system for one set (tse2.bin.systems data); prints their dir, then the ESPnet
 # data options for a training or validation set.
-system_data() {  # <system> <set> <train|valid|eval>
-    python -m tse2.bin.systems data --system "$1" --set "$2" --purpose "$3" --sep_exp "${sep_exp}" --dumpdir "${dumpdir}"
+system_data() {  # <system> <set> <train|valid|eval> [more options of tse2.bin.systems data]
+    python -m tse2.bin.systems data --system "$1" --set "$2" --purpose "$3" --sep_exp "${sep_exp}" --dumpdir "${dumpdir}" "${@:4}"
 }
 
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
@@ -404,8 +407,11 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         [ "${kind}" = single_stage ] && train=(python -m tse2.bin.tse_train --config "$2" --output_dir "${sys_dir}"
                                                --dynamic_mixing_conf "mix_dir=data/${train_set}_mix")
         mkdir -p "${sys_dir}"
-        { system_data "$1" "${train_set}" train | tail -n +2 && system_data "$1" "${valid_set}" valid | tail -n +2; } \
-            > "${sys_dir}/data_args" || die "cannot write the examples of $1"
+        local with_clean=false
+        [[ " ${cls_train_clean} " == *" $1 "* ]] && with_clean=true
+        { system_data "$1" "${train_set}" train --with_clean "${with_clean}" | tail -n +2 \
+            && system_data "$1" "${valid_set}" valid | tail -n +2; } > "${sys_dir}/data_args" \
+            || die "cannot write the examples of $1"
         mapfile -t data_args < "${sys_dir}/data_args"
         # shellcheck disable=SC2086
         launch_training 7 "${sys_dir}" "$1 system" "${train[@]}" "${data_args[@]}" $3
@@ -426,7 +432,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         fi
         log "Stage 7: ${system} (${config}) in ${sys_dir}"
         skip_or_run "Stage 7: ${system}" "${sys_dir}/.stage7.done" \
-            "config=$(digest "${config}") args=${args} ngpu=${ngpu} separated=${sep_done} inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
+            "config=$(digest "${config}") args=${args} ngpu=${ngpu} separated=${sep_done}$([[ " ${cls_train_clean} " == *" ${system} "* ]] && echo " with_clean=true") inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
             "${sys_dir}/config.yaml" -- train_system "${system}" "${config}" "${args}"
     done
 fi
