@@ -125,6 +125,10 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
         assert sel and all(r["selected"] in (1, 2) and r["correct"] == ((r["selected"] == 1) == (r["label"] == 1))
                            for r in sel)
         assert (cexp / "RESULTS_classifier.md").read_text().count("| overall |") == 1
+    # run.sh's --cls_train_clean text: the text classifier trained on separated + reference examples
+    text_args = (recipe / "exp/cls_minilm_whisper_text/data_args").read_text()
+    assert "text_relative/train_with_clean/cand1.scp" in text_args and "text_relative/dev/cand1.scp" in text_args
+    assert "_with_clean" not in (recipe / "exp/cls_minilm_whisper_enroll/data_args").read_text()
     prompts = [json.loads(x) for x in (recipe / "data/test_mix/prompts.jsonl").read_text().splitlines()]
     text_sel = (recipe / "exp/cls_minilm_whisper_text/infer_test/selections.jsonl").read_text().splitlines()
     assert len(text_sel) == sum(p["kind"] == "relative" for p in prompts)  # similar ones included, flagged
