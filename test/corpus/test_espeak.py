@@ -65,6 +65,21 @@ def test_deterministic(synth):
     assert np.array_equal(a.audio, b.audio) and a.words == b.words
 
 
+def test_breathy_variants_do_not_depend_on_the_parents_c_rand_state(synth):
+    """+f2/+f3/+f5 breathe with libc rand(): a parent that called it must not change the audio."""
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    text = "Die Besprechung wurde verschoben."
+    libc.srand(1)
+    a = synth.synthesize(text, "de+f5", pitch=34)
+    libc.srand(12345)
+    for _ in range(7):
+        libc.rand()
+    b = synth.synthesize(text, "de+f5", pitch=34)
+    assert np.array_equal(a.audio, b.audio)
+
+
 def test_mandarin_through_pinyin(synth):
     spoken, chars = to_spoken_text("zh", "今天天气很好，我们去公园。")
     assert spoken.split()[:2] == ["jin1", "tian1"] and "".join(chars) == "今天天气很好我们去公园"

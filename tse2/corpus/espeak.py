@@ -15,7 +15,11 @@ Determinism: libespeak-ng carries signal state from one utterance to the next (t
 spoken twice in one process differs by a few hundred samples), so every utterance is synthesized
 in a child forked from the freshly initialized library.  Its audio then depends only on the text
 and the parameters, never on what the process synthesized before, so a corpus is bit-identical
-whatever the number of jobs or their order.  A fork costs about a millisecond.
+whatever the number of jobs or their order.  A fork costs about a millisecond.  The breathy voice
+variants (``+f2``, ``+f3``, ``+f5``) draw their noise from the C library's ``rand()``, whose state
+the child inherits from the parent: anything in the job's process that called ``rand()`` changed
+them (two fresh runs of the embedded recipe differed in those 300 of 1200 utterances), so the
+child seeds it (``srand(1)``, the C library's start state) before it synthesizes.
 """
 
 from __future__ import annotations
@@ -186,6 +190,7 @@ class EspeakSynth:
         if pid == 0:  # child: synthesize, send the result or the error, never return
             os.close(read_fd)
             try:
+                _reset_c_rand()
                 payload = ("ok", self._synth_here(*args))
             except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
                 payload = ("error", exc)
@@ -240,6 +245,11 @@ class EspeakSynth:
         if sample_rate != self.native_rate:
             audio = resample(audio, self.native_rate, sample_rate)
         return Synthesis(audio=audio.astype(np.float32), sample_rate=sample_rate, words=words)
+
+
+def _reset_c_rand() -> None:
+    """Seeds the C library's ``rand()`` as a fresh process has it (see the module docstring)."""
+    ctypes.CDLL(None).srand(1)
 
 
 def _check_range(name: str, value: int, lo: int, hi: int) -> None:
