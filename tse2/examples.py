@@ -133,13 +133,17 @@ def write_examples(mix_dir: Path, out: Path, sep_dir: Optional[Path] = None, cue
         write_map(out / "prompt", {r["id"]: r["prompt"] for r in rows})
     else:
         write_map(out / "enroll.scp", {r["id"]: r["enroll"] for r in rows})
+    return _write_records(out, [{**{k: v for k, v in r.items() if k not in ("prompt", "enroll")},
+                                 "label": int(label[r["mix"]])} for r in rows])
+
+
+def _write_records(out: Path, records: Sequence[Dict]) -> Dict[str, int]:
+    """Writes ``out/examples.jsonl`` (atomically); returns the number of examples per cue type."""
     with atomic_open(out / "examples.jsonl") as f:
-        for r in rows:
-            r = {k: v for k, v in r.items() if k not in ("prompt", "enroll")}
-            r["label"] = int(label[r["mix"]])
+        for r in records:
             f.write(json.dumps(r) + "\n")
     counts: Dict[str, int] = {}
-    for r in rows:
+    for r in records:
         counts[r["cue_type"]] = counts.get(r["cue_type"], 0) + 1
     return counts
 
@@ -172,10 +176,4 @@ def combine_examples(parts: Sequence[Tuple[str, Path]], out: Path) -> Dict[str, 
         for r in read_jsonl(Path(d) / "examples.jsonl"):
             rows.append(dict(r, id=prefix + r["id"]))
     rows.sort(key=lambda r: c_sort_key(r["id"]))
-    with atomic_open(out / "examples.jsonl") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
-    counts: Dict[str, int] = {}
-    for r in rows:
-        counts[r["cue_type"]] = counts.get(r["cue_type"], 0) + 1
-    return counts
+    return _write_records(out, rows)

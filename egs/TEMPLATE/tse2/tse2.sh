@@ -407,8 +407,6 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         [ "${kind}" = single_stage ] && train=(python -m tse2.bin.tse_train --config "$2" --output_dir "${sys_dir}"
                                                --dynamic_mixing_conf "mix_dir=data/${train_set}_mix")
         mkdir -p "${sys_dir}"
-        local with_clean=false
-        [[ " ${cls_train_clean} " == *" $1 "* ]] && with_clean=true
         { system_data "$1" "${train_set}" train --with_clean "${with_clean}" | tail -n +2 \
             && system_data "$1" "${valid_set}" valid | tail -n +2; } > "${sys_dir}/data_args" \
             || die "cannot write the examples of $1"
@@ -430,9 +428,11 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
                 [ -f "${sep_exp}/separate_${d}/utt2label" ] || die "${sep_exp}/separate_${d} is missing: run stage 6"
             done
         fi
+        with_clean=false  # --cls_train_clean lists it (train_system reads it too)
+        [[ " ${cls_train_clean} " == *" ${system} "* ]] && with_clean=true
         log "Stage 7: ${system} (${config}) in ${sys_dir}"
         skip_or_run "Stage 7: ${system}" "${sys_dir}/.stage7.done" \
-            "config=$(digest "${config}") args=${args} ngpu=${ngpu} separated=${sep_done}$([[ " ${cls_train_clean} " == *" ${system} "* ]] && echo " with_clean=true") inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
+            "config=$(digest "${config}") args=${args} ngpu=${ngpu} separated=${sep_done}$([ "${with_clean}" = false ] || echo " with_clean=true") inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
             "${sys_dir}/config.yaml" -- train_system "${system}" "${config}" "${args}"
     done
 fi
