@@ -1,0 +1,157 @@
+"""Style prompts: templates x descriptive phrases, the paper's prompt augmentation.
+
+A prompt is a template with one slot filled by one phrase of the style ("Someone {} ." with
+"speaking in a whisper"). In training every example draws a new (template, phrase) pair from
+the *training* sets; the held-out templates and phrases are used only at test time, so the
+scoring stage can report phrasings the model never saw. Phrases are written as verb phrases so
+that every template reads as a sentence.
+
+The table covers the 13 embedded styles and the paper's 22 (ESD, IEMOCAP and Expresso
+styles); a recipe with other styles passes its own vocabulary as JSON
+(``{"templates": {"train": [...], "heldout": [...]}, "phrases": {style: {"train": [...],
+"heldout": [...]}}}``).
+"""
+
+import json
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+TEMPLATES = {
+    "train": [
+        "someone {}.", "a person {}.", "a speaker {}.", "find the utterances where someone {}.",
+        "a recording of a person who {}.", "the voice of someone who {}.", "a clip where the speaker {}.",
+        "I want speech from someone who {}.", "give me a voice that {}.", "somebody {}.",
+        "an utterance in which the talker {}.",
+    ],
+    "heldout": [
+        "show me audio where somebody {}.", "which recordings have a speaker who {}?",
+        "a sample of a talker that {}.", "look for a voice which {}.",
+    ],
+}
+
+PHRASES: Dict[str, Dict[str, List[str]]] = {
+    "neutral": {"train": ["speaks in a neutral tone", "talks calmly and plainly", "speaks without emotion",
+                          "sounds ordinary and matter-of-fact", "reads in a normal voice"],
+                "heldout": ["sounds completely unremarkable", "talks in an everyday flat manner"]},
+    "happy": {"train": ["sounds happy", "speaks cheerfully", "talks with joy", "sounds delighted and bright",
+                        "speaks in an upbeat voice"],
+              "heldout": ["sounds thrilled about something", "is in a great mood"]},
+    "sad": {"train": ["sounds sad", "speaks sorrowfully", "talks in a gloomy voice", "sounds unhappy and down",
+                      "speaks with a heavy heart"],
+            "heldout": ["sounds like they are about to cry", "sounds miserable and depressed"]},
+    "angry": {"train": ["sounds angry", "speaks furiously", "talks in a rage", "sounds irritated and harsh",
+                        "speaks with hostility"],
+              "heldout": ["is really mad at someone", "sounds annoyed and aggressive"]},
+    "whispered": {"train": ["whispers", "speaks in a whisper", "talks under their breath", "murmurs breathily",
+                            "speaks with no voice, only breath"],
+                  "heldout": ["tells a secret very quietly without voicing", "is hushed and breathy"]},
+    "fast": {"train": ["speaks fast", "talks very quickly", "speaks at a rapid pace", "rushes through the words",
+                       "talks at high speed"],
+             "heldout": ["is speed talking", "races through the sentence"]},
+    "slow": {"train": ["speaks slowly", "talks at a slow pace", "drags out the words", "speaks very leisurely",
+                       "talks unhurriedly"],
+             "heldout": ["takes a long time to say each word", "is talking at a crawl"]},
+    "loud": {"train": ["speaks loudly", "talks in a loud voice", "is very loud", "projects the voice strongly",
+                       "speaks at high volume"],
+             "heldout": ["is almost shouting", "booms out the words"]},
+    "soft": {"train": ["speaks softly", "talks quietly", "speaks in a low volume", "is barely audible",
+                       "speaks gently and faintly"],
+             "heldout": ["can hardly be heard", "keeps the volume way down"]},
+    "high-pitched": {"train": ["has a high-pitched voice", "speaks in a high pitch", "talks in a squeaky voice",
+                               "speaks with a very high tone", "uses a shrill voice"],
+                     "heldout": ["sounds piercing and high", "talks way up in a high register"]},
+    "low-pitched": {"train": ["has a low-pitched voice", "speaks in a deep voice", "talks in a low pitch",
+                              "speaks with a very low tone", "uses a bass voice"],
+                    "heldout": ["sounds deep and rumbling", "talks way down in a low register"]},
+    "monotone": {"train": ["speaks in a monotone", "talks with a flat pitch", "speaks without intonation",
+                           "drones on in one tone", "sounds robotic and level"],
+                 "heldout": ["never changes pitch at all", "has no melody in the voice"]},
+    "enunciated": {"train": ["enunciates every word", "speaks word by word", "articulates each word separately",
+                             "pauses between all the words", "speaks very deliberately"],
+                   "heldout": ["pronounces each word on its own", "spells out the sentence one word at a time"]},
+    # the paper's other styles (ESD, IEMOCAP, Expresso)
+    "surprised": {"train": ["sounds surprised", "speaks in astonishment", "talks with amazement",
+                            "sounds startled", "sounds shocked"],
+                  "heldout": ["can't believe what just happened", "sounds taken aback"]},
+    "frustrated": {"train": ["sounds frustrated", "speaks in exasperation", "talks with frustration",
+                             "sounds fed up", "sounds exasperated"],
+                   "heldout": ["has had enough of it", "is at the end of their patience"]},
+    "excited": {"train": ["sounds excited", "speaks with excitement", "talks eagerly", "sounds thrilled",
+                          "sounds enthusiastic"],
+                "heldout": ["can barely contain their excitement", "is buzzing with energy"]},
+    "confused": {"train": ["sounds confused", "speaks in a puzzled way", "talks with confusion",
+                           "sounds uncertain", "sounds bewildered"],
+                 "heldout": ["has no idea what is going on", "sounds lost"]},
+    "disgusted": {"train": ["sounds disgusted", "speaks with disgust", "talks in revulsion", "sounds grossed out",
+                            "sounds repulsed"],
+                  "heldout": ["finds something revolting", "sounds sickened"]},
+    "fearful": {"train": ["sounds afraid", "speaks fearfully", "talks in a scared voice", "sounds frightened",
+                          "sounds terrified"],
+                "heldout": ["is scared out of their wits", "sounds anxious and panicked"]},
+    "laughing": {"train": ["laughs while speaking", "speaks through laughter", "talks while giggling",
+                           "chuckles while talking", "sounds amused and laughing"],
+                 "heldout": ["cracks up mid sentence", "can't stop laughing"]},
+    "sympathetic": {"train": ["sounds sympathetic", "speaks with compassion", "talks in a caring voice",
+                              "sounds understanding", "sounds kind and consoling"],
+                    "heldout": ["is comforting someone", "sounds warm and supportive"]},
+    "narration": {"train": ["narrates a story", "speaks like a narrator", "reads aloud like an audiobook",
+                            "tells a story", "sounds like a storyteller"],
+                  "heldout": ["is reading a book to an audience", "sounds like a documentary voice"]},
+    "sleepy": {"train": ["sounds sleepy", "speaks drowsily", "talks in a tired voice", "sounds exhausted",
+                         "sounds half asleep"],
+               "heldout": ["can barely stay awake", "sounds like they just woke up"]},
+    "childdir": {"train": ["talks to a child", "speaks in a child-directed way", "uses baby talk",
+                           "speaks sweetly to a little kid", "sounds like talking to a toddler"],
+                 "heldout": ["addresses a young child", "uses a voice for small children"]},
+    "sarcastic": {"train": ["sounds sarcastic", "speaks sarcastically", "talks with irony", "sounds mocking",
+                            "sounds snide"],
+                  "heldout": ["doesn't mean a word of it", "says the opposite of what they mean"]},
+    "emphasis": {"train": ["emphasizes certain words", "speaks with emphasis", "stresses some words strongly",
+                           "puts weight on key words", "talks emphatically"],
+                 "heldout": ["hits certain words hard", "leans on particular words"]},
+}
+FIXED_TEMPLATE = "someone {}."
+
+
+class StyleVocab:
+    """The prompt vocabulary for a set of styles."""
+
+    def __init__(self, templates: Mapping[str, Sequence[str]], phrases: Mapping[str, Mapping[str, Sequence[str]]],
+                 styles: Sequence[str]) -> None:
+        self.templates = {k: list(templates[k]) for k in ("train", "heldout")}
+        self.styles = list(styles)
+        missing = [s for s in self.styles if s not in phrases]
+        if missing:
+            raise ValueError(f"no prompt phrases for styles {missing}; give them in a --style_vocab JSON")
+        self.phrases = {s: {k: list(phrases[s][k]) for k in ("train", "heldout")} for s in self.styles}
+        for t in self.templates["train"] + self.templates["heldout"]:
+            if t.count("{}") != 1:
+                raise ValueError(f"prompt template {t!r} must have exactly one {{}} slot")
+
+    @classmethod
+    def load(cls, styles: Sequence[str], path: Optional[str] = None) -> "StyleVocab":
+        if not path:
+            return cls(TEMPLATES, PHRASES, styles)
+        try:
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(d.get("templates", TEMPLATES), {**PHRASES, **d.get("phrases", {})}, styles)
+        except (OSError, json.JSONDecodeError, KeyError) as e:
+            raise ValueError(f"{path}: not a style vocabulary ({e})") from None
+
+    def prompts(self, style: str, part: str = "train") -> List[str]:
+        """Every template x phrase of ``part`` ("train" or "heldout")."""
+        return [t.format(p) for t in self.templates[part] for p in self.phrases[style][part]]
+
+    def fixed(self, style: str) -> str:
+        """The one prompt used when prompt augmentation is off."""
+        return FIXED_TEMPLATE.format(self.phrases[style]["train"][0])
+
+    def sample(self, style: str, rng: np.random.Generator) -> str:
+        t = self.templates["train"][int(rng.integers(len(self.templates["train"])))]
+        ph = self.phrases[style]["train"]
+        return t.format(ph[int(rng.integers(len(ph)))])
+
+    def to_json(self) -> str:
+        return json.dumps({"templates": self.templates, "phrases": self.phrases}, indent=1, ensure_ascii=False)
