@@ -35,6 +35,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--utts_per_speaker", type=int, default=10)
     p.add_argument("--scale", type=int, default=1, help="multiplies the speakers per language")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--styles", default=None,
+                   help="plan the expressive corpus instead (tse2.corpus.styles): every speaker speaks each of "
+                        "these styles ('all': the 13 of the table); --utts_per_speaker is then per style")
 
     s = sub.add_parser("synth", help="synthesize the utterances of one list")
     s.add_argument("--plan", type=Path, required=True)
@@ -56,7 +59,13 @@ def plan(args) -> int:
         raise ValueError("--speakers_per_lang needs three counts >= 0 (train dev test); --scale >= 1")
     per_split = {split: n * args.scale for split, n in zip(embedded.SPLITS, counts)}
     sentences = embedded.read_sentences(args.sentence_dir, args.langs.replace(",", " ").split())
-    speakers, utts = embedded.make_plan(sentences, per_split, args.utts_per_speaker, args.seed)
+    if args.styles:
+        from tse2.corpus.styles import STYLES, make_style_plan
+
+        styles = list(STYLES) if args.styles == "all" else args.styles.replace(",", " ").split()
+        speakers, utts = make_style_plan(sentences, per_split, args.utts_per_speaker, styles, args.seed)
+    else:
+        speakers, utts = embedded.make_plan(sentences, per_split, args.utts_per_speaker, args.seed)
     embedded.write_plan(args.outdir / "plan.jsonl", speakers, utts)
     with atomic_open(args.outdir / "utt.list") as f:
         for utt in sorted((u.utt for u in utts), key=c_sort_key):

@@ -334,7 +334,8 @@ def corpus_report(speakers: Sequence[Speaker], utts: Sequence[Utterance], stats:
             if f or m:
                 per.append(f"{lang} {f}/{m}")
         lines.append(f"| {split} | {int(st['utterances'])} | {int(st['speakers'])} | {st['hours']:.3f} | {', '.join(per)} |")
-    lines += ["", "| emotion | utterances |", "|---|---|"]
-    for emo in EMOTIONS:
+    lines += ["", "| emotion or style | utterances |", "|---|---|"]
+    extra = [e for e in dict.fromkeys(u.emotion for u in utts) if e not in EMOTIONS]  # the styles corpus
+    for emo in list(EMOTIONS) + extra:
         lines.append(f"| {emo} | {sum(1 for u in utts if u.emotion == emo)} |")
     return "\n".join(lines) + "\n"

@@ -107,7 +107,8 @@ def make_style_plan(
     """Speakers (speaker-disjoint splits, genders alternating) each speaking every style.
 
     Utterance ids are ``<spk>_<style>_<k>``; the style is kept in ``Utterance.emotion``. A
-    speaker never speaks the same sentence twice.
+    speaker says a sentence twice only when it needs more utterances than there are sentences
+    (then in two styles: the style is all that differs).
     """
     for style in styles:
         if style not in STYLES:
@@ -118,15 +119,15 @@ def make_style_plan(
     for split in SPLITS:
         n = int(speakers_per_lang.get(split, 0))
         for lang, texts in sentences.items():
-            if need > len(texts):
-                raise ValueError(f"{lang}: {need} utterances per speaker ({utts_per_style} per style x "
-                                 f"{len(styles)} styles) but only {len(texts)} sentences")
+            if not texts:
+                raise ValueError(f"{lang}: no sentences")
             for i in range(n):
                 gender = "f" if i % 2 == 0 else "m"
                 spk = f"{lang}_{split}_{gender}{i:02d}"
                 s = style_speaker(seed, spk, split, lang, gender)
                 speakers.append(s)
-                order = _rng(seed, spk + "/sentences").permutation(len(texts))[:need].tolist()
+                r = _rng(seed, spk + "/sentences")
+                order = np.concatenate([r.permutation(len(texts)) for _ in range(-(-need // len(texts)))])
                 for j, style in enumerate(styles):
                     for k in range(utts_per_style):
                         utt = f"{spk}_{style}_{k}"

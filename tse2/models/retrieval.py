@@ -16,7 +16,9 @@ positive in the contrastive loss. With 13 styles and 32 examples a batch nearly 
 repeats, and the plain CLIP loss then pushes apart a speech clip and a prompt of the same style.
 """
 
-from typing import Dict, Optional, Tuple
+import argparse
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -141,3 +143,29 @@ class StyleRetriever(AbsESPnetModel):
 
     def collect_feats(self, **kwargs) -> Dict[str, torch.Tensor]:
         return {}
+
+
+def read_style_list(path: str) -> List[str]:
+    """The style names, one per line; line i is style index i."""
+    try:
+        styles = [s.strip() for s in Path(path).read_text(encoding="utf-8").splitlines() if s.strip()]
+    except OSError as e:
+        raise ValueError(f"--style_list {path}: cannot read it ({e.strerror})") from None
+    if len(styles) < 2 or len(set(styles)) != len(styles):
+        raise ValueError(f"--style_list {path}: needs at least 2 distinct style names, one per line")
+    return styles
+
+
+def build_retriever(args: argparse.Namespace) -> StyleRetriever:
+    """The :class:`StyleRetriever` of a training config (its parsed arguments)."""
+    from tse2.models.cls_build import SPEECH_ENCODERS, TEXT_ENCODERS, _choice
+
+    styles = read_style_list(args.style_list)
+    speech = _choice(SPEECH_ENCODERS, "speech_encoder", args.speech_encoder)(**args.speech_encoder_conf)
+    conf = dict(args.text_encoder_conf)
+    if "model_dir" not in conf:
+        raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
+    model_conf = dict(getattr(args, "model_conf", None) or {})
+    text = _choice(TEXT_ENCODERS, "text_encoder", args.text_encoder)(
+        out_dim=int(model_conf.get("embed_dim", 512)), **conf)
+    return StyleRetriever(speech, text, num_styles=len(styles), **model_conf)

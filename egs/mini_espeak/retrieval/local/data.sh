@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Stage 1 of the embedded retrieval recipe: synthesize the expressive espeak-ng corpus (every speaker
+# speaks each of the 13 styles of tse2/corpus/styles.py) and write data/{train,dev,test} with
+# utt2style.  Reruns skip utterances already synthesized from the same plan.
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+
+nj=2                       # parallel synthesis jobs
+cmd=run.pl                 # job runner
+fs=16000                   # output sample rate
+langs="en fr de es zh"     # languages (sentence lists in local/sentences/<lang>.txt)
+speakers_per_lang="6 2 2"  # speakers per language in train, dev, test
+utts_per_style=4           # utterances of each style per speaker
+styles=all                 # styles (names of tse2/corpus/styles.py), or all
+scale=1                    # multiplies speakers_per_lang
+seed=0                     # corpus seed: same seed, same corpus
+wav_dir=downloads/mini_espeak_styles/wav
+
+# shellcheck disable=SC1091
+. ./path.sh
+. utils/parse_options.sh
+
+work=data/local/espeak_styles
+log "Planning the expressive corpus (seed ${seed}, scale ${scale})"
+python -m tse2.bin.espeak_corpus plan --sentence_dir local/sentences --outdir "${work}" --styles "${styles}" \
+    --langs "${langs}" --speakers_per_lang "${speakers_per_lang}" \
+    --utts_per_speaker "${utts_per_style}" --scale "${scale}" --seed "${seed}"
+
+split_dir=${work}/split
+rm -rf "${split_dir}"
+nj=$(utils/split_list.sh "${work}/utt.list" "${split_dir}" "${nj}" utt.list)
+
+log "Synthesizing $(wc -l < "${work}/utt.list") utterances with ${nj} jobs (logs: ${work}/log/synth.*.log)"
+${cmd} JOB=1:"${nj}" "${work}/log/synth.JOB.log" \
+    python -m tse2.bin.espeak_corpus synth --plan "${work}/plan.jsonl" \
+        --utt_list "${split_dir}/utt.list.JOB" --wav_dir "${wav_dir}" --fs "${fs}"
+
+log "Writing data dirs"
+python -m tse2.bin.espeak_corpus datadir --plan "${work}/plan.jsonl" --wav_dir "${wav_dir}" \
+    --data_root data --report "${work}/corpus.md" > /dev/null
+for d in train dev test; do
+    [ ! -d "data/${d}" ] || cp "data/${d}/utt2emotion" "data/${d}/utt2style"  # the plan keeps the style there
+done
+cat "${work}/corpus.md"

@@ -1,0 +1,180 @@
+"""The retrieval runtime: embed a speech collection once, then rank it by style descriptions.
+
+    from tse2.inference.retrieval import StyleRetrieval, StyleIndex
+    r = StyleRetrieval.from_pretrained("exp/ret_minilm_whisper")
+    index = r.index_signals(keys, signals)          # or: tse2.bin.retrieval_index embed ... / merge
+    index.save("exp/ret_minilm_whisper/index_test")
+    for key, score in r.search(StyleIndex.load("exp/.../index_test"), "someone whispering slowly", k=5):
+        ...
+
+Any sample rate and channel count comes in: audio is averaged to mono and resampled to the
+model's 16 kHz. The index keeps the projected, unnormalised speech embeddings (the auxiliary
+classifier reads them for the classification baseline); search uses their cosine similarity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Iterable, List, Sequence, Tuple
+
+import numpy as np
+
+from tse2.inference.common import Runtime
+from tse2.utils.fileio import atomic_open, atomic_path
+
+FS = 16000
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def read_any_audio(path: str) -> np.ndarray:
+    """Mono float32 at 16 kHz from any rate and channel count (errors name the file)."""
+    from tse2.corpus.espeak import resample
+    from tse2.utils.audio import AudioError, read_audio
+
+    audio, rate = read_audio(str(path), mono=False)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=1)
+    if len(audio) < rate // 10:
+        raise AudioError(f"{path}: shorter than 0.1 s ({len(audio)} samples)")
+    if rate != FS:
+        audio = resample(audio, rate, FS)
+    return audio.astype(np.float32)
+
+
+def audio_paths(audio_dir: str) -> List[Tuple[str, str]]:
+    """(key, path) of every audio file under ``audio_dir``; the key is the relative path without suffix."""
+    root = Path(audio_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{audio_dir}: not a directory")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not files:
+        raise ValueError(f"{audio_dir}: holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+    return [(str(p.relative_to(root).with_suffix("")).replace("/", "__").replace(" ", "_"), str(p)) for p in files]
+
+
+class StyleIndex:
+    """Keys and their speech embeddings; saved as ``keys``, ``emb.npy`` and ``index.json`` (last)."""
+
+    def __init__(self, keys: Sequence[str], emb: np.ndarray, model_digest: str = "") -> None:
+        if len(keys) != len(emb):
+            raise ValueError(f"index: {len(keys)} keys for {len(emb)} embeddings")
+        self.keys, self.emb, self.model_digest = list(keys), np.asarray(emb, dtype=np.float32), model_digest
+        norm = np.linalg.norm(self.emb, axis=1, keepdims=True)
+        self.unit = self.emb / np.maximum(norm, 1e-12)
+
+    def save(self, path) -> None:
+        d = Path(path)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "index.json").unlink(missing_ok=True)  # a half-written index is never trusted
+        with atomic_open(d / "keys") as f:
+            f.write("".join(k + "\n" for k in self.keys))
+        with atomic_path(d / "emb.npy") as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, self.emb)
+        with atomic_open(d / "index.json") as f:
+            json.dump({"items": len(self.keys), "dim": int(self.emb.shape[1]) if len(self.emb) else 0,
+                       "model_digest": self.model_digest}, f)
+
+    @classmethod
+    def load(cls, path) -> "StyleIndex":
+        d = Path(path)
+        if not (d / "index.json").is_file():
+            raise FileNotFoundError(f"{d}: no complete index (index.json missing; run retrieval_index merge)")
+        meta = json.loads((d / "index.json").read_text())
+        keys = (d / "keys").read_text(encoding="utf-8").split()
+        emb = np.load(d / "emb.npy")
+        if len(keys) != meta["items"]:
+            raise ValueError(f"{d}: keys has {len(keys)} entries, index.json says {meta['items']}")
+        return cls(keys, emb, meta.get("model_digest", ""))
+
+    @classmethod
+    def concat(cls, parts: Iterable["StyleIndex"]) -> "StyleIndex":
+        parts = list(parts)
+        keys = [k for p in parts for k in p.keys]
+        if len(set(keys)) != len(keys):
+            raise ValueError("index parts overlap: a key is in two parts")
+        emb = np.concatenate([p.emb for p in parts]) if parts else np.zeros((0, 0), np.float32)
+        return cls(keys, emb, parts[0].model_digest if parts else "")
+
+
+class StyleRetrieval(Runtime):
+    """A trained retrieval model (``retrieval.sh`` stage 3) as an embedder and a search."""
+
+    name = "retrieval"
+    CHECKPOINTS = ("model.pth", "valid.match.best.pth", "valid.loss.best.pth", "latest.pth")
+    WHAT, STAGE = "trained retrieval model", 3
+
+    def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
+        import torch
+
+        from tse2.inference.classifier import resolved_config
+        from tse2.models.checkpoint import build_named, load_state
+        from tse2.models.encoders import load_tokenizer
+        from tse2.models.retrieval import build_retriever, read_style_list
+
+        conf = resolved_config(Path(config))
+        sl = Path(conf["style_list"])
+        if not sl.is_file() and (Path(config).parent / sl.name).is_file():
+            conf["style_list"] = str(Path(config).parent / sl.name)  # a copied model dir
+        self.args = argparse.Namespace(**conf)
+        self.styles = read_style_list(self.args.style_list)
+        self.model = build_named(build_retriever, self.args, config, "retrieval model")
+        load_state(self.model, model_file, config, device)
+        self.model.to(device).eval()
+        self.tokenizer = load_tokenizer(self.args.text_encoder_conf["model_dir"])
+        self.device, self.model_file, self.torch = device, Path(model_file), torch
+        st = Path(model_file).stat()
+        self.digest = f"{Path(model_file).resolve()}:{st.st_size}:{int(st.st_mtime)}"
+
+    def embed_signals(self, signals: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, D) unnormalised embeddings of 16 kHz mono signals, one at a time (no padding)."""
+        torch = self.torch
+        out = []
+        with torch.no_grad():
+            for x in signals:
+                wav = torch.as_tensor(np.asarray(x, np.float32))[None].to(self.device)
+                out.append(self.model.embed_speech(wav, torch.tensor([wav.shape[1]], device=self.device))[0].cpu())
+        return torch.stack(out).numpy() if out else np.zeros((0, self.model.speech_proj.out_features), np.float32)
+
+    def embed_audio(self, path: str) -> np.ndarray:
+        return self.embed_signals([read_any_audio(path)])[0]
+
+    def embed_text(self, prompts: Sequence[str]) -> np.ndarray:
+        """(N, D) L2-normalised prompt embeddings."""
+        torch = self.torch
+        if not prompts or any(not str(p).strip() for p in prompts):
+            raise ValueError("a query must be a non-empty description")
+        rows = [self.tokenizer(p, truncation=True, max_length=self.args.max_prompt_tokens)["input_ids"] for p in prompts]
+        n = max(len(r) for r in rows)
+        ids = torch.tensor([r + [0] * (n - len(r)) for r in rows], device=self.device)
+        with torch.no_grad():
+            z = self.model.embed_text(ids, torch.tensor([len(r) for r in rows], device=self.device))
+        return torch.nn.functional.normalize(z, dim=-1).cpu().numpy()
+
+    def query_vector(self, prompts: Sequence[str]) -> np.ndarray:
+        """The mean of the prompts' unit embeddings: its dot product with a unit speech embedding is
+        the mean cosine similarity to the prompts (the paper's ranking score)."""
+        return self.embed_text(list(prompts)).mean(axis=0)
+
+    def scores(self, index: StyleIndex, prompts: Sequence[str]) -> np.ndarray:
+        return index.unit @ self.query_vector(prompts)
+
+    def class_scores(self, index: StyleIndex) -> np.ndarray:
+        """(N, styles) logits of the auxiliary classifier (the classification baseline)."""
+        if self.model.classifier is None:
+            raise ValueError("this model has no auxiliary classifier (aux_weight: 0)")
+        with self.torch.no_grad():
+            return self.model.classifier(self.torch.as_tensor(index.emb)).numpy()
+
+    def search(self, index: StyleIndex, query, k: int = 5) -> List[Tuple[str, float]]:
+        """The top ``k`` (key, score) for a description (or a list of them, averaged)."""
+        prompts = [query] if isinstance(query, str) else list(query)
+        s = self.scores(index, prompts)
+        top = np.argsort(-s, kind="stable")[:k]
+        return [(index.keys[i], float(s[i])) for i in top]
+
+    def index_signals(self, keys: Sequence[str], signals: Sequence[np.ndarray]) -> StyleIndex:
+        return StyleIndex(keys, self.embed_signals(signals), self.digest)
+
