@@ -127,6 +127,13 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         { echo "#!/usr/bin/env bash"; echo "cd $(pwd) && . ./path.sh";
           echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${train[@]}")"; } > "${exp}/run.sh"
         chmod +x "${exp}/run.sh"
+        # --resume continues an interrupted run of the same command on the same data, never another's
+        key=$( { printf '%s\n' "${train[@]}"; cat "${ret_config}" "${ret_dump}/style_list" "${ret_dump}/style_vocab.json" \
+                 "${ret_dump}/${train_set}/"{wav.scp,style,utt2num_samples} "${ret_dump}/${valid_set}/"{wav.scp,style}; } | md5sum | cut -c1-32)
+        if [ "$(cat "${exp}/.resume_key" 2>/dev/null)" != "${key}" ]; then
+            rm -rf "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log"
+            echo "${key}" > "${exp}/.resume_key"
+        fi
         log "Stage 3: training ${exp} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
         ${gpu_cmd} --num-threads "${threads}" "${exp}/train.log" "${train[@]}" \
             || die "training failed (see ${exp}/train.log)"
