@@ -1,0 +1,108 @@
+"""The embedded retrieval recipe end to end on a tiny corpus, then its tools on user input."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import ROOT, requires_espeak
+
+pytestmark = requires_espeak
+SRC = ROOT / "egs/mini_espeak/retrieval"
+OPTS = "--langs en --speakers_per_lang 2,1,1 --utts_per_style 1"
+TRAIN = "--max_epoch 2 --model_conf cls_only_epochs=1 --model_conf adversarial_from_epoch=2 --batch_size 8"
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory) -> Path:
+    """A copy of the recipe whose links point at this checkout, run once through stages 1-5."""
+    import subprocess
+
+    target = tmp_path_factory.mktemp("egs") / "tiny/retrieval"
+    (target / "local").mkdir(parents=True)
+    (target / "conf").mkdir()
+    for p in list(SRC.iterdir()) + list((SRC / "local").iterdir()) + list((SRC / "conf").iterdir()):
+        if p.is_dir() and not p.is_symlink():
+            continue
+        dst = target / p.relative_to(SRC)
+        if p.is_symlink():
+            dst.symlink_to(p.resolve())
+        else:
+            dst.write_bytes(p.read_bytes())
+            dst.chmod(p.stat().st_mode)
+    out = subprocess.run(["./run.sh", "--local_data_opts", OPTS, "--ret_args", TRAIN, "--n_trials", "20"],
+                         cwd=target, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return target
+
+
+def _tool(recipe, *args):
+    import subprocess
+
+    return subprocess.run(["bash", "-c", ". ./path.sh && python -m " + " ".join(f"'{a}'" for a in args)],
+                          cwd=recipe, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+def test_the_recipe_writes_every_table(recipe):
+    res = (recipe / "exp/results_ret_retrieval/RESULTS.md").read_text()
+    for part in ("| ret_retrieval | train phrasings |", "| ret_retrieval | held-out phrasings |",
+                 "| ret_retrieval | classifier |", "fewer than 400", "Recall by the positive's duration",
+                 "Logistic regression on 39 acoustic features", "sounds like they are about to cry"):
+        assert part in res, part
+    scores = json.loads((recipe / "exp/ret_retrieval/score_test/results.json").read_text())
+    assert scores["train phrasings"]["distractors"] == 12  # the test speaker's 12 utterances of other styles
+    assert len(scores["train phrasings"]["per_style"]) == 13
+    assert (recipe / "exp/ret_retrieval/run.sh").is_file()
+
+
+def test_the_index_is_restartable(recipe):
+    parts = recipe / "exp/ret_retrieval/index_test/parts"
+    files = sorted(parts.glob("*.npz"))
+    assert files
+    kept = {p: p.stat().st_mtime_ns for p in files}
+    files[0].unlink()
+    out = _tool(recipe, "tse2.bin.retrieval_index", "embed", "--model_dir", "exp/ret_retrieval", "--wav_scp",
+                "dump/ret/test/wav.scp", "--out", "exp/ret_retrieval/index_test", "--job", "1", "--njobs", "2")
+    assert out.returncode == 0, out.stderr
+    assert "job 1/2: 7 items, 1 chunks embedded now, 0 kept" in out.stderr
+    assert all(p.stat().st_mtime_ns == t for p, t in kept.items() if p != files[0] and p.exists())
+    assert files[0].is_file()
+
+
+def test_query_any_rate_and_channels_and_clear_errors(recipe, tmp_path):
+    wavs = sorted((recipe / "downloads").rglob("*_sad_0.wav"))[:1] + sorted((recipe / "downloads").rglob("*_fast_0.wav"))[:1]
+    coll = tmp_path / "coll"
+    (coll / "sub dir").mkdir(parents=True)
+    import librosa
+
+    for i, w in enumerate(wavs):
+        x, _ = librosa.load(w, sr=44100)
+        sf.write(coll / "sub dir" / f"clip{i}.flac", np.stack([x, 0.5 * x], 1), 44100)  # stereo 44.1 kHz
+    out = _tool(recipe, "tse2.bin.retrieval_index", "embed", "--model_dir", "exp/ret_retrieval", "--audio_dir",
+                str(coll), "--out", str(tmp_path / "idx"))
+    assert out.returncode == 0, out.stderr
+    assert _tool(recipe, "tse2.bin.retrieval_index", "merge", "--out", str(tmp_path / "idx")).returncode == 0
+    out = _tool(recipe, "tse2.bin.retrieval_query", "--model_dir", "exp/ret_retrieval", "--index", str(tmp_path / "idx"),
+                "--query", "someone crying", "--k", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    top = json.loads(out.stdout.splitlines()[-1])["top"]
+    assert sorted(t["key"] for t in top) == ["sub_dir__clip0", "sub_dir__clip1"]
+    # an index without index.json (half written) is refused, by name
+    os.remove(tmp_path / "idx/index.json")
+    out = _tool(recipe, "tse2.bin.retrieval_query", "--model_dir", "exp/ret_retrieval", "--index", str(tmp_path / "idx"),
+                "--query", "x")
+    assert out.returncode == 1 and "no complete index" in out.stderr and "Traceback" not in out.stderr
+    # a style the training set lacks
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "wav.scp").write_text((recipe / "data/test/wav.scp").read_text())
+    lines = (recipe / "data/test/utt2style").read_text().splitlines()
+    (bad / "utt2style").write_text("\n".join([lines[0].split()[0] + " grumpy"] + lines[1:]) + "\n")
+    out = _tool(recipe, "tse2.bin.retrieval_data", "prepare", "--data_dir", str(bad), "--out", str(tmp_path / "o"),
+                "--style_list", "dump/ret/style_list")
+    assert out.returncode == 1 and "['grumpy'] are not in" in out.stderr and "utt2style" in out.stderr
