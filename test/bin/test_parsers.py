@@ -27,6 +27,12 @@ TOOLS = {
     "tse_train": ["--output_dir", "exp/x", "--extractor", "dpt"],
     "tse_inference": ["run", "--model_dir", "m", "--data_dir", "d", "--out", "o.jsonl"],
     "release": ["install", "--release_dir", "r", "--exp_dir", "exp/sep_r"],
+    "prep_expressive": ["--data_root", "data", "--resample_dir", "r"],
+    "retrieval_data": ["prepare", "--data_dir", "d", "--out", "o", "--style_list", "s"],
+    "retrieval_train": ["--output_dir", "exp/x", "--style_list", "s"],
+    "retrieval_index": ["embed", "--model_dir", "m", "--wav_scp", "w", "--out", "o"],
+    "retrieval_query": ["--model_dir", "m", "--index", "i", "--query", "someone whispering"],
+    "retrieval_score": ["score", "--model_dir", "m", "--index", "i", "--utt2style", "u", "--out", "o"],
     "systems": ["describe", "--expdir", "exp", "--sep_tag", "s", "--cls_tag", "c", "--dumpdir", "dump", "text"],
 }
 
@@ -57,3 +63,12 @@ def test_tse2_sh_help(bash):
     out = bash(["bash", str(ROOT / "egs/TEMPLATE/tse2/tse2.sh"), "--help"], cwd=ROOT / "egs/mini_espeak/tse2", check=False)
     assert out.returncode == 0
     assert "1  data preparation" in out.stderr and "--stop_stage" in out.stderr
+
+
+def test_retrieval_sh_help_and_bad_ablation(bash):
+    cwd = ROOT / "egs/mini_espeak/retrieval"
+    out = bash(["bash", str(ROOT / "egs/TEMPLATE/retrieval/retrieval.sh"), "--help"], cwd=cwd, check=False)
+    assert out.returncode == 0 and "4  embedding the collection" in out.stderr
+    out = bash(["bash", str(ROOT / "egs/TEMPLATE/retrieval/retrieval.sh"), "--ablations", "no_x", "--stage", "9"],
+               cwd=cwd, check=False)
+    assert out.returncode == 1 and "unknown ablation 'no_x'" in out.stderr

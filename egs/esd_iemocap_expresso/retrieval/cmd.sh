@@ -1,0 +1,1 @@
+../../TEMPLATE/retrieval/cmd.sh

@@ -1,0 +1,1 @@
+../../TEMPLATE/retrieval/retrieval.sh
