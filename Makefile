@@ -1,9 +1,10 @@
 # tse2 top-level targets.  Each one installs what it needs first (idempotent).
 #   make install   Debian packages + tools/venv (pinned)            ~2 min on a fresh 2-core machine
 #   make demo      the embedded recipe, stages 1-10 (see README for timings)
+#   make demo-retrieval  the embedded expressive retrieval recipe, stages 1-5
 #   make test      the default test suite (what CI runs)
 #   make test-all  also the tests marked slow
-.PHONY: all install demo test test-all clean
+.PHONY: all install demo demo-retrieval test test-all clean
 
 PYTHON := tools/venv/bin/python
 
@@ -14,6 +15,9 @@ install:
 
 demo: install
 	cd egs/mini_espeak/tse2 && ./run.sh
+
+demo-retrieval: install
+	cd egs/mini_espeak/retrieval && ./run.sh
 
 test: install
 	$(PYTHON) -m pytest -m "not slow" test

@@ -16,7 +16,7 @@ def test_every_style_has_disjoint_train_and_heldout_prompts():
         assert all("{}" not in p for p in train | held)
     r = np.random.default_rng(0)
     assert all(v.sample("sad", r) in v.prompts("sad") for _ in range(50))
-    assert v.fixed("sad") in v.prompts("sad")
+    assert v.fixed("high-pitched") == "speech that is high pitched."
 
 
 def test_vocab_json_and_errors(tmp_path):
@@ -32,3 +32,11 @@ def test_vocab_json_and_errors(tmp_path):
     p.write_text(json.dumps({"templates": {"train": ["no slot"], "heldout": ["{}"]}}))
     with pytest.raises(ValueError, match="exactly one"):
         StyleVocab.load(["sad"], str(p))
+
+
+def test_the_paper_styles_all_have_prompts():
+    from tse2.corpus.expressive import PAPER_STYLES
+
+    v = StyleVocab.load(list(PAPER_STYLES))
+    assert v.fixed("whispered") == "speech that is whispered."
+    assert all(len(v.prompts(s, "heldout")) == 8 for s in PAPER_STYLES)

@@ -34,7 +34,7 @@ def test_training_draws_new_prompts_validation_is_seeded_by_uid_and_no_aug_is_fi
     assert _text(tok, v1("u1", ex)["prompt"]) == _text(tok, v2("u1", ex)["prompt"])
     assert len({_text(tok, v1(f"u{i}", ex)["prompt"]) for i in range(20)}) > 5
     fixed = _pre(tok, True, augment=False)
-    assert {_text(tok, fixed("u1", ex)["prompt"]) for _ in range(5)} == {"someone sounds sad."}
+    assert {_text(tok, fixed("u1", ex)["prompt"]) for _ in range(5)} == {"speech that is sad."}
     vocab = StyleVocab.load(STYLES)
     assert all(t.lower() in [p.lower() for p in vocab.prompts("sad")] for t in drawn)
 

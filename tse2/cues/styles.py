@@ -6,8 +6,7 @@ the *training* sets; the held-out templates and phrases are used only at test ti
 scoring stage can report phrasings the model never saw. Phrases are written as verb phrases so
 that every template reads as a sentence.
 
-The table covers the 13 embedded styles and the paper's 22 (ESD, IEMOCAP and Expresso
-styles); a recipe with other styles passes its own vocabulary as JSON
+The table covers the 13 embedded styles and the paper's 22 (``tse2.corpus.expressive.PAPER_STYLES``); a recipe with other styles passes its own vocabulary as JSON
 (``{"templates": {"train": [...], "heldout": [...]}, "phrases": {style: {"train": [...],
 "heldout": [...]}}}``).
 """
@@ -71,7 +70,6 @@ PHRASES: Dict[str, Dict[str, List[str]]] = {
     "enunciated": {"train": ["enunciates every word", "speaks word by word", "articulates each word separately",
                              "pauses between all the words", "speaks very deliberately"],
                    "heldout": ["pronounces each word on its own", "spells out the sentence one word at a time"]},
-    # the paper's other styles (ESD, IEMOCAP, Expresso)
     "surprised": {"train": ["sounds surprised", "speaks in astonishment", "talks with amazement",
                             "sounds startled", "sounds shocked"],
                   "heldout": ["can't believe what just happened", "sounds taken aback"]},
@@ -96,23 +94,29 @@ PHRASES: Dict[str, Dict[str, List[str]]] = {
     "sympathetic": {"train": ["sounds sympathetic", "speaks with compassion", "talks in a caring voice",
                               "sounds understanding", "sounds kind and consoling"],
                     "heldout": ["is comforting someone", "sounds warm and supportive"]},
-    "narration": {"train": ["narrates a story", "speaks like a narrator", "reads aloud like an audiobook",
-                            "tells a story", "sounds like a storyteller"],
-                  "heldout": ["is reading a book to an audience", "sounds like a documentary voice"]},
     "sleepy": {"train": ["sounds sleepy", "speaks drowsily", "talks in a tired voice", "sounds exhausted",
                          "sounds half asleep"],
                "heldout": ["can barely stay awake", "sounds like they just woke up"]},
-    "childdir": {"train": ["talks to a child", "speaks in a child-directed way", "uses baby talk",
-                           "speaks sweetly to a little kid", "sounds like talking to a toddler"],
-                 "heldout": ["addresses a young child", "uses a voice for small children"]},
     "sarcastic": {"train": ["sounds sarcastic", "speaks sarcastically", "talks with irony", "sounds mocking",
                             "sounds snide"],
                   "heldout": ["doesn't mean a word of it", "says the opposite of what they mean"]},
-    "emphasis": {"train": ["emphasizes certain words", "speaks with emphasis", "stresses some words strongly",
-                           "puts weight on key words", "talks emphatically"],
-                 "heldout": ["hits certain words hard", "leans on particular words"]},
+    "awe": {"train": ["sounds in awe", "speaks with wonder", "talks in amazement at something grand",
+                      "sounds reverent and amazed", "sounds awestruck"],
+            "heldout": ["is blown away by what they see", "sounds filled with wonder"]},
+    "bored": {"train": ["sounds bored", "speaks with boredom", "talks in an uninterested voice",
+                        "sounds weary and uninterested", "sounds indifferent"],
+              "heldout": ["couldn't care less", "sounds like nothing interests them"]},
+    "calm": {"train": ["sounds calm", "speaks serenely", "talks in a relaxed voice", "sounds peaceful",
+                       "speaks with composure"],
+             "heldout": ["is completely at ease", "sounds tranquil and unbothered"]},
+    "desire": {"train": ["sounds full of desire", "speaks longingly", "talks with yearning", "sounds seductive",
+                         "speaks with passion"],
+               "heldout": ["really wants something badly", "sounds like they crave it"]},
+    "projected": {"train": ["projects the voice", "speaks to a large room", "talks as if to a crowd far away",
+                            "speaks with a carrying voice", "addresses an audience loudly"],
+                  "heldout": ["is making sure the back row hears", "speaks as if on a stage"]},
 }
-FIXED_TEMPLATE = "someone {}."
+FIXED_TEMPLATE = "speech that is {}."  # the paper's no-augmentation prompt, with the style label
 
 
 class StyleVocab:
@@ -145,8 +149,8 @@ class StyleVocab:
         return [t.format(p) for t in self.templates[part] for p in self.phrases[style][part]]
 
     def fixed(self, style: str) -> str:
-        """The one prompt used when prompt augmentation is off."""
-        return FIXED_TEMPLATE.format(self.phrases[style]["train"][0])
+        """The one prompt used when prompt augmentation is off (the paper's: the label itself)."""
+        return FIXED_TEMPLATE.format(style.replace("-", " "))
 
     def sample(self, style: str, rng: np.random.Generator) -> str:
         t = self.templates["train"][int(rng.integers(len(self.templates["train"])))]

@@ -197,11 +197,13 @@ class TextEncoder(nn.Module):
             tokens (a learned score per token and head, softmax over the prompt), so that the one
             word that matters ("louder" against "quieter") is not averaged away by a frozen
             model's mean (0: none; beyond the paper, measured in bench/results/speech_encoders).
+        head: the projection: ``mlp`` (linear, ReLU, LayerNorm) or ``linear`` (the retrieval
+            paper's "linear projection layer"; fewer ways to memorise a few training prompts).
     """
 
     def __init__(self, model_dir: str, out_dim: int, lora_r: int = 16, lora_alpha: int = 16,
                  lora_dropout: float = 0.05, lora_target_modules: Optional[Sequence[str]] = None,
-                 pooling: str = "auto", attn_heads: int = 0) -> None:
+                 pooling: str = "auto", attn_heads: int = 0, head: str = "mlp") -> None:
         super().__init__()
         path = resolve_model_dir(model_dir)
         model_type = model_config(path).get("model_type")
@@ -238,7 +240,11 @@ class TextEncoder(nn.Module):
         if attn_heads < 0:
             raise ValueError(f"text encoder: attn_heads must be >= 0, got {attn_heads}")
         self.attn = nn.Linear(hidden, attn_heads) if attn_heads else None
-        self.proj = nn.Sequential(nn.Linear(hidden * (1 + attn_heads), out_dim), nn.ReLU(), nn.LayerNorm(out_dim))
+        if head not in ("mlp", "linear"):
+            raise ValueError(f"text encoder: head must be mlp or linear, got {head!r}")
+        width = hidden * (1 + attn_heads)
+        self.proj = nn.Sequential(nn.Linear(width, out_dim), nn.ReLU(), nn.LayerNorm(out_dim)) if head == "mlp" \
+            else nn.Sequential(nn.Linear(width, out_dim))
         exclude_frozen_from_state_dict(self, "model.")
         log.info("text encoder %s: %s pooling, LoRA r=%d", path, pooling, lora_r)
 
