@@ -22,7 +22,7 @@ def _pre(tok, train, augment=True):
 
 
 def _text(tok, ids):
-    return tok.decode(ids, skip_special_tokens=True)
+    return tok.tok.decode([int(i) for i in ids], skip_special_tokens=True)
 
 
 def test_training_draws_new_prompts_validation_is_seeded_by_uid_and_no_aug_is_fixed(tok):
