@@ -3,7 +3,7 @@
 # through sudo when not root.  Idempotent: a machine that has them all does nothing.
 set -euo pipefail
 
-packages=(espeak-ng libespeak-ng1)
+packages=(espeak-ng libespeak-ng1 lincity-ng-data openttd-opensfx sound-theme-freedesktop oxygen-sounds)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,275 @@
+"""Remixing instructions: the 16 tasks of Listen, Chat, and Remix (Table I), their gains, and the
+text prompts that say them.
+
+A mixture is ``x = sum_i s_i``; an instruction gives every source a gain from the paper's action
+set {remove: 0, keep: 1, up: 2, down: 0.5} and the target is ``y = sum_i g_i s_i``.  A gain vector
+belongs to exactly one task (:func:`classify`), so the sampler draws a task uniformly, then a gain
+vector of that task (the paper's "evenly sampled a task, then an instruction"), then a prompt:
+
+    TSE TSR TSU TSD   one speech: extract, remove, volume up, volume down
+    TAE TAR TAU TAD   one audio source: the same four
+    SE  SR  SU  SD    all speech (against all audio): extract, remove, up, down
+    ME                several sources extracted or removed
+    MVC               several sources re-levelled
+    MEVC              several sources extracted or removed and re-levelled
+    OVC               the whole mixture louder or quieter
+
+Prompts are written from templates with paraphrases, as the paper's GPT-written prompts vary the
+verbs and the words for sources.  Speakers are named by what tells them apart in this mixture
+(gender, a speaking style, or both); sounds by their category words (:mod:`tse2.corpus.sounds`).
+``held_out=True`` uses verbs, templates and words that training never sees (the test-only set).
+Everything is drawn from a ``numpy`` generator: the same seed gives the same instruction.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+GAINS = {"remove": 0.0, "keep": 1.0, "up": 2.0, "down": 0.5}
+TASKS = ("TSE", "TSR", "TSU", "TSD", "TAE", "TAR", "TAU", "TAD",
+         "SE", "SR", "SU", "SD", "ME", "MVC", "MEVC", "OVC")
+TASK_LABELS = {"TSE": "TSE", "TSR": "TSR", "TSU": "TS↑", "TSD": "TS↓", "TAE": "TAE", "TAR": "TAR",
+               "TAU": "TA↑", "TAD": "TA↓", "SE": "SE", "SR": "SR", "SU": "S↑", "SD": "S↓",
+               "ME": "ME", "MVC": "MVC", "MEVC": "MEVC", "OVC": "OVC"}
+SPEECH, AUDIO = "speech", "audio"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source of a mixture as prompts may name it.
+
+    ``kind`` is ``speech`` or ``audio``; a speech source has ``gender`` (``f``/``m``) and ``style``
+    (a style of :mod:`tse2.corpus.styles`); an audio source has ``category``."""
+
+    kind: str
+    gender: str = ""
+    style: str = ""
+    category: str = ""
+
+
+def classify(gains: Sequence[float], kinds: Sequence[str]) -> Optional[str]:
+    """The Table I task of a gain vector, or None for the identity and for silence.
+
+    Precedence follows the paper's zero-shot table: a whole-mixture change is OVC; a change that
+    treats all speech one way and all audio another is a speech task (SE/SR/SU/SD); one source
+    singled out is a target task; the rest are ME, MVC or MEVC by the gains they use."""
+    g = [float(x) for x in gains]
+    if len(g) != len(kinds) or not g:
+        raise ValueError(f"{len(g)} gains for {len(kinds)} sources")
+    if len(set(g)) == 1:
+        return None if g[0] in (0.0, 1.0) else "OVC"
+    speech = [x for x, k in zip(g, kinds) if k == SPEECH]
+    audio = [x for x, k in zip(g, kinds) if k == AUDIO]
+    if speech and audio and len(set(speech)) == 1 and len(set(audio)) == 1:
+        pair = (speech[0], audio[0])
+        group = {(1.0, 0.0): "SE", (0.0, 1.0): "SR", (2.0, 1.0): "SU", (0.5, 1.0): "SD"}.get(pair)
+        if group:
+            return group
+    for i, (x, k) in enumerate(zip(g, kinds)):
+        rest = g[:i] + g[i + 1:]
+        letter = "S" if k == SPEECH else "A"
+        if x == 1.0 and all(r == 0.0 for r in rest):
+            return f"T{letter}E"
+    for i, (x, k) in enumerate(zip(g, kinds)):
+        rest = g[:i] + g[i + 1:]
+        letter = "S" if k == SPEECH else "A"
+        if all(r == 1.0 for r in rest):
+            return {0.0: f"T{letter}R", 2.0: f"T{letter}U", 0.5: f"T{letter}D"}[x]
+    used = set(g)
+    if used <= {0.0, 1.0}:
+        return "ME"
+    if used <= {0.5, 1.0, 2.0}:
+        return "MVC"
+    return "MEVC"
+
+
+def task_patterns(kinds: Sequence[str]) -> Dict[str, List[Tuple[float, ...]]]:
+    """Every gain vector of the mixture's composition, grouped by the task it belongs to.  A target
+    task of a kind needs two sources of that kind (with one, it is the speech task, as in the
+    paper's zero-shot table)."""
+    n_s = sum(k == SPEECH for k in kinds)
+    n_a = sum(k == AUDIO for k in kinds)
+    out: Dict[str, List[Tuple[float, ...]]] = {}
+    for p in itertools.product(sorted(GAINS.values()), repeat=len(kinds)):
+        t = classify(p, kinds)
+        if t is None or (t[:2] == "TS" and n_s < 2) or (t[:2] == "TA" and n_a < 2):
+            continue
+        out.setdefault(t, []).append(p)
+    return out
+
+
+def available_tasks(kinds: Sequence[str]) -> List[str]:
+    pats = task_patterns(kinds)
+    return [t for t in TASKS if t in pats]
+
+
+def remix_target(sources: np.ndarray, gains: Sequence[float]) -> np.ndarray:
+    """``sum_i g_i s_i`` of (N, T) sources."""
+    sources = np.asarray(sources)
+    g = np.asarray(gains, dtype=sources.dtype)
+    if sources.ndim != 2 or sources.shape[0] != len(g):
+        raise ValueError(f"need (N, T) sources for {len(g)} gains, got {sources.shape}")
+    return (g[:, None] * sources).sum(0)
+
+
+# --- words -----------------------------------------------------------------------------------
+
+GENDER_NOUNS = {"f": ("woman", "female speaker", "lady", "woman's voice"),
+                "m": ("man", "male speaker", "gentleman", "man's voice")}
+GENDER_NOUNS_HELD_OUT = {"f": ("female voice", "female talker"), "m": ("male voice", "male talker")}
+NEUTRAL_NOUNS = ("speaker", "voice", "talker", "person speaking")
+NEUTRAL_NOUNS_HELD_OUT = ("narrator",)
+# per style: adjectives before the noun, phrases after it
+STYLE_WORDS = {
+    "neutral": (("calm", "neutral", "plain"), ("who sounds calm", "speaking calmly")),
+    "happy": (("happy", "cheerful", "excited"), ("who sounds happy", "speaking cheerfully")),
+    "sad": (("sad", "unhappy", "gloomy"), ("who sounds sad", "speaking sadly")),
+    "angry": (("angry", "furious", "annoyed"), ("who sounds angry", "shouting angrily")),
+    "whispered": (("whispering", "breathy"), ("who is whispering", "speaking in a whisper")),
+    "fast": (("fast-talking", "rapid"), ("speaking fast", "talking quickly")),
+    "slow": (("slow-talking", "slow"), ("speaking slowly", "talking at a slow pace")),
+    "high-pitched": (("high-pitched", "high-voiced"), ("with the high voice", "with the higher pitch")),
+    "low-pitched": (("low-pitched", "deep-voiced"), ("with the deep voice", "with the lower pitch")),
+}
+STYLE_WORDS_HELD_OUT = {
+    "neutral": (("even-toned",), ("who sounds relaxed",)),
+    "happy": (("joyful",), ("who sounds delighted",)),
+    "sad": (("sorrowful",), ("who sounds miserable",)),
+    "angry": (("irritated",), ("who sounds mad",)),
+    "whispered": (("hushed",), ("speaking under their breath",)),
+    "fast": (("hurried",), ("speaking in a rush",)),
+    "slow": (("unhurried",), ("dragging their words",)),
+    "high-pitched": (("squeaky",), ("with the shrill voice",)),
+    "low-pitched": (("bass-voiced",), ("with the booming voice",)),
+}
+SPEECH_GROUP = ("the speech", "the voices", "all the speakers", "the people talking", "the conversation")
+SPEECH_GROUP_HELD_OUT = ("the dialogue", "the human voices")
+AUDIO_GROUP = ("the background sounds", "the noise", "the non-speech sounds", "the sound effects")
+AUDIO_GROUP_HELD_OUT = ("the ambient noise", "everything that is not a voice")
+EVERYTHING = ("everything", "the whole recording", "the mixture", "all the sounds")
+EVERYTHING_HELD_OUT = ("the entire clip",)
+
+VERBS = {
+    "extract": ("extract {x}", "keep only {x}", "I only want to hear {x}", "isolate {x}", "pull out {x}",
+                "get rid of everything except {x}"),
+    "remove": ("remove {x}", "get rid of {x}", "mute {x}", "take out {x}", "cut {x}", "I don't want to hear {x}"),
+    "up": ("turn up {x}", "make {x} louder", "increase the volume of {x}", "boost {x}", "amplify {x}"),
+    "down": ("turn down {x}", "make {x} quieter", "lower the volume of {x}", "reduce {x}", "soften {x}"),
+}
+VERBS_HELD_OUT = {
+    "extract": ("leave nothing but {x}", "focus on {x} alone"),
+    "remove": ("silence {x}", "erase {x} from the recording"),
+    "up": ("raise {x}", "bring {x} forward"),
+    "down": ("tone down {x}", "push {x} into the background"),
+}
+OPENERS = ("", "", "please ", "could you ", "can you ", "hey, ")
+OPENERS_HELD_OUT = ("would you kindly ", "I'd like you to ")
+
+
+def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
+    return options[int(rng.integers(len(options)))]
+
+
+def speaker_phrase(src: Source, others: Sequence[Source], rng: np.random.Generator, held_out: bool = False) -> str:
+    """Names a speech source by what tells it apart from the other speech sources of the mixture:
+    its gender, its style, or both (only words that are true of it and of no other)."""
+    by_gender = all(o.gender != src.gender for o in others) and src.gender in ("f", "m")
+    by_style = all(o.style != src.style for o in others) and src.style in STYLE_WORDS
+    if not (by_gender or by_style):
+        raise ValueError(f"speaker {src} cannot be told apart from {list(others)} by gender or style")
+    options = [c for c, ok in (("gender", by_gender), ("style", by_style), ("both", by_gender and by_style)) if ok]
+    how = _pick(rng, options)
+    nouns = (GENDER_NOUNS_HELD_OUT if held_out else GENDER_NOUNS).get(src.gender, ()) if how != "style" else \
+        (NEUTRAL_NOUNS_HELD_OUT if held_out else NEUTRAL_NOUNS)
+    if how == "style" and src.gender in ("f", "m") and rng.random() < 0.3:
+        nouns = (GENDER_NOUNS_HELD_OUT if held_out else GENDER_NOUNS)[src.gender]  # true, if not needed
+    noun = _pick(rng, nouns)
+    if how == "gender":
+        return f"the {noun}"
+    adjectives, phrases = (STYLE_WORDS_HELD_OUT if held_out else STYLE_WORDS)[src.style]
+    if rng.random() < 0.5:
+        return f"the {_pick(rng, adjectives)} {noun}"
+    return f"the {noun} {_pick(rng, phrases)}"
+
+
+def source_phrase(i: int, sources: Sequence[Source], rng: np.random.Generator, held_out: bool = False) -> str:
+    from tse2.corpus.sounds import category_words
+
+    src = sources[i]
+    if src.kind == SPEECH:
+        others = [s for j, s in enumerate(sources) if j != i and s.kind == SPEECH]
+        return speaker_phrase(src, others, rng, held_out)
+    return _pick(rng, category_words(src.category, held_out))
+
+
+def _join(items: List[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass
+class Instruction:
+    task: str
+    gains: Tuple[float, ...]
+    prompt: str
+
+
+def write_prompt(task: str, gains: Sequence[float], sources: Sequence[Source], rng: np.random.Generator,
+                 held_out: bool = False) -> str:
+    """A prompt that says ``gains`` for ``sources`` (of ``task``) in words."""
+    verbs = VERBS_HELD_OUT if held_out else VERBS
+
+    def clause(action: str, x: str) -> str:
+        return _pick(rng, verbs[action]).format(x=x)
+
+    group = {"SE": ("extract", SPEECH), "SR": ("remove", SPEECH), "SU": ("up", SPEECH), "SD": ("down", SPEECH)}
+    if task == "OVC":
+        body = clause("up" if gains[0] > 1 else "down", _pick(rng, EVERYTHING_HELD_OUT if held_out else EVERYTHING))
+    elif task in group:
+        action, _ = group[task]
+        speech_words = SPEECH_GROUP_HELD_OUT if held_out else SPEECH_GROUP
+        audio_words = AUDIO_GROUP_HELD_OUT if held_out else AUDIO_GROUP
+        if task == "SE" and rng.random() < 0.3:
+            body = clause("remove", _pick(rng, audio_words))
+        elif task == "SR" and rng.random() < 0.3:
+            body = clause("extract", _pick(rng, audio_words))
+        else:
+            body = clause(action, _pick(rng, speech_words))
+    elif task in ("TSE", "TAE") or (task == "ME" and rng.random() < 0.5):
+        kept = [source_phrase(i, sources, rng, held_out) for i, g in enumerate(gains) if g == 1.0]
+        body = clause("extract", _join(kept))
+    else:
+        by_action: Dict[str, List[str]] = {}
+        for i, g in enumerate(gains):
+            if g != 1.0:
+                action = {0.0: "remove", 2.0: "up", 0.5: "down"}[float(g)]
+                by_action.setdefault(action, []).append(source_phrase(i, sources, rng, held_out))
+        clauses = [clause(a, _join(xs)) for a, xs in by_action.items()]
+        order = rng.permutation(len(clauses))
+        body = _join([clauses[k] for k in order])
+    opener = _pick(rng, OPENERS_HELD_OUT if held_out else OPENERS)
+    if opener.startswith(("could", "can", "would")) and not body.startswith("I "):
+        text = f"{opener}{body}?"
+    else:
+        text = f"{opener}{body}{_pick(rng, ('.', '', '!', ' please.'))}"
+    return text[0].upper() + text[1:]
+
+
+def sample_instruction(sources: Sequence[Source], rng: np.random.Generator, task: Optional[str] = None,
+                       held_out: bool = False, tasks: Optional[Sequence[str]] = None) -> Instruction:
+    """Draws a task (uniformly among those the composition allows, or ``task``), one of its gain
+    vectors, and a prompt for it."""
+    kinds = [s.kind for s in sources]
+    pats = task_patterns(kinds)
+    pool = [t for t in (tasks or TASKS) if t in pats]
+    if task is None:
+        if not pool:
+            raise ValueError(f"no remixing task for a mixture of {kinds}")
+        task = _pick(rng, pool)
+    elif task not in pats:
+        raise ValueError(f"task {task} does not exist for a mixture of {kinds} (available: {available_tasks(kinds)})")
+    gains = pats[task][int(rng.integers(len(pats[task])))]
+    return Instruction(task, tuple(gains), write_prompt(task, gains, sources, rng, held_out))
