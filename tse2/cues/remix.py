@@ -125,7 +125,7 @@ NEUTRAL_NOUNS = ("speaker", "voice", "talker", "person speaking")
 NEUTRAL_NOUNS_HELD_OUT = ("narrator",)
 # per style: adjectives before the noun, phrases after it
 STYLE_WORDS = {
-    "neutral": (("calm", "neutral", "plain"), ("who sounds calm", "speaking calmly")),
+    "neutral": (("calm", "neutral", "composed"), ("who sounds calm", "speaking calmly")),
     "happy": (("happy", "cheerful", "excited"), ("who sounds happy", "speaking cheerfully")),
     "sad": (("sad", "unhappy", "gloomy"), ("who sounds sad", "speaking sadly")),
     "angry": (("angry", "furious", "annoyed"), ("who sounds angry", "shouting angrily")),

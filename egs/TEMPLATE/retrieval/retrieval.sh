@@ -131,12 +131,18 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         key=$( { printf '%s\n' "${train[@]}"; cat "${ret_config}" "${ret_dump}/style_list" "${ret_dump}/style_vocab.json" \
                  "${ret_dump}/${train_set}/"{wav.scp,style,utt2num_samples} "${ret_dump}/${valid_set}/"{wav.scp,style}; } | md5sum | cut -c1-32)
         if [ "$(cat "${exp}/.resume_key" 2>/dev/null)" != "${key}" ]; then
-            rm -rf "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log"
+            rm -rf "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log" "${exp}/.done"
             echo "${key}" > "${exp}/.resume_key"
+        fi
+        # a finished training of this same key is kept, with its train.log (a rerun would overwrite it)
+        if [ "$(cat "${exp}/.done" 2>/dev/null)" = "${key}" ] && compgen -G "${exp}/valid.*.best.pth" > /dev/null; then
+            log "Stage 3: ${exp} is already trained with these options and data (remove ${exp}/.done to retrain)"
+            continue
         fi
         log "Stage 3: training ${exp} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
         ${gpu_cmd} --num-threads "${threads}" "${exp}/train.log" "${train[@]}" \
             || die "training failed (see ${exp}/train.log)"
+        echo "${key}" > "${exp}/.done.tmp" && mv "${exp}/.done.tmp" "${exp}/.done"
     done
 fi
 
