@@ -278,9 +278,10 @@ def iter_bank(fs: int, segment: float = 4.0, max_segments: int = 24, root: str =
 def write_bank(out_dir: str, data_root: str, fs: int, segment: float = 4.0, root: str = "/",
                prefix: str = "sounds") -> Dict[str, int]:
     """Writes the bank's wavs under ``out_dir`` and the data dirs ``<data_root>/<prefix>_<split>``
-    (``wav.scp``, ``utt2category``, ``utt2dur``, ``utt2source``, ``utt2credit``); returns the
+    (``wav.scp``, ``utt2category``, ``utt2spk`` and ``spk2utt`` with the category as speaker,
+    ``utt2dur``, ``utt2source``, ``utt2credit``; category names with "_" for spaces); returns the
     item count per split.  Files are written atomically, so a rerun redoes only what is missing."""
-    from tse2.utils.datadir import write_map
+    from tse2.utils.datadir import spk2utt_from_utt2spk, write_map
     from tse2.utils.fileio import write_wav
 
     tables: Dict[str, Dict[str, Dict[str, str]]] = {s: {} for s in SPLITS}
@@ -291,7 +292,8 @@ def write_bank(out_dir: str, data_root: str, fs: int, segment: float = 4.0, root
             write_wav(wav, item.audio * (0.9 / peak), fs)
         t = tables[item.split]
         t.setdefault("wav.scp", {})[item.uid] = str(wav.resolve())
-        t.setdefault("utt2category", {})[item.uid] = item.category
+        t.setdefault("utt2category", {})[item.uid] = item.category.replace(" ", "_")
+        t.setdefault("utt2spk", {})[item.uid] = item.category.replace(" ", "_")  # a Kaldi data dir: category = "speaker"
         t.setdefault("utt2dur", {})[item.uid] = f"{len(item.audio) / fs:.3f}"
         t.setdefault("utt2source", {})[item.uid] = item.source.replace(" ", "_")
         t.setdefault("utt2credit", {})[item.uid] = item.credit or LICENCES[item.source.split(":")[0]]
@@ -300,6 +302,8 @@ def write_bank(out_dir: str, data_root: str, fs: int, segment: float = 4.0, root
         d = Path(data_root) / f"{prefix}_{split}"
         for name, mapping in files.items():
             write_map(d / name, mapping)
+        if files:
+            write_map(d / "spk2utt", spk2utt_from_utt2spk(files["utt2spk"]))
         counts[split] = len(files.get("wav.scp", {}))
     return counts
 

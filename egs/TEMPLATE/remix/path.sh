@@ -1,0 +1,1 @@
+../tse2/path.sh

