@@ -43,6 +43,7 @@ setup(
             "tse2-espeak-corpus=tse2.bin.espeak_corpus:main",
             "tse2-extract=tse2.bin.extract:main",
             "tse2-pack=tse2.bin.pack:main",
+            "tse2-remix=tse2.bin.remix:main",
         ]
     },
 )

@@ -235,7 +235,7 @@ def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: i
         if not all(p.is_file() for p in paths.values()):
             src = render(recipe, cache)
             # quantize the sources first: the mixture and target are then exact sums of what is on disk
-            src = np.round(np.clip(src, -1, 1) * 32767) / 32767
+            src = np.round(np.clip(src, -1, 1 - 2 ** -15) * 32768) / 32768  # soundfile PCM_16 steps
             if write_sources:
                 for k in range(n_src):
                     write_wav(d / f"s{k + 1}.wav", src[k], fs)

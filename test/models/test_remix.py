@@ -1,0 +1,117 @@
+"""The LCR model: the BLSTM SoundRemixer (FiLM identity start, init from the released separator,
+the mask bound), the SNR loss, the model and task build from the shipped config."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT
+from tse2.models.blstm_mask import BLSTMMaskSeparator
+from tse2.models.film import FiLM
+from tse2.models.remix import BLSTMRemixer, SoundRemixerModel, snr
+
+RELEASED = ROOT / "egs/mini_espeak/tse2/released/sep_blstm_256x3_dm"
+CONFIG = ROOT / "egs/mini_espeak/remix/conf/remix.yaml"
+
+
+def _tiny(**kw) -> BLSTMRemixer:
+    torch.manual_seed(0)
+    return BLSTMRemixer(cond_dim=6, n_fft=64, hop_length=32, hidden=8, layers=2, **kw)
+
+
+def test_film_starts_as_the_identity_so_an_untrained_remixer_ignores_the_prompt():
+    m = _tiny().eval()
+    x = torch.randn(2, 1600)
+    a = m.extract(x, torch.randn(2, 6))
+    b = m.extract(x, torch.randn(2, 6) * 10)
+    torch.testing.assert_close(a, b)
+    for f in m.film:
+        assert isinstance(f, FiLM)
+        c = f.gamma[-1].out_features
+        torch.testing.assert_close(f(torch.ones(2, 3, c), torch.randn(2, 6), channel_dim=-1), torch.ones(2, 3, c))
+    for f in m.film:  # once trained, the prompt changes the output
+        torch.nn.init.normal_(f.gamma[-1].weight)
+    assert not torch.allclose(m.extract(x, torch.randn(2, 6)), m.extract(x, torch.randn(2, 6)))
+
+
+def test_the_mask_may_double_a_source_but_no_more():
+    m = _tiny(mask_max=2.0)
+    with torch.no_grad():
+        m.out.bias.fill_(50.0)  # a huge raw mask
+    spec = torch.randn(1, 10, 33, dtype=torch.complex64)
+    with torch.no_grad():
+        mask = m.mask(spec, torch.zeros(1, 6))
+    assert float(mask.abs().max()) <= 2.0 + 1e-5 and float(mask.abs().min()) > 1.9
+
+
+@pytest.mark.skipif(not (RELEASED / "model.pth").is_file(), reason="the released separator is not in this checkout")
+def test_the_initialisation_from_the_released_separator_loads_and_gives_its_first_mask():
+    remixer = BLSTMRemixer(cond_dim=4, mask_max=1.0, init_from=str(RELEASED)).eval()
+    state = torch.load(RELEASED / "model.pth", map_location="cpu", weights_only=True)
+    torch.testing.assert_close(remixer.rnns[2].weight_hh_l0, state["separator.rnns.2.weight_hh_l0"])
+    torch.testing.assert_close(remixer.out.weight, state["separator.out.weight"][: 2 * 257])
+    sep = BLSTMMaskSeparator(input_dim=257, num_spk=2, hidden=256, layers=3).eval()
+    sep.load_state_dict({k[len("separator."):]: v for k, v in state.items()})
+    spec = torch.randn(1, 20, 257, dtype=torch.complex64)
+    with torch.no_grad():
+        _, _, masks = sep(spec, torch.tensor([20]))
+        ours = remixer.mask(spec, torch.zeros(1, 4))
+    torch.testing.assert_close(ours, masks["mask_spk1"], atol=1e-5, rtol=1e-4)
+
+
+def test_a_checkpoint_that_is_not_a_separator_of_this_size_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no separator checkpoint"):
+        _tiny(init_from=str(tmp_path / "nothing"))
+    torch.save({"separator.proj.0.weight": torch.zeros(3, 3)}, tmp_path / "model.pth")
+    with pytest.raises(ValueError, match="not a blstm_mask separator"):
+        _tiny(init_from=str(tmp_path))
+
+
+def test_snr_is_scale_dependent_and_the_loss_falls_on_a_toy_batch():
+    ref = torch.randn(2, 800)
+    assert float(snr(ref, ref).min()) > 60
+    assert abs(float(snr(2 * ref, ref).mean())) < 1e-3  # twice the target: 0 dB, not the SI-SNR's infinity
+
+    class Text(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(10, 6)
+
+        def forward(self, ids, lengths):
+            return self.emb(ids).mean(1)
+
+    model = SoundRemixerModel(_tiny(), Text())
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    mix = torch.randn(2, 1600)
+    target = 0.5 * mix  # "turn everything down"
+    prompt = torch.tensor([[1, 2, -1], [3, 4, 5]])
+    losses = []
+    for _ in range(30):
+        loss, stats, _ = model(mix, target, prompt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0] - 3 and "snri" in stats
+
+
+def test_the_shipped_config_builds_the_model_and_every_key_is_used():
+    from tse2.tasks.remix import Tse2RemixTask
+
+    conf = yaml.safe_load(CONFIG.read_text())
+    parser = Tse2RemixTask.get_parser()
+    known = {a.dest for a in parser._actions}
+    assert set(conf) <= known, set(conf) - known
+    conf["remixer_conf"] = dict(conf["remixer_conf"], init_from="")
+    args = argparse.Namespace(**{**vars(parser.parse_args([])), **conf})
+    model = Tse2RemixTask.build_model(args)
+    pre = Tse2RemixTask.build_preprocess_fn(args, False)
+    ids = torch.as_tensor(pre("m", {"prompt": "Remove the birds."})["prompt"])[None]
+    with torch.no_grad():
+        y = model.remix(torch.randn(1, 16000), ids)
+    assert y.shape == (1, 16000) and np.isfinite(y.numpy()).all()
