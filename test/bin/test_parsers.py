@@ -33,6 +33,10 @@ TOOLS = {
     "retrieval_index": ["embed", "--model_dir", "m", "--wav_scp", "w", "--out", "o"],
     "retrieval_query": ["--model_dir", "m", "--index", "i", "--query", "someone whispering"],
     "retrieval_score": ["score", "--model_dir", "m", "--index", "i", "--utt2style", "u", "--out", "o"],
+    "remix_data": ["set", "--out", "o", "--wav_dir", "w", "--num", "3"],
+    "remix_train": ["--output_dir", "exp/x", "--remixer", "blstm"],
+    "remix_eval": ["infer", "--model_dir", "m", "--item", "d,prompt,o"],
+    "remix": ["--model_dir", "m", "--prompt", "remove the birds", "in.wav", "out.wav"],
     "systems": ["describe", "--expdir", "exp", "--sep_tag", "s", "--cls_tag", "c", "--dumpdir", "dump", "text"],
 }
 
@@ -72,3 +76,11 @@ def test_retrieval_sh_help_and_bad_ablation(bash):
     out = bash(["bash", str(ROOT / "egs/TEMPLATE/retrieval/retrieval.sh"), "--ablations", "no_x", "--stage", "9"],
                cwd=cwd, check=False)
     assert out.returncode == 1 and "unknown ablation 'no_x'" in out.stderr
+
+
+def test_remix_sh_help_and_unknown_argument(bash):
+    cwd = ROOT / "egs/mini_espeak/remix"
+    out = bash(["bash", str(ROOT / "egs/TEMPLATE/remix/remix.sh"), "--help"], cwd=cwd, check=False)
+    assert out.returncode == 0 and "4  inference" in out.stderr
+    out = bash(["bash", str(ROOT / "egs/TEMPLATE/remix/remix.sh"), "--stage", "9", "extra"], cwd=cwd, check=False)
+    assert out.returncode == 1 and "unknown arguments: extra" in out.stderr

