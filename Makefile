@@ -4,7 +4,7 @@
 #   make demo-retrieval  the embedded expressive retrieval recipe, stages 1-5
 #   make test      the default test suite (what CI runs)
 #   make test-all  also the tests marked slow
-.PHONY: all install demo demo-retrieval test test-all clean
+.PHONY: all install demo demo-retrieval demo-remix test test-all clean
 
 PYTHON := tools/venv/bin/python
 
@@ -18,6 +18,9 @@ demo: install
 
 demo-retrieval: install
 	cd egs/mini_espeak/retrieval && ./run.sh
+
+demo-remix: install
+	cd egs/mini_espeak/remix && ./run.sh
 
 test: install
 	$(PYTHON) -m pytest -m "not slow" test

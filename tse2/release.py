@@ -110,7 +110,8 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
         "files": {f: sha256(out_dir / f) for f in FILES},
         "checkpoint_from": str(Path(checkpoint).name),
         "model": {k: conf.get(k) for k in ("encoder", "encoder_conf", "separator", "separator_conf",
-                                           "decoder", "decoder_conf") if k in conf},
+                                           "decoder", "decoder_conf", "remixer", "remixer_conf", "text_encoder",
+                                           "text_encoder_conf", "cond_dim") if k in conf},
         "parameters": _parameters(out_dir),
         "training": {"epochs": len(curve), "best_epoch": best["epoch"], "iters_per_epoch": iters,
                      "steps": iters * len(curve) if iters else None, "batch_size": conf.get("batch_size"),
@@ -151,7 +152,7 @@ def _parameters(out_dir: Path) -> int:
 def readme(meta: Dict) -> str:
     t = meta["training"]
     lines = [f"# Released {meta['kind']}: {meta['name']}", "",
-             f"{meta['parameters'] / 1e6:.2f} M parameters ({meta['model'].get('separator', '?')}); "
+             f"{meta['parameters'] / 1e6:.2f} M parameters ({meta['model'].get('separator') or meta['model'].get('remixer', '?')}); "
              f"checkpoint `{meta['checkpoint_from']}` of the training run, epoch {t['best_epoch']} of {t['epochs']}.", "",
              "## Reproduce", "", "```bash", meta["command"], "```", "",
              f"Corpus: {meta['corpus']}", "",
@@ -213,8 +214,11 @@ def summary(meta: Dict) -> str:
     t = meta["training"]
     res = meta.get("results", {}).get("test")
     measured = ""
-    if res:
+    if res and "mean_pit_sisdri" in res:
         measured = (f"; embedded test set: PIT SI-SDRi {res['mean_pit_sisdri']:+.1f} dB, "
                     f"target SI-SDRi {res['mean_sisdri']:+.1f} dB")
-    return (f"{meta['name']}: {meta['parameters'] / 1e6:.2f} M-parameter {meta['model'].get('separator')}, "
+    elif res and "average" in res:
+        measured = f"; embedded test set: SNRi {res['average']['snri']:+.2f} dB averaged over tasks"
+    arch = meta["model"].get("separator") or meta["model"].get("remixer")
+    return (f"{meta['name']}: {meta['parameters'] / 1e6:.2f} M-parameter {arch}, "
             f"{t['steps']} steps in {t['wall_hours']:.1f} h ({t['threads']} threads){measured}")

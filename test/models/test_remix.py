@@ -115,3 +115,26 @@ def test_the_shipped_config_builds_the_model_and_every_key_is_used():
     with torch.no_grad():
         y = model.remix(torch.randn(1, 16000), ids)
     assert y.shape == (1, 16000) and np.isfinite(y.numpy()).all()
+
+
+def test_pit_finds_the_permutation_and_the_cascade_separator_starts_from_the_released_one():
+    from tse2.models.remix import CascadeModel, PITSeparator, pit_snr
+
+    refs = torch.randn(2, 4, 400)
+    order = torch.tensor([[2, 0, 3, 1], [1, 2, 3, 0]])
+    est = torch.stack([refs[b, order[b]] for b in range(2)]) + 0.01 * torch.randn(2, 4, 400)
+    score, perm = pit_snr(est, refs)
+    for b in range(2):
+        assert torch.equal(order[b][perm[b]], torch.arange(4))
+    assert float(score.min()) > 30
+    tiny = PITSeparator(num_src=3, n_fft=64, hop_length=32, hidden=8, layers=1)
+    mix = torch.randn(2, 1600)
+    assert tiny.separate(mix).shape == (2, 3, 1600)
+    loss, stats, _ = CascadeModel(tiny)(mix, speech_ref1=mix / 3, speech_ref2=mix / 3, speech_ref3=mix / 3)
+    assert torch.isfinite(loss) and "snr" in stats
+    with pytest.raises(ValueError, match="missing"):
+        CascadeModel(tiny)(mix, speech_ref1=mix)
+    if (RELEASED / "model.pth").is_file():
+        sep = PITSeparator(num_src=4, init_from=str(RELEASED))
+        state = torch.load(RELEASED / "model.pth", map_location="cpu", weights_only=True)
+        torch.testing.assert_close(sep.sep.out.weight[:1028], state["separator.out.weight"])

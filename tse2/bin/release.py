@@ -30,7 +30,7 @@ def get_parser() -> argparse.ArgumentParser:
     m.add_argument("--exp_dir", type=Path, required=True)
     m.add_argument("--checkpoint", type=Path, required=True)
     m.add_argument("--out_dir", type=Path, required=True)
-    m.add_argument("--kind", default="separator", choices=["separator"])
+    m.add_argument("--kind", default="separator", choices=["separator", "remixer", "cascade"])
     m.add_argument("--threads", required=True,
                    help="CPU threads the training ran with (for CPU-hours); a resumed run: one per log, "
                         "oldest first, comma-separated (e.g. 1,2); 0 on GPU")

@@ -36,9 +36,20 @@ def get_parser() -> argparse.ArgumentParser:
                    help="DATA_DIR,PROMPT_FILE,OUT_DIR: remix the data dir's wav.scp with its prompt file into OUT_DIR")
     i.add_argument("--job", type=int, default=1)
     i.add_argument("--njobs", type=int, default=1)
+    c = sub.add_parser("cascade", help="the ideal cascade: separate, match by PIT, apply the true gains")
+    c.add_argument("--model_dir", type=Path, required=True, help="a trained cascade separator")
+    c.add_argument("--model_file", default=None)
+    c.add_argument("--item", action="append", required=True, help="DATA_DIR,OUT_DIR (the set needs src<k>.scp)")
+    c.add_argument("--job", type=int, default=1)
+    c.add_argument("--njobs", type=int, default=1)
     s = sub.add_parser("score", help="SNR improvement per task")
     s.add_argument("--data_dir", type=Path, required=True)
     s.add_argument("--decode_dir", type=Path, required=True)
+    f = sub.add_parser("figure", help="before/after/target spectrograms of example prompts (PNG)")
+    f.add_argument("--data_dir", type=Path, required=True)
+    f.add_argument("--decode_dir", type=Path, required=True, help="a scored decoding")
+    f.add_argument("--tasks", default="TSE,TAR,MEVC", help="one example per task: the median SNRi among its mixtures")
+    f.add_argument("--out", type=Path, required=True)
     r = sub.add_parser("report", help="the Markdown table of scored decodings")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--row", action="append", required=True, help="NAME=DECODE_DIR (scored)")
@@ -74,6 +85,38 @@ def infer(args) -> int:
             out[k] = str(path.resolve())
         write_map(out_dir / (f"wav.scp.{args.job}" if args.njobs > 1 else "wav.scp"), out)
         print(f"{out_dir}: {len(out)} remixes")
+    return 0
+
+
+def cascade(args) -> int:
+    from tse2.inference.remix import CascadeSeparator
+    from tse2.utils.audio import read_audio
+    from tse2.utils.datadir import c_sort_key, read_map, write_map
+    from tse2.utils.fileio import write_wav
+
+    if not 1 <= args.job <= args.njobs:
+        raise ValueError(f"--job must be in 1..{args.njobs}, got {args.job}")
+    sep = CascadeSeparator.from_pretrained(args.model_dir, args.model_file)
+    for spec in args.item:
+        parts = spec.split(",")
+        if len(parts) != 2:
+            raise ValueError(f"--item must be DATA_DIR,OUT_DIR, got {spec!r}")
+        data_dir, out_dir = Path(parts[0]), Path(parts[1])
+        wavs, gains = read_map(data_dir / "wav.scp"), read_map(data_dir / "gains")
+        srcs = [read_map(p) for p in sorted(data_dir.glob("src*.scp"), key=lambda p: int(p.stem[3:]))]
+        if not srcs:
+            raise FileNotFoundError(f"{data_dir}: no src<k>.scp (the cascade needs the reference sources)")
+        out = {}
+        for k in sorted(wavs, key=c_sort_key)[args.job - 1:: args.njobs]:
+            path = out_dir / "wav" / f"{k}.wav"
+            if not path.is_file():
+                x, rate = read_audio(wavs[k], fs=sep.fs)
+                s = np.stack([read_audio(m[k], fs=sep.fs)[0] for m in srcs])
+                y = sep.ideal_remix(x, s, [float(g) for g in gains[k].split()])
+                write_wav(path, np.clip(y, -1, 1), rate)
+            out[k] = str(path.resolve())
+        write_map(out_dir / (f"wav.scp.{args.job}" if args.njobs > 1 else "wav.scp"), out)
+        print(f"{out_dir}: {len(out)} cascade remixes")
     return 0
 
 
@@ -135,6 +178,33 @@ def score(args) -> int:
     return 0
 
 
+def figure(args) -> int:
+    from tse2.cues.remix import TASK_LABELS
+    from tse2.scoring.figures import remix_spectrograms
+    from tse2.utils.audio import read_audio
+    from tse2.utils.datadir import read_map
+    from tse2.utils.fileio import read_jsonl
+
+    scores = read_jsonl(args.decode_dir / "scores.jsonl", "run score first")
+    mix, ref, prompts = (read_map(args.data_dir / n) for n in ("wav.scp", "spk1.scp", "prompt"))
+    est = decoded(args.decode_dir)
+    rows, picked = [], []
+    for task in args.tasks.split(","):
+        sel = sorted((r for r in scores if r["task"] == task), key=lambda r: r["snri"])
+        if not sel:
+            raise ValueError(f"{args.decode_dir}: no scored mixture of task {task}")
+        r = sel[len(sel) // 2]
+        fs = read_audio(mix[r["mix"]])[1]
+        panels = [(f"unprocessed (SNR {r['snr_mix']:.1f} dB)", read_audio(mix[r["mix"]])[0]),
+                  (f"remixed (SNRi {r['snri']:+.1f} dB)", read_audio(est[r["mix"]])[0]),
+                  ("target", read_audio(ref[r["mix"]])[0])]
+        rows.append((f"{TASK_LABELS[task]}: \"{prompts[r['mix']]}\"", panels))
+        picked.append(f"{r['mix']} ({task}, SNRi {r['snri']:+.1f} dB): {prompts[r['mix']]}")
+    remix_spectrograms(rows, fs, args.out)
+    print(f"{args.out}: " + "; ".join(picked))
+    return 0
+
+
 def report(args) -> int:
     from tse2.cues.remix import TASK_LABELS, TASKS
     from tse2.utils.cli import write_markdown
@@ -170,7 +240,7 @@ def report(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    return run_tool(get_parser(), {"infer": infer, "score": score, "report": report}, argv)
+    return run_tool(get_parser(), {"infer": infer, "cascade": cascade, "score": score, "figure": figure, "report": report}, argv)
 
 
 if __name__ == "__main__":

@@ -186,3 +186,85 @@ class SoundRemixerModel(AbsESPnetModel):
 
     def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:
         return {}
+
+
+class PITSeparator(nn.Module):
+    """The separator of the ideal cascaded baseline (paper Table II, "PIT + G.T. actions"): the
+    complex-mask BLSTM with ``num_src`` outputs (masks bounded by 1), on its own STFT.
+
+    Args:
+        num_src: sources to separate (2 speech + 2 audio: 4).
+        n_fft, hop_length, hidden, layers: as :class:`BLSTMRemixer`.
+        init_from: a released 2-talker ``blstm_mask`` separator: its projection and BLSTMs are
+            loaded, its two outputs start the first two of ``num_src``.
+    """
+
+    def __init__(self, num_src: int = 4, n_fft: int = 512, hop_length: int = 256, hidden: int = 256,
+                 layers: int = 3, init_from: str = "") -> None:
+        super().__init__()
+        from tse2.models.blstm_mask import BLSTMMaskSeparator
+
+        if num_src < 2:
+            raise ValueError(f"num_src must be >= 2, got {num_src}")
+        self.num_src, self.n_fft, self.hop_length = num_src, n_fft, hop_length
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        self.sep = BLSTMMaskSeparator(input_dim=n_fft // 2 + 1, num_spk=num_src, hidden=hidden, layers=layers)
+        if init_from:
+            p = Path(init_from)
+            file = p / "model.pth" if p.is_dir() else p
+            if not file.is_file():
+                raise FileNotFoundError(f"{file}: no separator checkpoint to initialise the cascade from")
+            state = torch.load(str(file), map_location="cpu", weights_only=True)
+            state = {k[len("separator."):]: v for k, v in state.items() if k.startswith("separator.")}
+            own = self.sep.state_dict()
+            for k, v in state.items():
+                if k.startswith("out."):
+                    own[k][: v.shape[0]] = v  # the released talkers' masks start the first outputs
+                elif k in own and own[k].shape == v.shape:
+                    own[k] = v.clone()
+            self.sep.load_state_dict(own)
+
+    def separate(self, mixture: torch.Tensor) -> torch.Tensor:
+        """(B, N) mixture → (B, num_src, N) sources."""
+        n = mixture.shape[-1]
+        spec = torch.stft(mixture, self.n_fft, self.hop_length, window=self.window, return_complex=True).transpose(1, 2)
+        ilens = torch.full((spec.shape[0],), spec.shape[1], dtype=torch.long)
+        masked, _, _ = self.sep(spec, ilens)
+        out = [torch.istft(m.transpose(1, 2), self.n_fft, self.hop_length, window=self.window, length=n) for m in masked]
+        return torch.stack(out, dim=1)
+
+
+def pit_snr(est: torch.Tensor, refs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(B, S, N) estimates, (B, S, N) references → (mean SNR of the best permutation (B,),
+    the permutation (B, S): ``est[:, perm[j]]`` matches ``refs[:, j]``)."""
+    import itertools
+
+    b, s, _ = refs.shape
+    pair = torch.stack([snr(est[:, i], refs[:, j]) for i in range(s) for j in range(s)], dim=1).view(b, s, s)
+    perms = torch.tensor(list(itertools.permutations(range(s))), device=est.device)  # P, S
+    scores = pair[:, perms, torch.arange(s, device=est.device)].mean(-1)  # B, P
+    best = scores.argmax(-1)
+    return scores[torch.arange(b), best], perms[best]
+
+
+class CascadeModel(AbsESPnetModel):
+    """ESPnet model of the cascade's separator: PIT over the sources, negative SNR (scale matters,
+    since the cascade sums the separated sources with gains)."""
+
+    def __init__(self, separator: PITSeparator) -> None:
+        super().__init__()
+        self.separator = separator
+
+    def forward(self, speech_mix: torch.Tensor, speech_mix_lengths: Optional[torch.Tensor] = None,
+                **kwargs) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        names = [f"speech_ref{k + 1}" for k in range(self.separator.num_src)]
+        missing = [n for n in names if n not in kwargs]
+        if missing:
+            raise ValueError(f"the cascade separator needs {names}, missing {missing}")
+        refs = torch.stack([kwargs[n] for n in names], dim=1)
+        score, _ = pit_snr(self.separator.separate(speech_mix), refs)
+        loss = -score.mean()
+        return loss, dict(loss=loss.detach(), snr=score.mean().detach()), torch.tensor(speech_mix.shape[0])
+
+    def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:
+        return {}

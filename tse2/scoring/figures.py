@@ -164,3 +164,28 @@ def delta_points(examples: Sequence[Example], deltas: Mapping[Tuple[str, str], O
             if d is not None:
                 out.setdefault(e.cue_type, []).append((float(d), e.correct))
     return out
+
+
+def remix_spectrograms(rows: Sequence[Tuple[str, Sequence[Tuple[str, np.ndarray]]]], fs: int, path: Path) -> None:
+    """The remix paper's Fig. 2 layout: one row per example (its prompt as the title), the
+    unprocessed, remixed and target log-mel spectrograms side by side, on one colour scale."""
+    import librosa
+
+    plt = _pyplot()
+    ncols = max(len(panels) for _, panels in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(4.2 * ncols, 2.6 * len(rows)), squeeze=False)
+    for r, (title, panels) in enumerate(rows):
+        ref = max(float(np.max(np.abs(x))) for _, x in panels) or 1.0
+        for c, (name, x) in enumerate(panels):
+            mel = librosa.feature.melspectrogram(y=np.asarray(x, dtype=np.float32) / ref, sr=fs, n_fft=512,
+                                                 hop_length=128, n_mels=64)
+            ax = axes[r, c]
+            ax.imshow(10 * np.log10(mel + 1e-8), origin="lower", aspect="auto", vmin=-80, vmax=10,
+                      extent=(0, len(x) / fs, 0, 64), cmap="magma")
+            ax.set_title(name, fontsize=9)
+            ax.set_xlabel("s", fontsize=8)
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel("mel", fontsize=8)
+        axes[r, 0].annotate(title, (0, 1.18), xycoords="axes fraction", fontsize=10, fontweight="bold")
+    fig.tight_layout(h_pad=2.2)
+    _save(fig, path)

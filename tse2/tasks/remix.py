@@ -37,7 +37,7 @@ from espnet2.utils.types import str2bool, str_or_none
 
 from tse2.models.dpt import DPTExtractor
 from tse2.models.encoders import TextEncoder, load_tokenizer
-from tse2.models.remix import BLSTMRemixer, SoundRemixerModel
+from tse2.models.remix import BLSTMRemixer, CascadeModel, PITSeparator, SoundRemixerModel
 from tse2.models.tf_locoformer import TFLocoformerSeparator
 from tse2.models.tse import PROMPT_PAD
 from tse2.tasks.cls import add_prompt_and_choice_arguments
@@ -55,8 +55,9 @@ class RemixPreprocess:
 
     def __init__(self, tokenizer, max_prompt_tokens: int = 128, train: bool = True, seed: int = 0,
                  speech_dir: Optional[str] = None, sound_dir: Optional[str] = None, fs: int = 16000,
-                 styles: Optional[str] = None) -> None:
+                 styles: Optional[str] = None, sources: bool = False) -> None:
         self.tokenizer, self.max_prompt_tokens, self.train = tokenizer, max_prompt_tokens, train
+        self.sources = sources  # the cascade's separator: the sources as speech_ref1..N, no prompt
         self.rng = np.random.default_rng(seed)
         self.fs, self.speech_dir, self.sound_dir = fs, speech_dir, sound_dir
         self.styles = styles.replace(",", " ").split() if styles else None
@@ -77,8 +78,10 @@ class RemixPreprocess:
             raise ValueError(f"example {uid}: its recipe is not JSON: {slot[:80]!r}") from None
         recipe = draw_recipe(uid, self._pool, self._cache, self.rng, int(comp.get("n_speech", 2)),
                              int(comp.get("n_audio", 2)), int(comp.get("length", 4 * self.fs)))
-        ins = sample_instruction(recipe.described(), self.rng)
         src = render(recipe, self._cache)
+        if self.sources:
+            return dict(speech_mix=src.sum(0), **{f"speech_ref{k + 1}": x for k, x in enumerate(src)})
+        ins = sample_instruction(recipe.described(), self.rng)
         return dict(speech_mix=src.sum(0), speech_ref1=remix_target(src, ins.gains).astype(np.float32),
                     prompt=ins.prompt)
 
@@ -87,14 +90,14 @@ class RemixPreprocess:
         if "recipe" in data:
             data.update(self._draw(uid, data.pop("recipe")))
         text = data.get("prompt")
-        if text is not None:
+        if text is not None and self.tokenizer is not None:
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"example {uid}: empty prompt")
             ids = self.tokenizer(text, truncation=True, max_length=self.max_prompt_tokens)["input_ids"]
             data["prompt"] = np.pad(np.asarray(ids, dtype=np.int64), (0, self.max_prompt_tokens - len(ids)),
                                     constant_values=PROMPT_PAD)
-        for k in ("speech_mix", "speech_ref1"):
-            if k in data:
+        for k in [n for n in data if n.startswith("speech_")]:
+            if not k.endswith("_lengths"):
                 data[k] = np.asarray(data[k], dtype=np.float32)
         return data
 
@@ -156,3 +159,42 @@ class Tse2RemixTask(AbsTask):
         rconf["cond_dim"] = args.cond_dim
         remixer = remixer_choices.get_class(args.remixer)(**rconf)
         return SoundRemixerModel(remixer, text, loss=getattr(args, "loss_type", "snr"))
+
+
+class Tse2RemixCascadeTask(Tse2RemixTask):
+    """The separator of the ideal cascaded baseline: ``speech_mix`` and the sources
+    ``speech_ref1..N`` (training: drawn by dynamic mixing; validation: ``src<k>.scp``), PIT with
+    negative SNR.  ``separator_conf`` holds :class:`tse2.models.remix.PITSeparator`'s keys."""
+
+    class_choices_list = []
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        from espnet2.utils.nested_dict_action import NestedDictAction
+
+        group = parser.add_argument_group(description="Task related")
+        group.add_argument("--separator_conf", action=NestedDictAction, default=dict(),
+                           help="PITSeparator options (num_src, n_fft, hop_length, hidden, layers, init_from)")
+        for name, kw in (("speech_dir", {}), ("sound_dir", {}), ("speech_styles", {})):
+            group.add_argument(f"--{name}", type=str_or_none, default=None, **kw)
+        group.add_argument("--fs", type=int, default=16000)
+        group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
+                           help="unused (kept for ESPnet's CLI)")
+
+    @classmethod
+    def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
+        return RemixPreprocess(None, 0, train, getattr(args, "seed", 0), getattr(args, "speech_dir", None),
+                               getattr(args, "sound_dir", None), getattr(args, "fs", 16000),
+                               getattr(args, "speech_styles", None), sources=True)
+
+    @classmethod
+    def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("speech_mix",) if inference else () if train else ("speech_mix", "speech_ref1")
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("recipe", "speech_mix") + tuple(f"speech_ref{k}" for k in range(1, 9))
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> CascadeModel:
+        return CascadeModel(PITSeparator(**dict(getattr(args, "separator_conf", None) or {})))

@@ -11,9 +11,11 @@
 #      data dirs (utt2category), validated
 #   2  simulation: dump/remix/train/ (dynamic-mixing slots), data/remix_<set>/ (fixed mixtures,
 #      targets, sources, one task and prompt each; the zero-shot sets of Table III too)
-#   3  training: exp/remix_<tag>/ (ESPnet trainer; skipped when --remix_model is given)
+#   3  training: exp/remix_<tag>/ (ESPnet trainer; none when --remix_model is given) and the
+#      cascade's separator exp/remix_cascade/ (with --cascade true, none when --cascade_model is given)
 #   4  inference: exp/<model>/decode_<set>/{prompt,heldout}/ (nj jobs, restartable)
 #   5  scoring: SNRi per task -> exp/<model>/decode_*/*/summary.json, exp/results_remix_<tag>/RESULTS.md
+#      and spectrograms.png (before / after / target of example prompts)
 set -euo pipefail
 
 log() {
@@ -49,7 +51,12 @@ expdir=exp
 remix_config=conf/remix.yaml
 remix_tag=            # default: the config's file name
 remix_args=           # more options of tse2.bin.remix_train (e.g. "--max_epoch 5")
-remix_model=          # a trained or released model dir: stages 4-5 use it and stage 3 is skipped
+remix_model=          # a trained or released model dir: stages 4-5 use it and stage 3 does not train one
+cascade=true          # also the ideal cascaded baseline (separate all sources by PIT, true gains, sum)
+cascade_config=conf/remix_cascade.yaml
+cascade_args=         # more options of tse2.bin.remix_cascade_train
+cascade_model=        # a trained or released cascade separator (stage 3 then trains none)
+figure_tasks=TSE,TAR,MEVC  # stage 5 draws a test example of each (median SNRi): spectrograms.png
 
 # shellcheck disable=SC1091
 . ./path.sh
@@ -66,6 +73,10 @@ model=${remix_model:-${remix_exp}}
 # decodings of a given model go under exp/ too (a released model's dir stays as released)
 dec_root=${remix_exp}
 [ -z "${remix_model}" ] || dec_root=${expdir}/$(basename "${remix_model}")
+cascade_exp=${expdir}/remix_cascade
+cascade_sep=${cascade_model:-${cascade_exp}}
+cascade_dec=${cascade_exp}
+[ -z "${cascade_model}" ] || cascade_dec=${expdir}/$(basename "${cascade_model}")
 samples=$(python -c "print(int(round(${length} * ${fs})))")
 # the fixed sets: name, speech dir, sound dir, speech sources, audio sources, seed
 test_sets="remix_${test_set}"
@@ -113,42 +124,57 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     done < <(set_specs)
 fi
 
-if [ -z "${remix_model}" ] && [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
-    threads=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
-    [ "${cpu_threads}" -gt 0 ] && threads=${cpu_threads}
-    [ "${ngpu}" -gt 0 ] && threads=1
-    exp=${remix_exp}
+# train <exp> <config> <cmd...>: ESPnet training with a replay script; --resume continues an
+# interrupted run of the same command on the same data, never another's; a finished one is kept
+train_exp() {
+    local exp=$1 config=$2
+    shift 2
+    local train=("$@") key
     mkdir -p "${exp}"
-    valid=data/remix_${valid_set}
-    train=(python -m tse2.bin.remix_train --config "${remix_config}" --output_dir "${exp}" --fs "${fs}"
-           --speech_dir "data/${train_set}" --sound_dir "data/${sound_prefix}_train"
-           --train_data_path_and_name_and_type "${remix_dump}/${train_set}/recipe,recipe,text"
-           --train_shape_file "${remix_dump}/${train_set}/utt2num_samples"
-           --valid_data_path_and_name_and_type "${valid}/wav.scp,speech_mix,sound"
-           --valid_data_path_and_name_and_type "${valid}/spk1.scp,speech_ref1,sound"
-           --valid_data_path_and_name_and_type "${valid}/prompt,prompt,text"
-           --valid_shape_file "${valid}/utt2num_samples"
-           --ngpu "${ngpu}" --resume true)
-    [ -z "${speech_styles}" ] || train+=(--speech_styles "${speech_styles}")
-    # shellcheck disable=SC2206
-    train+=(${remix_args})
     { echo "#!/usr/bin/env bash"; echo "cd $(pwd) && . ./path.sh";
       echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${train[@]}")"; } > "${exp}/run.sh"
     chmod +x "${exp}/run.sh"
-    # --resume continues an interrupted run of the same command on the same data, never another's
-    key=$( { printf '%s\n' "${train[@]}"; cat "${remix_config}" "data/${train_set}/wav.scp" \
-             "data/${sound_prefix}_train/wav.scp" "${valid}/prompt" "${valid}/gains"; } | md5sum | cut -c1-32)
+    key=$( { printf '%s\n' "${train[@]}"; cat "${config}" "data/${train_set}/wav.scp" \
+             "data/${sound_prefix}_train/wav.scp" "data/remix_${valid_set}/gains"; } | md5sum | cut -c1-32)
     if [ "$(cat "${exp}/.resume_key" 2>/dev/null)" != "${key}" ]; then
         rm -rf "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log" "${exp}/.done"
         echo "${key}" > "${exp}/.resume_key"
     fi
     if [ "$(cat "${exp}/.done" 2>/dev/null)" = "${key}" ] && compgen -G "${exp}/valid.*.best.pth" > /dev/null; then
         log "Stage 3: ${exp} is already trained with these options and data (remove ${exp}/.done to retrain)"
-    else
-        log "Stage 3: training ${exp} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
-        ${gpu_cmd} --num-threads "${threads}" "${exp}/train.log" "${train[@]}" \
-            || die "training failed (see ${exp}/train.log)"
-        echo "${key}" > "${exp}/.done.tmp" && mv "${exp}/.done.tmp" "${exp}/.done"
+        return 0
+    fi
+    log "Stage 3: training ${exp} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
+    ${gpu_cmd} --num-threads "${threads}" "${exp}/train.log" "${train[@]}" \
+        || die "training failed (see ${exp}/train.log)"
+    echo "${key}" > "${exp}/.done.tmp" && mv "${exp}/.done.tmp" "${exp}/.done"
+}
+
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    threads=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+    [ "${cpu_threads}" -gt 0 ] && threads=${cpu_threads}
+    [ "${ngpu}" -gt 0 ] && threads=1
+    valid=data/remix_${valid_set}
+    common=(--fs "${fs}" --speech_dir "data/${train_set}" --sound_dir "data/${sound_prefix}_train"
+            --train_data_path_and_name_and_type "${remix_dump}/${train_set}/recipe,recipe,text"
+            --train_shape_file "${remix_dump}/${train_set}/utt2num_samples"
+            --valid_data_path_and_name_and_type "${valid}/wav.scp,speech_mix,sound"
+            --valid_shape_file "${valid}/utt2num_samples" --ngpu "${ngpu}" --resume true)
+    [ -z "${speech_styles}" ] || common+=(--speech_styles "${speech_styles}")
+    if [ -z "${remix_model}" ]; then
+        args=(python -m tse2.bin.remix_train --config "${remix_config}" --output_dir "${remix_exp}" "${common[@]}"
+              --valid_data_path_and_name_and_type "${valid}/spk1.scp,speech_ref1,sound"
+              --valid_data_path_and_name_and_type "${valid}/prompt,prompt,text")
+        # shellcheck disable=SC2206
+        args+=(${remix_args})
+        train_exp "${remix_exp}" "${remix_config}" "${args[@]}"
+    fi
+    if [ "${cascade}" = true ] && [ -z "${cascade_model}" ]; then
+        args=(python -m tse2.bin.remix_cascade_train --config "${cascade_config}" --output_dir "${cascade_exp}" "${common[@]}")
+        for k in 1 2 3 4; do args+=(--valid_data_path_and_name_and_type "${valid}/src${k}.scp,speech_ref${k},sound"); done
+        # shellcheck disable=SC2206
+        args+=(${cascade_args})
+        train_exp "${cascade_exp}" "${cascade_config}" "${args[@]}"
     fi
 fi
 
@@ -164,6 +190,17 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     ${cmd} JOB=1:"${nj}" "${dec_root}/log/infer.JOB.log" \
         python -m tse2.bin.remix_eval infer --model_dir "${model}" "${items[@]}" --job JOB --njobs "${nj}" \
         || die "remixing failed (see ${dec_root}/log/infer.*.log)"
+    if [ "${cascade}" = true ]; then
+        [ -f "${cascade_sep}/config.yaml" ] || die "${cascade_sep}: no trained cascade separator (run stage 3, or give --cascade_model)"
+        items=()
+        for dset in ${test_sets}; do
+            [ -f "data/${dset}/src1.scp" ] && items+=(--item "data/${dset},${cascade_dec}/decode_${dset}/cascade")
+        done
+        log "Stage 4: the ideal cascade on ${test_sets} with ${cascade_sep} (logs: ${cascade_dec}/log/cascade.*.log)"
+        ${cmd} JOB=1:"${nj}" "${cascade_dec}/log/cascade.JOB.log" \
+            python -m tse2.bin.remix_eval cascade --model_dir "${cascade_sep}" "${items[@]}" --job JOB --njobs "${nj}" \
+            || die "the cascade failed (see ${cascade_dec}/log/cascade.*.log)"
+    fi
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
@@ -178,10 +215,20 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             label="${dset#remix_}, ${p/prompt/training} phrasings"
             rows+=(--row "${label}=${out}")
         done
+        out=${cascade_dec}/decode_${dset}/cascade
+        if [ "${cascade}" = true ] && [ -d "${out}" ]; then
+            python -m tse2.bin.remix_eval score --data_dir "data/${dset}" --decode_dir "${out}" || die "scoring ${out} failed"
+            rows+=(--row "${dset#remix_}, ideal cascade (PIT + true gains)=${out}")
+        fi
     done
     mkdir -p "${results}"
     python -m tse2.bin.remix_eval report --out "${results}/RESULTS.md" "${rows[@]}" \
         --title "Remixing with $(basename "${model}"): SNRi (dB) per task" || die "cannot write ${results}/RESULTS.md"
+    if [ -n "${figure_tasks}" ]; then
+        python -m tse2.bin.remix_eval figure --data_dir "data/remix_${test_set}" \
+            --decode_dir "${dec_root}/decode_remix_${test_set}/prompt" --tasks "${figure_tasks}" \
+            --out "${results}/spectrograms.png" || die "cannot draw ${results}/spectrograms.png"
+    fi
     log "Stage 5: ${results}/RESULTS.md"
 fi
 log "Done"
