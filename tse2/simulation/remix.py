@@ -6,10 +6,11 @@ the same recipe always gives the same sources.  Training draws a fresh recipe fo
 (dynamic mixing, as the paper's instruction set is large and our bank is small); validation and
 test sets are written once, as wavs.
 
-Levels (the paper does not give its own): each source is scaled to unit RMS over its active part;
-the first speaker is at 0 dB, the second at U(-2.5, 2.5) dB, each audio source at U(-5, 5) dB;
-then the whole mixture is scaled to ``rms_db`` dBFS and further down if twice it (a "volume up"
-target) would clip.  Two speakers of one mixture always differ in gender or speaking style, two
+Levels: the paper's text gives none, but the test manifests its authors published (LCR's
+``test/.../prompts/test_*k.json``: ``snr1..4``) put every source within [-3, 3] dB, so each source
+is scaled to unit RMS over its active part and then by U(-3, 3) dB; the whole mixture is scaled to
+``rms_db`` dBFS, and further down if twice a source (a "volume up" target) could clip.  The paper's
+mixtures last 5 s; ours 4 s (``length``), for the CPU.  Two speakers of one mixture always differ in gender or speaking style, two
 audio sources in category, so that every source can be named (the paper's assumption, III-A).
 """
 
@@ -141,7 +142,7 @@ def _place(total: int, length: int, rng: np.random.Generator) -> Tuple[int, int,
 
 def draw_recipe(mix_id: str, pool: Pool, cache: AudioCache, rng: np.random.Generator, n_speech: int = 2,
                 n_audio: int = 2, length: int = 64000, rms_db: float = -25.0,
-                speech_spread_db: float = 2.5, audio_spread_db: float = 5.0) -> MixRecipe:
+                speech_spread_db: float = 3.0, audio_spread_db: float = 3.0) -> MixRecipe:
     """A random mixture of ``n_speech`` distinguishable speakers and ``n_audio`` categories."""
     if n_speech > 0 and len({s.speaker for s in pool.speech}) < n_speech:
         raise ValueError(f"the speech pool has fewer than {n_speech} speakers")
@@ -166,7 +167,7 @@ def draw_recipe(mix_id: str, pool: Pool, cache: AudioCache, rng: np.random.Gener
     for k, item in enumerate(chosen):
         start, offset, n = _place(cache.length(item.path), length, rng)
         if item.kind == SPEECH:
-            gain = 0.0 if k == 0 else float(rng.uniform(-speech_spread_db, speech_spread_db))
+            gain = float(rng.uniform(-speech_spread_db, speech_spread_db))
         else:
             gain = float(rng.uniform(-audio_spread_db, audio_spread_db))
         recipe.sources.append(SourceRecipe(item.uid, item.path, item.kind, item.gender, item.style, item.category,
