@@ -16,6 +16,8 @@ SRC = ROOT / "egs/mini_espeak/remix"
 OPTS = "--langs en --speakers_per_lang 2,2,2 --utts_per_style 1"
 TRAIN = "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 2"
 SIZES = ["--n_train_slots", "8", "--n_valid", "4", "--n_test", "16", "--n_zeroshot", "6"]
+# from scratch (the recipe's default uses the released models): 2 steps of each model
+SCRATCH = ["--remix_model", "", "--cascade_model", "", "--remix_args", TRAIN, "--cascade_args", TRAIN]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def recipe(tmp_path_factory) -> Path:
         else:
             dst.write_bytes(p.read_bytes())
             dst.chmod(p.stat().st_mode)
-    out = subprocess.run(["./run.sh", "--local_data_opts", OPTS, "--remix_args", TRAIN] + SIZES,
+    out = subprocess.run(["./run.sh", "--local_data_opts", OPTS] + SCRATCH + SIZES,
                          cwd=target, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return target
@@ -46,13 +48,16 @@ def test_the_recipe_writes_the_per_task_table(recipe):
     for label in ("TSE", "TS↑", "TA↓", "SE", "S↓", "ME", "MVC", "MEVC", "OVC", "Average"):
         assert f" {label} |" in res, label
     for row in ("| test, training phrasings |", "| test, heldout phrasings |", "| test_2s, training phrasings |",
-                "| test_unseen, heldout phrasings |"):
+                "| test_unseen, heldout phrasings |", "| test, ideal cascade (PIT + true gains) |",
+                "| test_2s1a, ideal cascade (PIT + true gains) |"):
         assert row in res, row
     summary = json.loads((recipe / "exp/remix_remix/decode_remix_test/prompt/summary.json").read_text())
     assert len(summary) == 17 and summary["average"]["mixtures"] == 16
     two = json.loads((recipe / "exp/remix_remix/decode_remix_test_2s/prompt/summary.json").read_text())
     assert set(two) == {"TSE", "TSU", "TSD", "MVC", "MEVC", "OVC", "average"}
     assert (recipe / "exp/remix_remix/run.sh").is_file() and (recipe / "exp/remix_remix/.done").is_file()
+    assert (recipe / "exp/remix_cascade/.done").is_file()
+    assert (recipe / "exp/results_remix_remix/spectrograms.png").stat().st_size > 10000
     assert (recipe / "data/local/sound_bank.md").read_text().count("| train / valid / test |") >= 10
 
 
@@ -61,8 +66,8 @@ def test_a_rerun_keeps_the_trained_model_and_finishes_interrupted_inference(reci
     wavs = sorted((decode / "wav").glob("*.wav"))
     kept = {p: p.stat().st_mtime_ns for p in wavs[1:]}
     wavs[0].unlink()
-    out = subprocess.run(["./run.sh", "--stage", "3", "--stop_stage", "4", "--local_data_opts", OPTS,
-                          "--remix_args", TRAIN] + SIZES, cwd=recipe, capture_output=True, text=True,
+    out = subprocess.run(["./run.sh", "--stage", "3", "--stop_stage", "4", "--local_data_opts", OPTS]
+                         + SCRATCH + SIZES, cwd=recipe, capture_output=True, text=True,
                          stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "is already trained with these options and data" in out.stdout + out.stderr

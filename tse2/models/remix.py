@@ -30,7 +30,7 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from tse2.models.film import FiLM
-from tse2.models.tse import PROMPT_PAD
+from tse2.models.tse import unpad_prompt
 
 try:
     from espnet2.train.abs_espnet_model import AbsESPnetModel
@@ -162,11 +162,7 @@ class SoundRemixerModel(AbsESPnetModel):
     def remix(self, speech_mix: torch.Tensor, prompt: torch.Tensor, speech_mix_lengths: Optional[torch.Tensor] = None,
               prompt_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, N) mixture, (B, L) prompt ids (``PROMPT_PAD`` right-padding) → (B, N) remix."""
-        if (prompt == PROMPT_PAD).any():
-            prompt_lengths = (prompt != PROMPT_PAD).sum(1)
-            prompt = prompt[:, : int(prompt_lengths.max())].clamp_min(0)
-        elif prompt_lengths is None:
-            prompt_lengths = torch.full((prompt.shape[0],), prompt.shape[1], device=prompt.device)
+        prompt, prompt_lengths = unpad_prompt(prompt, prompt_lengths)
         z = self.text_encoder(prompt, prompt_lengths)
         if isinstance(self.remixer, BLSTMRemixer):
             return self.remixer.extract(speech_mix, z, speech_mix_lengths)

@@ -33,6 +33,18 @@ def si_sdr(est: torch.Tensor, ref: torch.Tensor, lengths: torch.Tensor, eps: flo
     return 10 * torch.log10(((proj ** 2).sum(-1) + eps) / (((est - proj) ** 2).sum(-1) + eps))
 
 
+def unpad_prompt(prompt: torch.Tensor, prompt_lengths: Optional[torch.Tensor] = None
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(B, L) prompt ids right-padded with ``PROMPT_PAD`` → (ids with the padding cut to the longest
+    prompt and zeroed, lengths); without padding, ``prompt_lengths`` or the full width."""
+    if (prompt == PROMPT_PAD).any():
+        prompt_lengths = (prompt != PROMPT_PAD).sum(1)
+        return prompt[:, : int(prompt_lengths.max())].clamp_min(0), prompt_lengths
+    if prompt_lengths is None:
+        prompt_lengths = torch.full((prompt.shape[0],), prompt.shape[1], device=prompt.device)
+    return prompt, prompt_lengths
+
+
 class TextConditionedTSE(AbsESPnetModel):
     """ESPnet model of the single-stage baseline: ``extractor`` conditioned by ``text_encoder``."""
 
@@ -46,11 +58,7 @@ class TextConditionedTSE(AbsESPnetModel):
                 prompt_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, N) mixture, (B, L) prompt token ids → (B, N) target estimate.  Ids of ``PROMPT_PAD``
         (-1) are padding; when present they define each prompt's length (see tasks/tse.py)."""
-        if (prompt == PROMPT_PAD).any():
-            prompt_lengths = (prompt != PROMPT_PAD).sum(1)
-            prompt = prompt[:, : int(prompt_lengths.max())].clamp_min(0)
-        elif prompt_lengths is None:
-            prompt_lengths = torch.full((prompt.shape[0],), prompt.shape[1], device=prompt.device)
+        prompt, prompt_lengths = unpad_prompt(prompt, prompt_lengths)
         return self.extractor.extract(speech_mix, self.text_encoder(prompt, prompt_lengths))
 
     def forward(self, speech_mix: torch.Tensor, speech_ref1: torch.Tensor, prompt: torch.Tensor,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stage 1 of the embedded remix recipe:
-#  - speech: the espeak-ng corpus in 9 speaking styles (tse2/corpus/styles.py), speaker-disjoint
-#    data/{train,dev,test} with utt2spk, spk2gender and utt2style;
+#  - speech: the retrieval recipe's espeak-ng style corpus (../retrieval/local/data.sh, the same
+#    synthesis and data dirs) in 9 speaking styles: speaker-disjoint data/{train,dev,test} with
+#    utt2spk, spk2gender and utt2style;
 #  - audio: the sound bank of real recordings from Debian data packages (tse2/corpus/sounds.py),
 #    clip-disjoint data/sounds_{train,valid,test} and the held-out categories in data/sounds_unseen.
 # Reruns skip utterances and clips already written.
@@ -27,27 +28,9 @@ bank_dir=downloads/sound_bank
 . ./path.sh
 . utils/parse_options.sh
 
-work=data/local/espeak_styles
-log "Planning the speech corpus (seed ${seed}; styles: ${styles})"
-python -m tse2.bin.espeak_corpus plan --sentence_dir local/sentences --outdir "${work}" --styles "${styles}" \
-    --langs "${langs}" --speakers_per_lang "${speakers_per_lang}" \
-    --utts_per_speaker "${utts_per_style}" --seed "${seed}"
-
-split_dir=${work}/split
-rm -rf "${split_dir}"
-nj=$(utils/split_list.sh "${work}/utt.list" "${split_dir}" "${nj}" utt.list)
-
-log "Synthesizing $(wc -l < "${work}/utt.list") utterances with ${nj} jobs (logs: ${work}/log/synth.*.log)"
-${cmd} JOB=1:"${nj}" "${work}/log/synth.JOB.log" \
-    python -m tse2.bin.espeak_corpus synth --plan "${work}/plan.jsonl" \
-        --utt_list "${split_dir}/utt.list.JOB" --wav_dir "${wav_dir}" --fs "${fs}"
-
-log "Writing speech data dirs"
-python -m tse2.bin.espeak_corpus datadir --plan "${work}/plan.jsonl" --wav_dir "${wav_dir}" \
-    --data_root data --report "${work}/corpus.md" > /dev/null
-for d in train dev test; do
-    [ ! -d "data/${d}" ] || cp "data/${d}/utt2emotion" "data/${d}/utt2style"  # the plan keeps the style there
-done
+../retrieval/local/data.sh --nj "${nj}" --cmd "${cmd}" --fs "${fs}" --langs "${langs}" \
+    --speakers_per_lang "${speakers_per_lang}" --utts_per_style "${utts_per_style}" \
+    --styles "${styles// /,}" --seed "${seed}" --wav_dir "${wav_dir}"
 
 log "Writing the sound bank (${bank_dir})"
 python -m tse2.bin.remix_data bank --wav_dir "${bank_dir}" --data_root data --fs "${fs}" \
