@@ -152,7 +152,7 @@ def _parameters(out_dir: Path) -> int:
 def readme(meta: Dict) -> str:
     t = meta["training"]
     lines = [f"# Released {meta['kind']}: {meta['name']}", "",
-             f"{meta['parameters'] / 1e6:.2f} M parameters ({meta['model'].get('separator') or meta['model'].get('remixer', '?')}); "
+             f"{meta['parameters'] / 1e6:.2f} M parameters ({meta['model'].get('separator') or meta['model'].get('remixer') or meta['kind']}); "
              f"checkpoint `{meta['checkpoint_from']}` of the training run, epoch {t['best_epoch']} of {t['epochs']}.", "",
              "## Reproduce", "", "```bash", meta["command"], "```", "",
              f"Corpus: {meta['corpus']}", "",
@@ -219,6 +219,6 @@ def summary(meta: Dict) -> str:
                     f"target SI-SDRi {res['mean_sisdri']:+.1f} dB")
     elif res and "average" in res:
         measured = f"; embedded test set: SNRi {res['average']['snri']:+.2f} dB averaged over tasks"
-    arch = meta["model"].get("separator") or meta["model"].get("remixer")
+    arch = meta["model"].get("separator") or meta["model"].get("remixer") or meta["kind"]
     return (f"{meta['name']}: {meta['parameters'] / 1e6:.2f} M-parameter {arch}, "
             f"{t['steps']} steps in {t['wall_hours']:.1f} h ({t['threads']} threads){measured}")

@@ -29,7 +29,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model_dir", type=Path, required=True, help="a trained or released remixer dir")
     parser.add_argument("--model_file", default=None, help="checkpoint in --model_dir (default: model.pth or the best)")
     parser.add_argument("--prompt", required=True, help="what to do, in words")
-    parser.add_argument("--absent_db", type=float, default=-20.0,
+    parser.add_argument("--absent_db", type=float, default=-25.0,
                         help="a named sound extracted below this level (dB against the recording) is absent")
     parser.add_argument("--force", action="store_true", help="remix even when a named sound seems absent")
     parser.add_argument("--ngpu", type=int, default=0)

@@ -48,7 +48,7 @@ def get_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("figure", help="before/after/target spectrograms of example prompts (PNG)")
     f.add_argument("--data_dir", type=Path, required=True)
     f.add_argument("--decode_dir", type=Path, required=True, help="a scored decoding")
-    f.add_argument("--tasks", default="TSE,TAR,MEVC", help="one example per task: the median SNRi among its mixtures")
+    f.add_argument("--tasks", default="TSE,TAE,SD", help="one example per task: the median SNRi among its mixtures")
     f.add_argument("--out", type=Path, required=True)
     r = sub.add_parser("report", help="the Markdown table of scored decodings")
     r.add_argument("--out", type=Path, required=True)

@@ -10,7 +10,7 @@ instruction for every channel) and the result goes back at the input's rate.
 
 :meth:`Remixer.check_prompt` answers a prompt that names a sound the recording does not seem to
 hold: for each sound category named in the prompt (the sound bank's words), it extracts that
-category alone and measures how much of the recording it is.  Below ``absent_db`` (default -20 dB
+category alone and measures how much of the recording it is.  Below ``absent_db`` (default -25 dB
 against the mixture) the category is reported absent, so that near-silence is not passed off as a
 successful "keep only the dog".
 """
@@ -87,7 +87,7 @@ class Remixer(Runtime):
             out[:, c] = back_to_rate(self.remix_mono(x, prompt), self.fs, rate, chans.shape[0])
         return out[:, 0] if audio.ndim == 1 else out
 
-    def check_prompt(self, audio: np.ndarray, rate: int, prompt: str, absent_db: float = -20.0) -> List[CategoryCheck]:
+    def check_prompt(self, audio: np.ndarray, rate: int, prompt: str, absent_db: float = -25.0) -> List[CategoryCheck]:
         """For every sound category the prompt names, whether the recording seems to hold it."""
         from tse2.extractor import to_model_input
 

@@ -186,6 +186,8 @@ def remix_spectrograms(rows: Sequence[Tuple[str, Sequence[Tuple[str, np.ndarray]
             ax.set_xlabel("s", fontsize=8)
             ax.set_yticks([])
         axes[r, 0].set_ylabel("mel", fontsize=8)
-        axes[r, 0].annotate(title, (0, 1.18), xycoords="axes fraction", fontsize=10, fontweight="bold")
-    fig.tight_layout(h_pad=2.2)
+        ann = axes[r, 0].annotate(title, (0, 1.2), xycoords="axes fraction", fontsize=10, fontweight="bold",
+                                  annotation_clip=False)
+        ann.set_in_layout(False)  # a long prompt must not squeeze the panels
+    fig.tight_layout(h_pad=3.6)
     _save(fig, path)

@@ -56,7 +56,7 @@ cascade=true          # also the ideal cascaded baseline (separate all sources b
 cascade_config=conf/remix_cascade.yaml
 cascade_args=         # more options of tse2.bin.remix_cascade_train
 cascade_model=        # a trained or released cascade separator (stage 3 then trains none)
-figure_tasks=TSE,TAR,MEVC  # stage 5 draws a test example of each (median SNRi): spectrograms.png
+figure_tasks=TSE,TAE,SD  # stage 5 draws a test example of each (median SNRi): spectrograms.png
 
 # shellcheck disable=SC1091
 . ./path.sh
