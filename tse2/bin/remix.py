@@ -6,9 +6,12 @@
 
 Any sample rate and channel count comes in; the remix is written at the input's rate with the
 input's channels.  Before remixing, every sound category the prompt names (the sound bank's words:
-"the birds", "the music", ...) is looked for in the recording; one that does not seem to be there
-is an error (exit 1) that says so, instead of a near-silent file passed off as success.
-``--force`` remixes anyway.
+"the birds", "the music", ...) is extracted alone; one that comes out below ``--absent_db`` (dB
+against the recording) is an error (exit 1) saying the recording does not seem to hold it, so
+that near-silence is not written as a successful "keep only the dog".  ``--force`` remixes anyway.
+The released model has not learnt absence (no training prompt names a missing sound): an absent
+category often still extracts at -5 to -20 dB, so the check catches near-silence, not every
+wrong prompt (egs/mini_espeak/remix/README.md).
 """
 
 from __future__ import annotations
