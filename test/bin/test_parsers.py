@@ -35,6 +35,7 @@ TOOLS = {
     "retrieval_score": ["score", "--model_dir", "m", "--index", "i", "--utt2style", "u", "--out", "o"],
     "remix_data": ["set", "--out", "o", "--wav_dir", "w", "--num", "3"],
     "remix_train": ["--output_dir", "exp/x", "--remixer", "blstm"],
+    "remix_cascade_train": ["--output_dir", "exp/x", "--separator_conf", "num_src=4"],
     "remix_eval": ["infer", "--model_dir", "m", "--item", "d,prompt,o"],
     "remix": ["--model_dir", "m", "--prompt", "remove the birds", "in.wav", "out.wav"],
     "systems": ["describe", "--expdir", "exp", "--sep_tag", "s", "--cls_tag", "c", "--dumpdir", "dump", "text"],

@@ -28,6 +28,7 @@ def recipe(tmp_path_factory) -> Path:
     (target / "local").mkdir(parents=True)
     (target / "conf").mkdir()
     (base / "tse2").symlink_to(SRC.parent / "tse2")  # the released separator the config starts from
+    (base / "retrieval").symlink_to(SRC.parent / "retrieval")  # its speech synthesis (local/data.sh)
     for p in list(SRC.iterdir()) + list((SRC / "local").iterdir()) + list((SRC / "conf").iterdir()):
         if p.is_dir() and not p.is_symlink():
             continue
