@@ -63,6 +63,23 @@ requires_espeak = pytest.mark.skipif(
 )
 
 
+def copy_recipe(src: Path, target: Path) -> Path:
+    """A copy of a recipe dir (its files, ``local/`` and ``conf/``; symlinks resolved to this
+    checkout) at ``target``, for a test to run its stages in."""
+    (target / "local").mkdir(parents=True)
+    (target / "conf").mkdir()
+    for p in list(src.iterdir()) + list((src / "local").iterdir()) + list((src / "conf").iterdir()):
+        if p.is_dir() and not p.is_symlink():
+            continue
+        dst = target / p.relative_to(src)
+        if p.is_symlink():
+            dst.symlink_to(p.resolve())
+        else:
+            dst.write_bytes(p.read_bytes())
+            dst.chmod(p.stat().st_mode)
+    return target
+
+
 def run(cmd, cwd=None, env=None, check=True) -> subprocess.CompletedProcess:
     full_env = dict(os.environ)
     full_env["PATH"] = f"{UTILS}:{full_env['PATH']}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, requires_espeak
+from conftest import ROOT, copy_recipe, requires_espeak
 
 pytestmark = requires_espeak
 SRC = ROOT / "egs/mini_espeak/remix"
@@ -24,20 +24,9 @@ SCRATCH = ["--remix_model", "", "--cascade_model", "", "--remix_args", TRAIN, "-
 def recipe(tmp_path_factory) -> Path:
     """A copy of the recipe whose links point at this checkout, run once through stages 1-5."""
     base = tmp_path_factory.mktemp("egs") / "tiny"
-    target = base / "remix"
-    (target / "local").mkdir(parents=True)
-    (target / "conf").mkdir()
+    target = copy_recipe(SRC, base / "remix")
     (base / "tse2").symlink_to(SRC.parent / "tse2")  # the released separator the config starts from
     (base / "retrieval").symlink_to(SRC.parent / "retrieval")  # its speech synthesis (local/data.sh)
-    for p in list(SRC.iterdir()) + list((SRC / "local").iterdir()) + list((SRC / "conf").iterdir()):
-        if p.is_dir() and not p.is_symlink():
-            continue
-        dst = target / p.relative_to(SRC)
-        if p.is_symlink():
-            dst.symlink_to(p.resolve())
-        else:
-            dst.write_bytes(p.read_bytes())
-            dst.chmod(p.stat().st_mode)
     out = subprocess.run(["./run.sh", "--local_data_opts", OPTS] + SCRATCH + SIZES,
                          cwd=target, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, requires_espeak
+from conftest import ROOT, copy_recipe, requires_espeak
 
 pytestmark = requires_espeak
 SRC = ROOT / "egs/mini_espeak/retrieval"
@@ -23,18 +23,7 @@ def recipe(tmp_path_factory) -> Path:
     """A copy of the recipe whose links point at this checkout, run once through stages 1-5."""
     import subprocess
 
-    target = tmp_path_factory.mktemp("egs") / "tiny/retrieval"
-    (target / "local").mkdir(parents=True)
-    (target / "conf").mkdir()
-    for p in list(SRC.iterdir()) + list((SRC / "local").iterdir()) + list((SRC / "conf").iterdir()):
-        if p.is_dir() and not p.is_symlink():
-            continue
-        dst = target / p.relative_to(SRC)
-        if p.is_symlink():
-            dst.symlink_to(p.resolve())
-        else:
-            dst.write_bytes(p.read_bytes())
-            dst.chmod(p.stat().st_mode)
+    target = copy_recipe(SRC, tmp_path_factory.mktemp("egs") / "tiny/retrieval")
     out = subprocess.run(["./run.sh", "--local_data_opts", OPTS, "--ret_args", TRAIN, "--n_trials", "20"],
                          cwd=target, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

@@ -194,7 +194,10 @@ class ClipAudio:
     credit: str = ""
 
 
-def load_clip(clip: Clip, fs: int, root: str = "/", _sfx_cache: Dict = {}) -> ClipAudio:  # noqa: B006
+_SFX_CATALOGUES: Dict[str, List[Tuple[str, bytes]]] = {}  # opensfx.cat read once per process
+
+
+def load_clip(clip: Clip, fs: int, root: str = "/") -> ClipAudio:
     """The clip as mono float32 at ``fs`` Hz, leading and trailing near-silence trimmed."""
     import soundfile as sf
 
@@ -206,9 +209,9 @@ def load_clip(clip: Clip, fs: int, root: str = "/", _sfx_cache: Dict = {}) -> Cl
             if not cat.is_file():
                 raise SoundBankError(f"{cat}: missing; install the Debian package {clip.package}")
             key = str(cat)
-            if key not in _sfx_cache:
-                _sfx_cache[key] = read_opensfx(cat)
-            credit, wav = _sfx_cache[key][int(clip.member[4:])]
+            if key not in _SFX_CATALOGUES:
+                _SFX_CATALOGUES[key] = read_opensfx(cat)
+            credit, wav = _SFX_CATALOGUES[key][int(clip.member[4:])]
             audio, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
         else:
             path = base / clip.member
