@@ -86,3 +86,27 @@ def test_held_out_phrasings_use_words_training_never_sees():
 def test_a_task_the_composition_lacks_is_an_error():
     with pytest.raises(ValueError, match="does not exist"):
         sample_instruction(FOUR[:2], np.random.default_rng(0), task="TAE")
+
+
+def test_a_prompt_naming_a_missing_source_asks_for_silence_or_the_mixture_unchanged():
+    from tse2.corpus.sounds import category_words
+    from tse2.cues.remix import ABSENT_TASKS, absent_instruction, absent_source
+
+    rng = np.random.default_rng(4)
+    for task in ABSENT_TASKS:
+        for _ in range(5):
+            missing = absent_source(FOUR, rng, ["birds", "train", "fire", "water"], AUDIO)
+            assert missing.category in ("fire", "water")
+            ins = absent_instruction(FOUR, missing, rng, task)
+            assert ins.task == task and ins.gains == ((0.0,) * 4 if task == "ABSE" else (1.0,) * 4)
+            assert any(w in ins.prompt.lower() for w in category_words(missing.category))
+            assert not any(w in ins.prompt.lower() for c in ("birds", "train") for w in category_words(c))
+    same_gender = [Source(S, "f", "sad"), Source(S, "f", "happy"), FOUR[2], FOUR[3]]
+    missing = absent_source(same_gender, rng, [], SPEECH)
+    assert missing == Source(S, gender="m")
+    prompt = absent_instruction(same_gender, missing, rng, "ABSE").prompt.lower()
+    assert any(w in prompt for w in ("man", "male", "gentleman")) and "woman" not in prompt
+    assert absent_source(FOUR, rng, [], SPEECH) is None  # a woman and a man: no gender is missing
+    assert absent_source(FOUR, rng, ["birds", "train"]) is None
+    with pytest.raises(ValueError, match="unknown absent-source task"):
+        absent_instruction(FOUR, missing, rng, "TSE")

@@ -19,6 +19,17 @@ RELEASED = ROOT / "egs/mini_espeak/tse2/released/sep_blstm_256x3_dm"
 CONFIG = ROOT / "egs/mini_espeak/remix/conf/remix.yaml"
 
 
+class _Text(torch.nn.Module):
+    """A toy PromptReader: mean of token embeddings."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(10, 6)
+
+    def forward(self, ids, lengths):
+        return self.emb(ids).mean(1)
+
+
 def _tiny(**kw) -> BLSTMRemixer:
     torch.manual_seed(0)
     return BLSTMRemixer(cond_dim=6, n_fft=64, hop_length=32, hidden=8, layers=2, **kw)
@@ -77,15 +88,7 @@ def test_snr_is_scale_dependent_and_the_loss_falls_on_a_toy_batch():
     assert float(snr(ref, ref).min()) > 60
     assert abs(float(snr(2 * ref, ref).mean())) < 1e-3  # twice the target: 0 dB, not the SI-SNR's infinity
 
-    class Text(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = torch.nn.Embedding(10, 6)
-
-        def forward(self, ids, lengths):
-            return self.emb(ids).mean(1)
-
-    model = SoundRemixerModel(_tiny(), Text())
+    model = SoundRemixerModel(_tiny(), _Text())
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     mix = torch.randn(2, 1600)
     target = 0.5 * mix  # "turn everything down"
@@ -138,3 +141,49 @@ def test_pit_finds_the_permutation_and_the_cascade_separator_starts_from_the_rel
         sep = PITSeparator(num_src=4, init_from=str(RELEASED))
         state = torch.load(RELEASED / "model.pth", map_location="cpu", weights_only=True)
         torch.testing.assert_close(sep.sep.out.weight[:1028], state["separator.out.weight"])
+
+
+def test_a_missing_source_is_learnt_as_silence_and_its_removal_as_the_mixture_unchanged():
+    from tse2.models.remix import capped_snr, silence_level
+
+    mix = torch.randn(3, 1600)
+    assert float(silence_level(torch.zeros_like(mix), mix).max()) == pytest.approx(-30.0, abs=1e-3)
+    assert float(silence_level(0.1 * mix, mix).mean()) == pytest.approx(-19.59, abs=0.05)
+    assert float(capped_snr(mix, mix).min()) == pytest.approx(30.0, abs=1e-3)  # not the eps's 100+ dB
+
+    model = SoundRemixerModel(_tiny(), _Text())
+    target = torch.stack([torch.zeros(1600), mix[1], 0.5 * mix[2]])  # extract the missing; remove it; a real task
+    prompt = torch.tensor([[1, 2, -1], [3, 4, 5], [6, 7, -1]])
+    loss, stats, _ = model(mix, target, prompt)
+    assert set(stats) >= {"absent_level", "absent_kept_snr", "snr", "snri"}
+    assert float(stats["absent_kept_snr"]) <= 30.0 and float(stats["snri"]) > -50  # the real row alone
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = float(stats["absent_level"])
+    for _ in range(40):
+        loss, stats, _ = model(mix, target, prompt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(stats["absent_level"]) < first - 6  # the "extract the missing" output is going quiet
+
+
+def test_the_paper_config_builds_lcr_t_with_a_llama_prompt_reader(tmp_path):
+    """conf/remix.yaml of the paper-corpora recipe: every key is the task's, and it builds the
+    dual-path transformer remixer with a (here: 2-layer) Llama PromptReader, LoRA on q/v, pooled
+    at the last token."""
+    from conftest import save_tiny_llama
+    from tse2.tasks.remix import Tse2RemixTask
+
+    conf = yaml.safe_load((ROOT / "egs/textrolspeech_vggsound/remix/conf/remix.yaml").read_text())
+    parser = Tse2RemixTask.get_parser()
+    assert set(conf) <= {a.dest for a in parser._actions}, set(conf) - {a.dest for a in parser._actions}
+    conf["text_encoder_conf"] = dict(conf["text_encoder_conf"], model_dir=str(save_tiny_llama(tmp_path / "llama")))
+    conf["remixer_conf"] = dict(conf["remixer_conf"], n_blocks=1, enc_dim=32, feat_dim=32, ffn_dim=64, n_heads=4)
+    args = argparse.Namespace(**{**vars(parser.parse_args([])), **conf})
+    model = Tse2RemixTask.build_model(args)
+    assert type(model.remixer).__name__ == "DPTExtractor" and model.text_encoder.pooling == "last"
+    pre = Tse2RemixTask.build_preprocess_fn(args, False)
+    ids = torch.as_tensor(pre("m", {"prompt": "Turn down the dog barking."})["prompt"])[None]
+    with torch.no_grad():
+        y = model.remix(torch.randn(1, 8000), ids)
+    assert y.shape == (1, 8000) and np.isfinite(y.numpy()).all()

@@ -15,7 +15,7 @@ pytestmark = requires_espeak
 SRC = ROOT / "egs/mini_espeak/remix"
 OPTS = "--langs en --speakers_per_lang 2,2,2 --utts_per_style 1"
 TRAIN = "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 2"
-SIZES = ["--n_train_slots", "8", "--n_valid", "4", "--n_test", "16", "--n_zeroshot", "6"]
+SIZES = ["--n_train_slots", "8", "--n_valid", "4", "--n_test", "16", "--n_zeroshot", "6", "--n_absent", "4"]
 # from scratch (the recipe's default uses the released models): 2 steps of each model
 SCRATCH = ["--remix_model", "", "--cascade_model", "", "--remix_args", TRAIN, "--cascade_args", TRAIN]
 
@@ -42,9 +42,12 @@ def test_the_recipe_writes_the_per_task_table(recipe):
                 "| test_2s1a, ideal cascade (PIT + true gains) |"):
         assert row in res, row
     summary = json.loads((recipe / "exp/remix_remix/decode_remix_test/prompt/summary.json").read_text())
-    assert len(summary) == 17 and summary["average"]["mixtures"] == 16
+    assert len(summary) == 18 and summary["average"]["mixtures"] == 16 and 0 <= summary["TAE"]["found"] <= 100
     two = json.loads((recipe / "exp/remix_remix/decode_remix_test_2s/prompt/summary.json").read_text())
-    assert set(two) == {"TSE", "TSU", "TSD", "MVC", "MEVC", "OVC", "average"}
+    assert set(two) == {"TSE", "TSU", "TSD", "MVC", "MEVC", "OVC", "average", "absent_db"}
+    absent = json.loads((recipe / "exp/remix_remix/decode_remix_test_absent/heldout/summary.json").read_text())
+    assert set(absent) == {"ABSE", "ABSR", "ABSU", "ABSD", "absent_db"} and "level" in absent["ABSE"]
+    assert "## Prompts naming a source the mixture lacks" in res and "| test_absent, training phrasings |" in res
     assert (recipe / "exp/remix_remix/run.sh").is_file() and (recipe / "exp/remix_remix/.done").is_file()
     assert (recipe / "exp/remix_cascade/.done").is_file()
     assert (recipe / "exp/results_remix_remix/spectrograms.png").stat().st_size > 10000

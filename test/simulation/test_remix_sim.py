@@ -108,3 +108,20 @@ def test_slots_and_a_pool_without_distinguishable_speakers(tmp_path):
     same = load_pool(str(_speech_dir(tmp_path / "sp", (("f", "sad"), ("f", "sad")))), None)
     with pytest.raises(ValueError, match="differ in gender or style"):
         draw_recipe("m", same, AudioCache(FS), np.random.default_rng(0), n_audio=0, length=FS)
+
+
+def test_an_absent_set_names_what_the_mixture_lacks_with_silence_or_the_mixture_as_target(pool, tmp_path):
+    out = tmp_path / "absent"
+    counts = write_set(str(out), str(tmp_path / "w"), pool, FS, 8, seed=5, length=1.0, write_sources=False,
+                       absent=True)
+    assert counts == {"ABSE": 2, "ABSR": 2, "ABSU": 2, "ABSD": 2}
+    assert not list(out.glob("src*.scp"))
+    mix, ref, task, recipe = (read_map(out / n) for n in ("wav.scp", "spk1.scp", "task", "recipe"))
+    for k in mix:
+        y, x = sf.read(ref[k])[0], sf.read(mix[k])[0]
+        if task[k] == "ABSE":
+            assert not np.any(y)
+        else:
+            np.testing.assert_array_equal(y, x)
+        present = {s.category for s in MixRecipe.from_json(recipe[k]).sources if s.kind == "audio"}
+        assert all(c not in read_map(out / "prompt")[k].lower() for c in present)

@@ -45,6 +45,9 @@ def get_parser() -> argparse.ArgumentParser:
     s.add_argument("--fs", type=int, default=16000)
     s.add_argument("--prefix", default="mix")
     s.add_argument("--tasks", default=None, help="only these tasks (comma-separated; default: all the composition allows)")
+    s.add_argument("--absent", action="store_true",
+                   help="every prompt names a source the mixture lacks (ABSE ABSR ABSU ABSD in turn); "
+                        "no src<k>.scp is written, as the cascade has nothing to show there")
     t = sub.add_parser("slots", help="training slots of dynamic mixing")
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--num", type=int, required=True)
@@ -77,7 +80,8 @@ def make_set(args) -> int:
     pool = load_pool(args.speech_dir if args.n_speech else None, args.sound_dir if args.n_audio else None, styles)
     tasks = args.tasks.replace(",", " ").split() if args.tasks else None
     counts = write_set(str(args.out), str(args.wav_dir), pool, args.fs, args.num, args.seed, args.n_speech,
-                       args.n_audio, args.length, args.prefix, tasks)
+                       args.n_audio, args.length, args.prefix, tasks, write_sources=not args.absent,
+                       absent=args.absent)
     print(f"{args.out}: {args.num} mixtures of {args.n_speech} speech + {args.n_audio} audio; tasks "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0

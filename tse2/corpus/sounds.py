@@ -147,8 +147,15 @@ def categories(names: Optional[Sequence[str]] = None) -> Tuple[SoundCategory, ..
 
 def category_words(category: str, held_out: bool = False) -> Tuple[str, ...]:
     """The words prompts use for ``category`` (with ``held_out``: the test-only ones too; a category
-    with none uses its training words)."""
-    c = categories([category])[0]
+    with none uses its training words).  A category outside the table (an open-vocabulary corpus
+    label such as VGGSound's "dog barking") is named by its label."""
+    by_name = {c.name: c for c in CATEGORIES}
+    if category not in by_name:
+        label = category.replace("_", " ").strip()
+        if not label:
+            raise ValueError("an empty sound category has no words")
+        return (f"the sound of {label}",) if held_out else (f"the {label}", f"the {label} sound", f"the {label} noise")
+    c = by_name[category]
     return (c.held_out or c.words) if held_out else c.words
 
 

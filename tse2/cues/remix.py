@@ -134,6 +134,11 @@ STYLE_WORDS = {
     "slow": (("slow-talking", "slow"), ("speaking slowly", "talking at a slow pace")),
     "high-pitched": (("high-pitched", "high-voiced"), ("with the high voice", "with the higher pitch")),
     "low-pitched": (("low-pitched", "deep-voiced"), ("with the deep voice", "with the lower pitch")),
+    # the paper corpus's emotions (TextrolSpeech; tse2.corpus.remix_corpora); not in the embedded one
+    "surprised": (("surprised", "astonished"), ("who sounds surprised", "speaking in surprise")),
+    "fearful": (("frightened", "scared"), ("who sounds afraid", "speaking fearfully")),
+    "disgusted": (("disgusted", "repulsed"), ("who sounds disgusted", "speaking with disgust")),
+    "contemptuous": (("contemptuous", "scornful"), ("who sounds contemptuous", "speaking with scorn")),
 }
 STYLE_WORDS_HELD_OUT = {
     "neutral": (("even-toned",), ("who sounds relaxed",)),
@@ -145,6 +150,10 @@ STYLE_WORDS_HELD_OUT = {
     "slow": (("unhurried",), ("dragging their words",)),
     "high-pitched": (("squeaky",), ("with the shrill voice",)),
     "low-pitched": (("bass-voiced",), ("with the booming voice",)),
+    "surprised": (("startled",), ("who sounds amazed",)),
+    "fearful": (("terrified",), ("who sounds nervous",)),
+    "disgusted": (("revolted",), ("who sounds grossed out",)),
+    "contemptuous": (("disdainful",), ("who sounds dismissive",)),
 }
 SPEECH_GROUP = ("the speech", "the voices", "all the speakers", "the people talking", "the conversation")
 SPEECH_GROUP_HELD_OUT = ("the dialogue", "the human voices")
@@ -273,3 +282,57 @@ def sample_instruction(sources: Sequence[Source], rng: np.random.Generator, task
         raise ValueError(f"task {task} does not exist for a mixture of {kinds} (available: {available_tasks(kinds)})")
     gains = pats[task][int(rng.integers(len(pats[task])))]
     return Instruction(task, tuple(gains), write_prompt(task, gains, sources, rng, held_out))
+
+
+# --- prompts that name a source the mixture does not have ------------------------------------
+
+# An instruction about a source that is not there: "extract the dog" has silence as its answer,
+# and removing, raising or lowering it leaves the mixture as it is.  These are not tasks of the
+# paper's Table I; training on some of them teaches the remixer to answer "nothing" instead of
+# passing another source off as the one asked for (the remix CLI then reports it absent).
+ABSENT_TASKS = ("ABSE", "ABSR", "ABSU", "ABSD")
+ABSENT_ACTIONS = {"ABSE": "extract", "ABSR": "remove", "ABSU": "up", "ABSD": "down"}
+TASK_LABELS.update({"ABSE": "∅E", "ABSR": "∅R", "ABSU": "∅↑", "ABSD": "∅↓"})
+
+
+def absent_source(sources: Sequence[Source], rng: np.random.Generator, categories: Sequence[str],
+                  kind: Optional[str] = None) -> Optional[Source]:
+    """A source that no source of the mixture is: a sound category of ``categories`` it lacks, or
+    (``kind`` speech) a speaker of a gender none of its speakers has.  Speakers are named absent
+    by gender only: a style ("the whispering voice") is a weaker cue than a missing category and
+    would teach the remixer to doubt styles that are there.  None when the kind has no such source."""
+    kinds = [kind] if kind else [AUDIO, SPEECH]
+    for k in kinds:
+        if k == AUDIO:
+            present = {s.category for s in sources if s.kind == AUDIO}
+            left = [c for c in categories if c not in present]
+            if left:
+                return Source(AUDIO, category=_pick(rng, left))
+        elif k == SPEECH:
+            genders = {s.gender for s in sources if s.kind == SPEECH}
+            if len(genders) == 1 and genders <= {"f", "m"}:
+                return Source(SPEECH, gender="m" if genders == {"f"} else "f")
+        else:
+            raise ValueError(f"unknown source kind {k!r}")
+    return None
+
+
+def absent_instruction(sources: Sequence[Source], absent: Source, rng: np.random.Generator,
+                       task: Optional[str] = None, held_out: bool = False) -> Instruction:
+    """An instruction of ``task`` (one of :data:`ABSENT_TASKS`, else drawn: extraction half the
+    time) about ``absent``, a source not in the mixture.  Its gains are those of the real sources:
+    all 0 for extraction (the answer is silence), all 1 otherwise (the mixture unchanged)."""
+    if task is None:
+        task = "ABSE" if rng.random() < 0.5 else _pick(rng, ABSENT_TASKS[1:])
+    if task not in ABSENT_ACTIONS:
+        raise ValueError(f"unknown absent-source task {task!r}; known: {list(ABSENT_TASKS)}")
+    action = ABSENT_ACTIONS[task]
+    n = len(sources)
+    letter = "S" if absent.kind == SPEECH else "A"
+    shown = list(sources) + [absent]
+    if action == "extract":
+        gains, prompt_gains, as_task = (0.0,) * n, (0.0,) * n + (1.0,), f"T{letter}E"
+    else:
+        gains, as_task = (1.0,) * n, {"remove": f"T{letter}R", "up": f"T{letter}U", "down": f"T{letter}D"}[action]
+        prompt_gains = (1.0,) * n + (GAINS[action],)
+    return Instruction(task, gains, write_prompt(as_task, prompt_gains, shown, rng, held_out))

@@ -48,6 +48,29 @@ def snr(est: torch.Tensor, ref: torch.Tensor, lengths: Optional[torch.Tensor] = 
     return 10 * torch.log10(((ref ** 2).sum(-1) + eps) / (((est - ref) ** 2).sum(-1) + eps))
 
 
+def capped_snr(est: torch.Tensor, ref: torch.Tensor, lengths: Optional[torch.Tensor] = None,
+               cap_db: float = 30.0, eps: float = 1e-8) -> torch.Tensor:
+    """SNR with a soft ceiling, ``10 log10(|ref|^2 / (|ref - est|^2 + 10^(-cap/10) |ref|^2))``: at
+    most ``cap_db``, so a target the input already equals cannot outweigh every other example."""
+    if lengths is not None:
+        mask = (torch.arange(est.shape[-1], device=est.device)[None] < lengths[:, None]).to(est.dtype)
+        est, ref = est * mask, ref * mask
+    power = (ref ** 2).sum(-1)
+    return 10 * torch.log10((power + eps) / (((est - ref) ** 2).sum(-1) + 10 ** (-cap_db / 10) * power + eps))
+
+
+def silence_level(est: torch.Tensor, mix: torch.Tensor, lengths: Optional[torch.Tensor] = None,
+                  floor_db: float = -30.0, eps: float = 1e-8) -> torch.Tensor:
+    """The level in dB of each (B, N) output against its mixture, ``10 log10(|est|^2 / |mix|^2 +
+    10^(floor/10))``: the loss of an example whose answer is silence.  It is in the same unit as
+    the negative SNR of the other examples and bounded below by ``floor_db``."""
+    if lengths is not None:
+        mask = (torch.arange(est.shape[-1], device=est.device)[None] < lengths[:, None]).to(est.dtype)
+        est, mix = est * mask, mix * mask
+    ratio = ((est ** 2).sum(-1) + eps) / ((mix ** 2).sum(-1) + eps)
+    return 10 * torch.log10(ratio + 10 ** (floor_db / 10))
+
+
 class BLSTMRemixer(nn.Module):
     """STFT → log-compressed magnitudes → FiLM + BLSTM layers → one bounded complex mask → iSTFT.
 
@@ -151,13 +174,20 @@ class SoundRemixerModel(AbsESPnetModel):
         remixer: a module with ``extract(mixture (B, N), cond (B, D)) -> (B, N)``.
         text_encoder: the PromptReader, ``(ids, lengths) -> (B, D)``.
         loss: ``snr`` (negative SNR) or ``snri`` (negative SNR improvement; same gradient).
+        silence_floor_db: an all-zero target (a prompt naming a source the mixture lacks) has no
+            SNR; its loss is the output's level against the mixture, soft-floored here
+            (:func:`silence_level`), so that a near-silent answer stops pulling; a target equal to
+            the mixture ("remove" a source it lacks) has its SNR capped at ``-silence_floor_db``
+            (:func:`capped_snr`).
     """
 
-    def __init__(self, remixer: nn.Module, text_encoder: nn.Module, loss: str = "snr") -> None:
+    def __init__(self, remixer: nn.Module, text_encoder: nn.Module, loss: str = "snr",
+                 silence_floor_db: float = -30.0) -> None:
         super().__init__()
         if loss not in ("snr", "snri"):
             raise ValueError(f"loss must be snr or snri, got {loss!r}")
         self.remixer, self.text_encoder, self.loss_type = remixer, text_encoder, loss
+        self.silence_floor_db = silence_floor_db
 
     def remix(self, speech_mix: torch.Tensor, prompt: torch.Tensor, speech_mix_lengths: Optional[torch.Tensor] = None,
               prompt_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -176,8 +206,26 @@ class SoundRemixerModel(AbsESPnetModel):
         est = self.remix(speech_mix, prompt, speech_mix_lengths, prompt_lengths)
         score = snr(est, speech_ref1, speech_mix_lengths)
         base = snr(speech_mix, speech_ref1, speech_mix_lengths).detach()
-        loss = -(score - base).mean() if self.loss_type == "snri" else -score.mean()
-        stats = dict(loss=loss.detach(), snr=score.mean().detach(), snri=(score - base).mean().detach())
+        per = -(score - base) if self.loss_type == "snri" else -score
+        # prompts naming a source the mixture lacks: "extract" it has silence as its target, the
+        # other actions the mixture itself (no real task has either: see tse2.cues.remix)
+        silent = speech_ref1.abs().amax(-1) == 0
+        same = ((speech_ref1 - speech_mix).abs().amax(-1) == 0) & ~silent
+        stats = {}
+        if bool(silent.any()):
+            level = silence_level(est, speech_mix, speech_mix_lengths, self.silence_floor_db)
+            per = torch.where(silent, level, per)
+            stats["absent_level"] = level[silent].mean().detach()
+        if bool(same.any()):
+            # the mixture's own SNR is infinite and so is the reward for copying it bit-exactly:
+            # capped at -silence_floor_db, as the silent examples' loss is floored
+            kept = capped_snr(est, speech_ref1, speech_mix_lengths, -self.silence_floor_db)
+            per = torch.where(same, -kept, per)
+            stats["absent_kept_snr"] = kept[same].mean().detach()
+        heard = ~(silent | same)
+        loss = per.mean()
+        stats.update(loss=loss.detach(), snr=score[heard].mean().detach() if bool(heard.any()) else None,
+                     snri=(score - base)[heard].mean().detach() if bool(heard.any()) else None)
         return loss, stats, torch.tensor(speech_mix.shape[0], device=speech_mix.device)
 
     def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:

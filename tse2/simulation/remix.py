@@ -202,15 +202,20 @@ def render(recipe: MixRecipe, cache: AudioCache, max_gain: float = 2.0) -> np.nd
 
 def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: int, n_speech: int = 2,
               n_audio: int = 2, length: float = 4.0, prefix: str = "mix", tasks: Optional[Sequence[str]] = None,
-              write_sources: bool = True) -> Dict[str, int]:
+              write_sources: bool = True, absent: bool = False) -> Dict[str, int]:
     """A fixed remix set: every mixture's recipe, one instruction (the tasks the composition allows
     in turn, so each has the same count), its prompt in training words and in held-out words, and the wavs of
     the mixture, the target and (``write_sources``) each source.  Data dir files:
 
     ``wav.scp`` (mixture), ``spk1.scp`` (target), ``src<k>.scp``, ``prompt``, ``prompt_heldout``,
     ``task``, ``gains``, ``recipe`` (the JSON recipe), ``utt2num_samples``.
-    Mixtures whose wavs exist are not rewritten (a rerun completes an interrupted one)."""
-    from tse2.cues.remix import available_tasks, remix_target, sample_instruction, write_prompt
+    Mixtures whose wavs exist are not rewritten (a rerun completes an interrupted one).
+
+    ``absent``: every prompt names a source the mixture lacks (the tasks of
+    :data:`tse2.cues.remix.ABSENT_TASKS` in turn; a missing speaker gender every third cycle where
+    the speakers share one, else a missing sound category of the pool)."""
+    from tse2.cues.remix import (ABSENT_TASKS, absent_instruction, absent_source, available_tasks, remix_target,
+                                 sample_instruction, write_prompt)
     from tse2.simulation.mixing import mixture_rng
     from tse2.utils.datadir import write_map
     from tse2.utils.fileio import write_wav
@@ -226,9 +231,19 @@ def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: i
         allowed = [t for t in available_tasks([s.kind for s in recipe.sources]) if not tasks or t in tasks]
         if not allowed:
             raise ValueError(f"none of the tasks {list(tasks or [])} exists for {n_speech} speech + {n_audio} audio")
-        ins = sample_instruction(recipe.described(), rng, task=allowed[i % len(allowed)])  # balanced tasks
         held = np.random.default_rng([seed, i, 7])
-        prompt_heldout = write_prompt(ins.task, ins.gains, recipe.described(), held, held_out=True)
+        if absent:
+            kind = SPEECH if (i // len(ABSENT_TASKS)) % 3 == 2 else AUDIO
+            missing = absent_source(recipe.described(), rng, pool.categories(), kind) or \
+                absent_source(recipe.described(), rng, pool.categories())
+            if missing is None:
+                raise ValueError(f"{mix_id}: the pool has no sound category or speaker gender this mixture lacks")
+            task = ABSENT_TASKS[i % len(ABSENT_TASKS)]
+            ins = absent_instruction(recipe.described(), missing, rng, task)
+            prompt_heldout = absent_instruction(recipe.described(), missing, held, task, held_out=True).prompt
+        else:
+            ins = sample_instruction(recipe.described(), rng, task=allowed[i % len(allowed)])  # balanced tasks
+            prompt_heldout = write_prompt(ins.task, ins.gains, recipe.described(), held, held_out=True)
         d = Path(wav_dir) / mix_id
         paths = {"wav.scp": d / "mix.wav", "spk1.scp": d / "target.wav"}
         if write_sources:

@@ -8,7 +8,10 @@ One example = the mixture, the target remix and a prompt.  Data names, as given 
     prompt       text    the prompt (tokenized here by the text encoder's tokenizer)
     recipe       text    training with ``dynamic_mixing``: a slot (its composition, JSON);
                          each read draws a fresh mixture, task and prompt
-                         (:mod:`tse2.simulation.remix`, :mod:`tse2.cues.remix`)
+                         (:mod:`tse2.simulation.remix`, :mod:`tse2.cues.remix`); with
+                         ``absent_prob`` p, a share p of the prompts name a sound category (or a
+                         speaker's gender) the mixture lacks, with silence or the unchanged
+                         mixture as the target (:func:`tse2.cues.remix.absent_instruction`)
 
 Dynamic mixing reads its sources from ``--speech_dir`` (a speech data dir with speaker, gender
 and style) and ``--sound_dir`` (a sound-bank data dir).  One ``ClassChoices`` per slot:
@@ -55,12 +58,15 @@ class RemixPreprocess:
 
     def __init__(self, tokenizer, max_prompt_tokens: int = 128, train: bool = True, seed: int = 0,
                  speech_dir: Optional[str] = None, sound_dir: Optional[str] = None, fs: int = 16000,
-                 styles: Optional[str] = None, sources: bool = False) -> None:
+                 styles: Optional[str] = None, sources: bool = False, absent_prob: float = 0.0) -> None:
         self.tokenizer, self.max_prompt_tokens, self.train = tokenizer, max_prompt_tokens, train
         self.sources = sources  # the cascade's separator: the sources as speech_ref1..N, no prompt
         self.rng = np.random.default_rng(seed)
         self.fs, self.speech_dir, self.sound_dir = fs, speech_dir, sound_dir
         self.styles = styles.replace(",", " ").split() if styles else None
+        if not 0.0 <= absent_prob < 1.0:
+            raise ValueError(f"absent_prob must be in [0, 1), got {absent_prob}")
+        self.absent_prob = absent_prob
         self._pool = self._cache = None
 
     def _draw(self, uid: str, slot: str) -> Dict[str, np.ndarray]:
@@ -81,7 +87,17 @@ class RemixPreprocess:
         src = render(recipe, self._cache)
         if self.sources:
             return dict(speech_mix=src.sum(0), **{f"speech_ref{k + 1}": x for k, x in enumerate(src)})
-        ins = sample_instruction(recipe.described(), self.rng)
+        ins = None
+        if self.absent_prob and self.rng.random() < self.absent_prob:
+            from tse2.cues.remix import absent_instruction, absent_source
+
+            kind = "speech" if self.rng.random() < 0.25 else "audio"
+            absent = absent_source(recipe.described(), self.rng, self._pool.categories(), kind) or \
+                absent_source(recipe.described(), self.rng, self._pool.categories())
+            if absent is not None:
+                ins = absent_instruction(recipe.described(), absent, self.rng)
+        if ins is None:
+            ins = sample_instruction(recipe.described(), self.rng)
         return dict(speech_mix=src.sum(0), speech_ref1=remix_target(src, ins.gains).astype(np.float32),
                     prompt=ins.prompt)
 
@@ -120,6 +136,9 @@ class Tse2RemixTask(AbsTask):
         group.add_argument("--speech_styles", type=str_or_none, default=None,
                            help="dynamic mixing: only utterances of these styles (comma-separated)")
         group.add_argument("--fs", type=int, default=16000, help="sample rate of every source")
+        group.add_argument("--absent_prob", type=float, default=0.0,
+                           help="dynamic mixing: the share of prompts that name a source the mixture lacks "
+                                "(extract it: silence; remove or re-level it: the mixture unchanged)")
         group.add_argument("--dynamic_mixing", type=str2bool, default=True,
                            help="training examples are recipe slots drawn afresh (else fixed wavs)")
         add_prompt_and_choice_arguments(group, cls.class_choices_list)
@@ -133,7 +152,8 @@ class Tse2RemixTask(AbsTask):
         tokenizer = load_tokenizer(args.text_encoder_conf["model_dir"])
         return RemixPreprocess(tokenizer, getattr(args, "max_prompt_tokens", 128), train, getattr(args, "seed", 0),
                                getattr(args, "speech_dir", None), getattr(args, "sound_dir", None),
-                               getattr(args, "fs", 16000), getattr(args, "speech_styles", None))
+                               getattr(args, "fs", 16000), getattr(args, "speech_styles", None),
+                               absent_prob=getattr(args, "absent_prob", 0.0) if train else 0.0)
 
     @classmethod
     def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:

@@ -10,7 +10,8 @@
 #   1  data: local/data.sh writes speech data dirs (utt2spk, spk2gender, utt2style) and sound-bank
 #      data dirs (utt2category), validated
 #   2  simulation: dump/remix/train/ (dynamic-mixing slots), data/remix_<set>/ (fixed mixtures,
-#      targets, sources, one task and prompt each; the zero-shot sets of Table III too)
+#      targets, sources, one task and prompt each; the zero-shot sets of Table III, and
+#      remix_<test>_absent: prompts naming a source the mixture lacks)
 #   3  training: exp/remix_<tag>/ (ESPnet trainer; none when --remix_model is given) and the
 #      cascade's separator exp/remix_cascade/ (with --cascade true, none when --cascade_model is given)
 #   4  inference: exp/<model>/decode_<set>/{prompt,heldout}/ (nj jobs, restartable)
@@ -46,6 +47,7 @@ n_train_slots=4000    # training examples per epoch pass (each a fresh mixture)
 n_valid=160           # fixed validation mixtures
 n_test=480            # fixed test mixtures (30 per task)
 n_zeroshot=240        # mixtures of each zero-shot set (0: none)
+n_absent=120          # test prompts naming a sound category or speaker gender the mixture lacks (0: none)
 dumpdir=dump
 expdir=exp
 remix_config=conf/remix.yaml
@@ -78,11 +80,12 @@ cascade_sep=${cascade_model:-${cascade_exp}}
 cascade_dec=${cascade_exp}
 [ -z "${cascade_model}" ] || cascade_dec=${expdir}/$(basename "${cascade_model}")
 samples=$(python -c "print(int(round(${length} * ${fs})))")
-# the fixed sets: name, speech dir, sound dir, speech sources, audio sources, seed
+# the fixed sets: name, speech dir, sound dir, speech sources, audio sources, seed, mixtures, options
 test_sets="remix_${test_set}"
 set_specs() {
     echo "remix_${valid_set} ${valid_set} ${sound_prefix}_valid 2 2 2 ${n_valid}"
     echo "remix_${test_set} ${test_set} ${sound_prefix}_test 2 2 3 ${n_test}"
+    [ "${n_absent}" -gt 0 ] && echo "remix_${test_set}_absent ${test_set} ${sound_prefix}_test 2 2 8 ${n_absent} --absent"
     if [ "${n_zeroshot}" -gt 0 ]; then
         echo "remix_${test_set}_2s ${test_set} ${sound_prefix}_test 2 0 4 ${n_zeroshot}"
         echo "remix_${test_set}_2s1a ${test_set} ${sound_prefix}_test 2 1 5 ${n_zeroshot}"
@@ -90,6 +93,7 @@ set_specs() {
         echo "remix_${test_set}_unseen ${test_set} ${sound_prefix}_unseen 2 2 7 ${n_zeroshot}"
     fi
 }
+[ "${n_absent}" -gt 0 ] && test_sets+=" remix_${test_set}_absent"
 [ "${n_zeroshot}" -gt 0 ] && test_sets+=" remix_${test_set}_2s remix_${test_set}_2s1a remix_${test_set}_1s2a remix_${test_set}_unseen"
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
@@ -114,13 +118,14 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     log "Stage 2: ${n_train_slots} training slots (dynamic mixing) in ${remix_dump}/${train_set}"
     python -m tse2.bin.remix_data slots --out "${remix_dump}/${train_set}" --num "${n_train_slots}" \
         --length "${length}" --fs "${fs}"
-    while read -r name speech sound n_s n_a seed num; do
+    while read -r name speech sound n_s n_a seed num opts; do
         [ -d "data/${sound}" ] || { log "Stage 2: no data/${sound}: ${name} skipped"; continue; }
         log "Stage 2: ${name}: ${num} mixtures of ${n_s} speech + ${n_a} audio"
+        # shellcheck disable=SC2086
         python -m tse2.bin.remix_data set --speech_dir "data/${speech}" --sound_dir "data/${sound}" \
             --speech_styles "${speech_styles}" --out "data/${name}" --wav_dir "${dumpdir}/remix_wav/${name}" \
             --num "${num}" --seed "${seed}" --n_speech "${n_s}" --n_audio "${n_a}" --length "${length}" --fs "${fs}" \
-            || die "cannot simulate ${name}"
+            ${opts} || die "cannot simulate ${name}"
     done < <(set_specs)
 fi
 

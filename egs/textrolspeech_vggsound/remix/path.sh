@@ -1,0 +1,1 @@
+../../TEMPLATE/remix/path.sh
