@@ -23,7 +23,7 @@ demo-remix: install
 	cd egs/mini_espeak/remix && ./run.sh
 
 test: install
-	$(PYTHON) -m pytest -m "not slow" test
+	$(PYTHON) -m pytest -m "not slow" --durations=20 test
 
 test-all: install
 	$(PYTHON) -m pytest test

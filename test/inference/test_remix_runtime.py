@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from tse2.bin import remix as remix_cli
-from tse2.inference.remix import Remixer, named_categories
+from tse2.inference.remix import Remixer, named_categories, named_speakers
 from tse2.tasks.remix import Tse2RemixTask
 
 
@@ -47,6 +47,10 @@ def test_the_prompts_sound_words_are_found():
     found = dict(named_categories("keep only the ringing phone and the passing train, mute the music"))
     assert found == {"ringing": "the ringing phone", "train": "the passing train", "music": "the music"}
     assert named_categories("extract the woman who sounds sad") == []
+    assert named_speakers("extract the woman who sounds sad") == [("female speaker", "the woman")]
+    assert named_speakers("mute the male voice and the lady") == [("female speaker", "the lady"),
+                                                                   ("male speaker", "the male voice")]
+    assert named_speakers("turn up the womanly music") == [] and named_speakers("remove the speech") == []
 
 
 def test_the_cli_refuses_a_sound_the_recording_lacks(model_dir, tmp_path, caplog):

@@ -88,11 +88,12 @@ class Remixer(Runtime):
         return out[:, 0] if audio.ndim == 1 else out
 
     def check_prompt(self, audio: np.ndarray, rate: int, prompt: str, absent_db: float = -25.0) -> List[CategoryCheck]:
-        """For every sound category the prompt names, whether the recording seems to hold it."""
+        """For every sound category and speaker gender the prompt names, whether the recording
+        seems to hold it."""
         from tse2.extractor import to_model_input
 
         x = to_model_input(audio, rate, self.fs)
-        named = named_categories(prompt)
+        named = named_categories(prompt) + named_speakers(prompt)
         out = []
         e_mix = float(np.mean(x ** 2)) + 1e-12
         for category, word in named:
@@ -115,6 +116,21 @@ def named_categories(prompt: str) -> List[tuple]:
         if m and not any(a <= m.start() < b for a, b in taken) and name not in [f[0] for f in found]:
             found.append((name, f"the {core}"))
             taken.append((m.start(), m.end()))
+    return found
+
+
+def named_speakers(prompt: str) -> List[tuple]:
+    """("female speaker" | "male speaker", the words used) for every gender the prompt names
+    ("the woman", "the gentleman", "the female voice"...: the prompts' own words)."""
+    from tse2.cues.remix import GENDER_NOUNS, GENDER_NOUNS_HELD_OUT
+
+    text = " " + re.sub(r"[^a-z' -]", " ", prompt.lower()) + " "
+    found = []
+    for g, name in (("f", "female speaker"), ("m", "male speaker")):
+        for w in sorted(GENDER_NOUNS[g] + GENDER_NOUNS_HELD_OUT[g], key=lambda w: -len(w)):
+            if re.search(rf"\b{re.escape(w)}\b", text):
+                found.append((name, f"the {w}"))
+                break
     return found
 
 
