@@ -47,6 +47,7 @@ def test_the_recipe_writes_the_per_task_table(recipe):
     assert set(two) == {"TSE", "TSU", "TSD", "MVC", "MEVC", "OVC", "average", "absent_db"}
     absent = json.loads((recipe / "exp/remix_remix/decode_remix_test_absent/heldout/summary.json").read_text())
     assert set(absent) == {"ABSE", "ABSR", "ABSU", "ABSD", "absent_db"} and "level" in absent["ABSE"]
+    assert "| *test, outputting silence* |" in res  # what an empty output scores, beside the model
     assert "## Prompts naming a source the mixture lacks" in res and "| test_absent, training phrasings |" in res
     assert (recipe / "exp/remix_remix/run.sh").is_file() and (recipe / "exp/remix_remix/.done").is_file()
     assert (recipe / "exp/remix_cascade/.done").is_file()
