@@ -141,14 +141,28 @@ def read_expresso(root: Path) -> Tuple[List[Item], Dict[str, int]]:
     return items, skipped
 
 
-def write_sets(items: Iterable[Item], data_root: Path, resample_dir: Path, fs: int = 16000) -> Dict[str, int]:
-    """``data/<split>/{wav.scp,utt2spk,spk2utt,utt2style,utt2corpus,utt2dur}``. Audio that is not
-    ``fs`` mono (Expresso is 48 kHz) is averaged to mono and resampled once into ``resample_dir``
-    (written atomically; a rerun reuses it)."""
+def audio_at_rate(src: str, dest: Path, fs: int = 16000) -> Tuple[str, float]:
+    """(path, seconds) of ``src`` as ``fs`` mono: itself when it is, else ``dest``, written once
+    (averaged to mono and resampled; a rerun reuses it)."""
     from tse2.inference.retrieval import read_any_audio
     from tse2.utils.audio import audio_info
     from tse2.utils.fileio import write_wav
 
+    rate, channels, frames = audio_info(src)
+    if frames == 0:
+        raise ValueError(f"{src}: contains no samples")
+    path = Path(src).resolve()
+    if (rate, channels) != (fs, 1):
+        path = Path(dest).resolve()
+        if not path.is_file():
+            write_wav(path, read_any_audio(src), fs)
+    return str(path), frames / rate
+
+
+def write_sets(items: Iterable[Item], data_root: Path, resample_dir: Path, fs: int = 16000) -> Dict[str, int]:
+    """``data/<split>/{wav.scp,utt2spk,spk2utt,utt2style,utt2corpus,utt2dur}``. Audio that is not
+    ``fs`` mono (Expresso is 48 kHz) is averaged to mono and resampled once into ``resample_dir``
+    (written atomically; a rerun reuses it)."""
     if fs != 16000:
         raise ValueError(f"the retrieval recipes run at 16000 Hz, not {fs}")
     by_split: Dict[str, List[Item]] = {}
@@ -162,15 +176,8 @@ def write_sets(items: Iterable[Item], data_root: Path, resample_dir: Path, fs: i
             raise ValueError(f"{split}: duplicate utterance ids")
         wav, dur = {}, {}
         for r in rows:
-            rate, channels, frames = audio_info(r.path)
-            if frames == 0:
-                raise ValueError(f"{r.path}: contains no samples")
-            path = Path(r.path).resolve()
-            if (rate, channels) != (fs, 1):
-                path = (Path(resample_dir) / r.spk / f"{r.utt}.wav").resolve()
-                if not path.is_file():
-                    write_wav(path, read_any_audio(r.path), fs)
-            wav[r.utt], dur[r.utt] = str(path), f"{frames / rate:.3f}"
+            path, seconds = audio_at_rate(r.path, Path(resample_dir) / r.spk / f"{r.utt}.wav", fs)
+            wav[r.utt], dur[r.utt] = path, f"{seconds:.3f}"
         d = Path(data_root) / split
         utt2spk = {r.utt: r.spk for r in rows}
         write_map(d / "wav.scp", wav)

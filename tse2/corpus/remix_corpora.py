@@ -133,9 +133,8 @@ def write_speech(rows: Sequence[SpeechRow], data_root: Path, resample_dir: Path,
             raise CorpusError(f"speaker {r.item.spk} is labelled both {genders[r.item.spk]} and {r.gender}")
     counts = write_sets([r.item for r in rows], data_root, resample_dir, fs)
     for split in counts:
-        spk = set((Path(data_root) / split / "spk2utt").read_text().split("\n"))
-        names = {line.split()[0] for line in spk if line.strip()}
-        write_map(Path(data_root) / split / "spk2gender", {s: genders[s] for s in names})
+        write_map(Path(data_root) / split / "spk2gender",
+                  {r.item.spk: r.gender for r in rows if r.item.split == split})
     return counts
 
 
@@ -215,9 +214,7 @@ def write_sounds(rows: Iterable[SoundRow], data_root: Path, resample_dir: Path, 
     ``utt2spk``/``spk2utt`` (the category as speaker), ``utt2dur`` and ``utt2source``; clips of the
     ``unseen`` categories (any split) go to ``unseen`` only.  Audio that is not ``fs`` mono is
     averaged to mono and resampled once into ``resample_dir``."""
-    from tse2.inference.retrieval import read_any_audio
-    from tse2.utils.audio import audio_info
-    from tse2.utils.fileio import write_wav
+    from tse2.corpus.expressive import audio_at_rate
 
     if fs != 16000:
         raise ValueError(f"the remix recipes resample to 16000 Hz, not {fs}")
@@ -225,19 +222,12 @@ def write_sounds(rows: Iterable[SoundRow], data_root: Path, resample_dir: Path, 
     tables: Dict[str, Dict[str, Dict[str, str]]] = {}
     for r in sorted(rows, key=lambda r: (r.category, r.uid)):
         split = "unseen" if r.category in unseen_set else r.split
-        rate, channels, frames = audio_info(r.path)
-        if frames == 0:
-            raise CorpusError(f"{r.path}: contains no samples")
-        path = Path(r.path).resolve()
-        if (rate, channels) != (fs, 1):
-            path = (Path(resample_dir) / split / f"{r.uid}.wav").resolve()
-            if not path.is_file():
-                write_wav(path, read_any_audio(r.path), fs)
+        path, seconds = audio_at_rate(r.path, Path(resample_dir) / split / f"{r.uid}.wav", fs)
         t = tables.setdefault(split, {})
         cat = r.category.replace(" ", "_")
         uid = f"{cat}-{r.uid}"  # a Kaldi data dir: the "speaker" (category) prefixes the id
-        for name, value in (("wav.scp", str(path)), ("utt2category", cat), ("utt2spk", cat),
-                            ("utt2dur", f"{frames / rate:.3f}"), ("utt2source", r.corpus)):
+        for name, value in (("wav.scp", path), ("utt2category", cat), ("utt2spk", cat),
+                            ("utt2dur", f"{seconds:.3f}"), ("utt2source", r.corpus)):
             t.setdefault(name, {})[uid] = value
     missing = unseen_set - {c.replace("_", " ") for c in tables.get("unseen", {}).get("utt2category", {}).values()}
     if missing:

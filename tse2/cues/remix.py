@@ -298,11 +298,12 @@ TASK_LABELS.update({"ABSE": "∅E", "ABSR": "∅R", "ABSU": "∅↑", "ABSD": "�
 def absent_source(sources: Sequence[Source], rng: np.random.Generator, categories: Sequence[str],
                   kind: Optional[str] = None) -> Optional[Source]:
     """A source that no source of the mixture is: a sound category of ``categories`` it lacks, or
-    (``kind`` speech) a speaker of a gender none of its speakers has.  Speakers are named absent
-    by gender only: a style ("the whispering voice") is a weaker cue than a missing category and
-    would teach the remixer to doubt styles that are there.  None when the kind has no such source."""
-    kinds = [kind] if kind else [AUDIO, SPEECH]
-    for k in kinds:
+    a speaker of a gender none of its speakers has; ``kind`` is tried first (default: audio), then
+    the other.  Speakers are named absent by gender only: a style ("the whispering voice") is a
+    weaker cue than a missing category and would teach the remixer to doubt styles that are there.
+    None when neither kind has such a source."""
+    first = kind or AUDIO
+    for k in [first] + [x for x in (AUDIO, SPEECH) if x != first]:
         if k == AUDIO:
             present = {s.category for s in sources if s.kind == AUDIO}
             left = [c for c in categories if c not in present]

@@ -234,8 +234,7 @@ def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: i
         held = np.random.default_rng([seed, i, 7])
         if absent:
             kind = SPEECH if (i // len(ABSENT_TASKS)) % 3 == 2 else AUDIO
-            missing = absent_source(recipe.described(), rng, pool.categories(), kind) or \
-                absent_source(recipe.described(), rng, pool.categories())
+            missing = absent_source(recipe.described(), rng, pool.categories(), kind)
             if missing is None:
                 raise ValueError(f"{mix_id}: the pool has no sound category or speaker gender this mixture lacks")
             task = ABSENT_TASKS[i % len(ABSENT_TASKS)]

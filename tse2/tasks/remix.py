@@ -92,8 +92,7 @@ class RemixPreprocess:
             from tse2.cues.remix import absent_instruction, absent_source
 
             kind = "speech" if self.rng.random() < 0.25 else "audio"
-            absent = absent_source(recipe.described(), self.rng, self._pool.categories(), kind) or \
-                absent_source(recipe.described(), self.rng, self._pool.categories())
+            absent = absent_source(recipe.described(), self.rng, self._pool.categories(), kind)
             if absent is not None:
                 ins = absent_instruction(recipe.described(), absent, self.rng)
         if ins is None:
