@@ -38,6 +38,9 @@ TOOLS = {
     "remix_cascade_train": ["--output_dir", "exp/x", "--separator_conf", "num_src=4"],
     "remix_eval": ["infer", "--model_dir", "m", "--item", "d,prompt,o"],
     "remix": ["--model_dir", "m", "--prompt", "remove the birds", "in.wav", "out.wav"],
+    "voices_corpus": ["--data_root", "data", "--wav_dir", "w"],
+    "sep_payload": ["--train", "data/train", "--bank", "b", "--out", "o"],
+    "sep_train_fast": ["--payload", "p", "--out", "o"],
     "prep_remix_corpora": ["--textrolspeech", "t", "--data_root", "d", "--resample_dir", "r"],
     "systems": ["describe", "--expdir", "exp", "--sep_tag", "s", "--cls_tag", "c", "--dumpdir", "dump", "text"],
 }
