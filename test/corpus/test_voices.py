@@ -138,12 +138,12 @@ def test_build_is_deterministic_and_splits_are_speaker_disjoint(tree, tmp_path):
     gender = {u.speaker: u.gender for u in utts}
     assert gender["tuxpaint-fr"] == "m" and gender["tuxpaint-el"] == "f"
     stats = voices.write_corpus(utts, tmp_path / "wav", tmp_path / "data", FS)
-    assert set(stats) == {"voices_train", "real_test"}  # el and fr are held out for test by name
+    assert set(stats) == {"voices_train", "test_real"}  # el and fr are held out for test by name
     spk = voices.speakers_by_split(tmp_path / "data", stats)
-    assert spk["real_test"] == {"tuxpaint-fr", "tuxpaint-el"}
-    assert not spk["real_test"] & spk["voices_train"]
-    assert all(s in voices.REAL_TEST for s in spk["real_test"])
-    d = tmp_path / "data/real_test"
+    assert spk["test_real"] == {"tuxpaint-fr", "tuxpaint-el"}
+    assert not spk["test_real"] & spk["voices_train"]
+    assert all(s in voices.REAL_TEST for s in spk["test_real"])
+    d = tmp_path / "data/test_real"
     validate_data_dir(d, fs=FS)
     assert set(read_map(d / "utt2lang").values()) == {"fr", "el"}
     assert read_map(d / "spk2gender") == {"tuxpaint-el": "f", "tuxpaint-fr": "m"}
@@ -152,12 +152,12 @@ def test_build_is_deterministic_and_splits_are_speaker_disjoint(tree, tmp_path):
     assert {"hedgewars", "codec2", "tuxpaint"} <= set(train.values())
     assert "hedgewars-default" not in read_map(tmp_path / "data/voices_train/spk2gender")
     table = voices.corpus_table(utts, FS)
-    assert "| tuxpaint | recorded | real_test | 2 (1/1/0) |" in table and "GPL-2" in table
+    assert "| tuxpaint | recorded | test_real | 2 (1/1/0) |" in table and "GPL-2" in table
 
 
 def test_only_the_real_splits_reads_only_held_out_speakers(tree, tmp_path):
     utts = voices.build(["tuxpaint", "hedgewars"], voices.Roots(tree), FS, seed=3, work_dir=tmp_path,
-                        max_utts=20, log=lambda m: None, splits=["real_dev", "real_test"])
+                        max_utts=20, log=lambda m: None, splits=["dev_real", "test_real"])
     assert {u.speaker for u in utts} == {"tuxpaint-fr", "tuxpaint-el"}
 
 

@@ -4,7 +4,7 @@
       --data_root data --wav_dir downloads/voices/wav --fs 16000 --report data/local/voices/corpus.md
 
 Writes ``data/voices_train`` (every synthesizer and the recorded speakers not held out),
-``data/real_dev`` and ``data/real_test`` (recorded speakers only, held out by name) with
+``data/dev_real`` and ``data/test_real`` (recorded speakers only, held out by name) with
 ``wav.scp utt2spk spk2utt utt2lang utt2source utt2dur spk2gender`` (+ ``text`` where every
 utterance has one); ``spk2gender`` lists only the speakers whose gender is known.  Sources, their
 packages and licences: ``tse2/corpus/voices.py``.  ``--voices`` takes ``recorded`` (all recorded
@@ -37,8 +37,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max_utts_per_speaker", type=int, default=120)
     p.add_argument("--festival_per_voice", type=int, default=60)
-    p.add_argument("--splits", default="train,real_dev,real_test",
-                   help="which splits to build (real_dev,real_test reads only the held-out recorded speakers)")
+    p.add_argument("--splits", default="train,dev_real,test_real",
+                   help="which splits to build (dev_real,test_real reads only the held-out recorded speakers)")
     p.add_argument("--nj", type=int, default=2, help="synthesizer processes at a time")
     p.add_argument("--report", type=Path, default=None, help="markdown corpus table")
     return p

@@ -440,9 +440,9 @@ def assemble(pieces: Sequence[Piece], speaker: str, fs: int, seed: int, max_utts
 def split_of(speaker: str, group: str, kind: str) -> str:
     if kind == "recorded" and group == speaker:
         if speaker in REAL_TEST:
-            return "real_test"
+            return "test_real"
         if speaker in REAL_DEV:
-            return "real_dev"
+            return "dev_real"
     return "train"
 
 
@@ -467,7 +467,7 @@ def select_clips(clips: Sequence[Clip], seed: int, per_speaker: int, splits: Opt
 def build(sources: Sequence[str], roots: Roots, fs: int, seed: int, work_dir: Path, max_utts: int = 120,
           festival_per_voice: int = 60, log=print, nj: int = 2, splits: Optional[Sequence[str]] = None) -> List[Utterance]:
     """Reads, cleans and assembles every source (only the speakers of ``splits``: ``train``,
-    ``real_dev``, ``real_test``; all by default); returns the utterances (audio attached).  A
+    ``dev_real``, ``test_real``; all by default); returns the utterances (audio attached).  A
     speaker's clips are read up to 8 per utterance wanted."""
     from tse2.attributes.segments import SileroVAD
 
@@ -521,7 +521,7 @@ def build(sources: Sequence[str], roots: Roots, fs: int, seed: int, work_dir: Pa
 
 def write_corpus(utts: Sequence[Utterance], wav_dir: Path, data_root: Path, fs: int,
                  prefix: str = "voices_") -> Dict[str, Dict[str, float]]:
-    """Writes the wavs and one data dir per split (``<prefix>train``, ``real_dev``, ``real_test``)."""
+    """Writes the wavs and one data dir per split (``<prefix>train``, ``dev_real``, ``test_real``)."""
     from tse2.utils.fileio import write_wav
 
     kinds = {n: s.kind for n, s in SOURCES.items()}
@@ -538,7 +538,7 @@ def write_corpus(utts: Sequence[Utterance], wav_dir: Path, data_root: Path, fs: 
         raise VoicesError(f"speaker groups span splits: {spread}")
     stats = {}
     for split, rows in sorted(by_split.items()):
-        name = split if split.startswith("real_") else prefix + split
+        name = prefix + split if split == "train" else split
         d = Path(data_root) / name
         tables: Dict[str, Dict[str, str]] = {k: {} for k in ("wav.scp", "utt2spk", "utt2lang", "utt2source", "utt2dur", "text")}
         genders: Dict[str, str] = {}

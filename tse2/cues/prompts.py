@@ -42,7 +42,12 @@ HELDOUT_FRAMES = (
 )
 VERBS, FRAMES = TRAIN_VERBS, TRAIN_FRAMES  # the training templates (older names)
 TEMPLATE_SETS = ("train", "heldout")
-LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "zh": "Chinese"}
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "zh": "Chinese",
+                  # the voices corpus (tse2/corpus/voices.py) adds these
+                  "be": "Belarusian", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish",
+                  "el": "Greek", "fi": "Finnish", "hi": "Hindi", "it": "Italian", "lt": "Lithuanian",
+                  "ml": "Malayalam", "mr": "Marathi", "nl": "Dutch", "pl": "Polish", "ro": "Romanian",
+                  "ru": "Russian", "te": "Telugu", "uk": "Ukrainian"}
 GENDER_WORDS = {"f": "female", "m": "male"}
 
 # Phrase per cue with one {w} slot for the cue word; "similar"/"same" use their own phrase.

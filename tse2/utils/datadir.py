@@ -27,8 +27,9 @@ REQUIRED_FILES = ("wav.scp", "utt2spk", "spk2utt")
 CTM_FILE = "words.ctm"
 GENDERS = ("f", "m")
 # Metadata a corpus may know for only some speakers/utterances (e.g. age only for AISHELL-3
-# speakers in a multi-corpus dir): keys must be known, but need not cover every one.
-PARTIAL_FILES = ("spk2age", "utt2emotion")
+# speakers in a multi-corpus dir; gender not for a child or an acted voice of the voices corpus):
+# keys must be known, but need not cover every one.
+PARTIAL_FILES = ("spk2age", "utt2emotion", "spk2gender")
 
 
 class DataDirError(ValueError):

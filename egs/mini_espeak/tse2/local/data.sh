@@ -18,6 +18,11 @@ utts_per_speaker=10        # utterances per speaker
 scale=1                    # multiplies speakers_per_lang (e.g. 10 for ~4000 utterances)
 seed=0                     # corpus seed: same seed, same corpus
 wav_dir=downloads/mini_espeak/wav
+voices=espeak              # + recorded sources / synthesizers of tse2/corpus/voices.py, e.g. "espeak tuxpaint":
+                           # any recorded source adds data/dev_real and data/test_real (held-out recorded speakers)
+voices_splits=dev_real,test_real  # add "train" for data/voices_train (the pooled training corpus)
+voices_max_utts=40         # utterances per voices speaker
+voices_dir=../../../tools/voices  # where `make -C tools voices` unpacked the Debian packages
 
 # shellcheck disable=SC1091
 . ./path.sh
@@ -41,3 +46,11 @@ ${cmd} JOB=1:"${nj}" "${work}/log/synth.JOB.log" \
 log "Writing data dirs"
 python -m tse2.bin.espeak_corpus datadir --plan "${work}/plan.jsonl" --wav_dir "${wav_dir}" \
     --data_root data --report "${work}/corpus.md"
+
+if [ -n "$(echo "${voices}" | tr ', ' '\n\n' | grep -v '^espeak$' | grep -v '^$' || true)" ]; then
+    log "Voices corpus: ${voices} (${voices_splits}; sources and licences: data/local/voices/corpus.md)"
+    python -m tse2.bin.voices_corpus --voices "${voices}" --voices_dir "${voices_dir}" --data_root data \
+        --wav_dir downloads/voices/wav --work_dir downloads/voices/work --fs "${fs}" --seed "${seed}" \
+        --splits "${voices_splits}" --max_utts_per_speaker "${voices_max_utts}" --nj "${nj}" \
+        --report data/local/voices/corpus.md
+fi
