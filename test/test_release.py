@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
 import torch
@@ -11,7 +13,7 @@ import yaml
 from conftest import ROOT
 from tse2.bin import release as tool
 from tse2.inference import Separator
-from tse2.release import ReleaseError, read_release, training_curve
+from tse2.release import ReleaseError, read_release, training_curve, write_state
 from tse2.tasks.enh import Tse2EnhancementTask
 
 LOG = """[vm] 2026-12-01 12:07:06,161 (trainer:394) INFO: 1epoch results: [train] iter_time=0.070, si_snr_loss=5.543, \
@@ -86,3 +88,65 @@ def test_make_install_and_tamper(exp_dir, tmp_path):
     assert not (tmp_path / "other").exists()
     with pytest.raises(ReleaseError, match="not a tse2 release"):
         read_release(tmp_path)
+
+
+def _floats(model):
+    return {k: v.dtype for k, v in model.state_dict().items() if v.is_floating_point()}
+
+
+def test_weights_are_stored_in_float16_and_load_as_float32(exp_dir, tmp_path):
+    trained = torch.load(exp_dir / "valid.si_snr_loss.best.pth", weights_only=True)
+    make = ["make", "--exp_dir", str(exp_dir), "--checkpoint", str(exp_dir / "valid.si_snr_loss.best.pth"),
+            "--threads", "2", "--command", "./run.sh", "--corpus", ""]
+    rel, full = tmp_path / "released/sep_h", tmp_path / "released/sep_f"
+    assert tool.main(make + ["--out_dir", str(rel)]) == 0  # float16 by default
+    assert tool.main(make + ["--out_dir", str(full), "--stored_dtype", "float32"]) == 0
+    meta = read_release(rel)
+    assert meta["stored_dtype"] == "float16" and read_release(full)["stored_dtype"] == "float32"
+    stored = torch.load(rel / "model.pth", weights_only=True)
+    assert {v.dtype for v in stored.values()} == {torch.float16} and stored.keys() == trained.keys()
+    assert (rel / "model.pth").stat().st_size < 0.6 * (full / "model.pth").stat().st_size
+    assert "stored in float16 and loaded as float32" in (rel / "README.md").read_text()
+
+    # stage 5 installs it; the model stages 6-10 build computes in float32 with the rounded weights
+    target = tmp_path / "exp/sep_h"
+    assert tool.main(["install", "--release_dir", str(rel), "--exp_dir", str(target)]) == 0
+    model, _ = Tse2EnhancementTask.build_model_from_file(target / "config.yaml", target / "released.pth")
+    assert set(_floats(model).values()) == {torch.float32}
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, trained[k].half().float(), rtol=0, atol=0)
+    sep = Separator.from_pretrained(target)
+    assert {p.dtype for p in sep.model.parameters()} == {torch.float32}
+
+    # an older float32 release, compacted: new sha256 (verified), the measured figure in the README
+    before = read_release(full)["files"]["model.pth"]
+    assert tool.main(["compact", "--release_dir", str(full), "--measured", "test 6.50 dB -> 6.50 dB"]) == 0
+    meta = read_release(full)
+    assert meta["files"]["model.pth"] != before and meta["stored_dtype"] == "float16"
+    assert meta["stored_dtype_check"] == "test 6.50 dB -> 6.50 dB"
+    assert "loaded as float32 (test 6.50 dB -> 6.50 dB)." in (full / "README.md").read_text()
+    assert (full / "model.pth").read_bytes() == (rel / "model.pth").read_bytes()
+
+
+def test_only_floating_tensors_are_cast_and_an_overflow_is_refused(tmp_path):
+    src = tmp_path / "a.pth"
+    torch.save({"w": torch.tensor([1.0, 1 / 3]), "steps": torch.tensor([3], dtype=torch.long),
+                "big": torch.arange(4.0)[1:3]}, src)  # a view: saved without its base
+    write_state(src, tmp_path / "b.pth")
+    out = torch.load(tmp_path / "b.pth", weights_only=True)
+    assert out["w"].dtype == torch.float16 and out["steps"].dtype == torch.long and out["big"].tolist() == [1.0, 2.0]
+    torch.save({"w": torch.tensor([1e5])}, src)
+    with pytest.raises(ReleaseError, match="w has values beyond the range of float16"):
+        write_state(src, src)
+    assert torch.load(src, weights_only=True)["w"].dtype == torch.float32  # left as it was
+
+
+def test_the_tracked_tree_stays_small():
+    """The released checkpoints are most of the repository: stored in float16, the tree is < 50 MiB."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout: no tracked files to measure")
+    files = [ROOT / f for f in out.stdout.decode().split("\0") if f]
+    total = sum(os.lstat(f).st_size for f in files if os.path.lexists(f))
+    assert total <= 50 * 1024 * 1024, f"tracked files: {total / 2 ** 20:.1f} MiB"

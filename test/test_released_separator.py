@@ -1,4 +1,5 @@
-"""The embedded recipe's released separator: it verifies, loads, and separates an espeak mixture."""
+"""The embedded recipe's released separator: it verifies, loads (float16 on disk, float32 in the model),
+and separates an espeak mixture."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ RELEASE = ROOT / "egs/mini_espeak/tse2/released/sep_blstm_256x3_dm"
 def test_release_is_complete_and_small():
     meta = read_release(RELEASE)  # checks every file's sha256
     assert meta["kind"] == "separator" and meta["training"]["dynamic_mixing"]
-    assert (RELEASE / "model.pth").stat().st_size <= 20 * 1024 * 1024
+    # float16 on disk: 2 bytes a parameter (4.8 M), with a little room for the archive's index
+    assert meta["stored_dtype"] == "float16"
+    assert (RELEASE / "model.pth").stat().st_size <= 2 * meta["parameters"] + 64 * 1024
     assert meta["command"].startswith("./run.sh") and "--speakers_per_lang" in meta["corpus"]
     assert meta["results"]["test"]["mean_pit_sisdri"] >= 6.0  # stage 6 on the demo's own test set
 

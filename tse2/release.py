@@ -5,15 +5,18 @@ CPU, or a GPU), so that ``make demo`` stands on a model that works and one optio
 A release dir holds:
 
     config.yaml    the resolved ESPnet config of the training run (as ESPnet saved it)
-    model.pth      the checkpoint (a state dict; loaded with weights_only and strictly)
-    release.json   what it is: kind, sha256 of both files, the training summary (epochs, steps,
+    model.pth      the checkpoint (a state dict; loaded with weights_only and strictly); its
+                   floating-point tensors stored in float16 (half the size; ``stored_dtype``) and
+                   cast to the model's float32 when loaded (``load_state_dict`` copies with a cast)
+    release.json   what it is: kind, sha256 of both files, the stored dtype, the training summary (epochs, steps,
                    batch, hours, threads), the validation curve read from ESPnet's train.log,
                    the corpus options, the exact command that reproduces it, measured results
     README.md      the same for a person
 
 ``make`` builds one from an ESPnet experiment dir; ``install`` verifies one (checksums, the model
 builds and loads) and copies it into an experiment dir, where the stages after training find it
-as ``released.pth`` (:data:`RELEASED_CHECKPOINT`).
+as ``released.pth`` (:data:`RELEASED_CHECKPOINT`); ``compact`` stores an older float32 release in
+float16 (:func:`compact_release`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ FORMAT = 1
 META = "release.json"
 RELEASED_CHECKPOINT = "released.pth"
 FILES = ("config.yaml", "model.pth")
+STORED_DTYPES = ("float16", "float32")
 _EPOCH = re.compile(r"(\d+)epoch results: (.*)$")
 _SECTION = re.compile(r"\[(\w+)\] (.*?)(?=, \[\w+\] |$)")
 _ITEM = re.compile(r"(\w+)=(.*?)(?=, \w+=|$)")
@@ -73,12 +77,58 @@ def training_curve(logs, threads: Optional[List[int]] = None) -> List[Dict]:
     return [rows[k] for k in sorted(rows)]
 
 
+def write_state(src: Path, dst: Path, dtype: str = "float16") -> None:
+    """Writes the state dict ``src`` to ``dst`` (atomically; ``dst`` may be ``src``) with its
+    floating-point tensors in ``dtype`` and every other tensor unchanged.  A value that float16
+    cannot hold (beyond +-65504) is a ReleaseError naming the tensor, not a silent inf."""
+    import torch
+
+    if dtype not in STORED_DTYPES:
+        raise ValueError(f"stored dtype {dtype!r}: expected one of {', '.join(STORED_DTYPES)}")
+    state = torch.load(src, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ReleaseError(f"{src}: not a state dict of tensors")
+    out = type(state)()
+    for k, v in state.items():
+        if v.is_floating_point():
+            w = v.to(getattr(torch, dtype))
+            if not torch.isfinite(w).all() and torch.isfinite(v).all():
+                raise ReleaseError(f"{src}: {k} has values beyond the range of {dtype}; keep it float32")
+            v = w
+        out[k] = v.contiguous().clone()  # a view would drag its whole storage into the file
+    with atomic_open(dst, "wb") as f:  # a file object: the archive's inner name is not the temp file's
+        torch.save(out, f)
+
+
+def compact_release(release_dir: Path, measured: str = "") -> Dict:
+    """Verifies a release, stores its ``model.pth`` in float16 (:func:`write_state`), and rewrites
+    ``release.json`` (the new sha256, ``stored_dtype``, ``stored_dtype_check``: ``measured``, what
+    the float16 weights scored against the float32 ones) and the README from it."""
+    release_dir = Path(release_dir)
+    meta = read_release(release_dir)
+    write_state(release_dir / "model.pth", release_dir / "model.pth", "float16")
+    meta["files"]["model.pth"] = sha256(release_dir / "model.pth")
+    meta["stored_dtype"] = "float16"
+    if measured:
+        meta["stored_dtype_check"] = measured
+    _write_meta(release_dir, meta)
+    return meta
+
+
+def _write_meta(out_dir: Path, meta: Dict) -> None:
+    with atomic_open(out_dir / META) as f:
+        json.dump(meta, f, indent=1)
+    with atomic_open(out_dir / "README.md") as f:
+        f.write(readme(meta))
+
+
 def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, command: str, corpus: str,
-                 threads, results: Optional[Dict] = None, notes: str = "") -> Dict:
+                 threads, results: Optional[Dict] = None, notes: str = "", dtype: str = "float16") -> Dict:
     """Writes a release dir from an ESPnet experiment dir (``config.yaml``, its training logs).
 
     ``threads``: the CPU threads training ran with, an int or one per log of a resumed run (oldest
-    first, see :func:`training_logs`), for the CPU-hours; 0 when it ran on GPUs."""
+    first, see :func:`training_logs`), for the CPU-hours; 0 when it ran on GPUs.  ``dtype``: what
+    ``model.pth`` stores its floating-point tensors in (:func:`write_state`)."""
     import yaml
 
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
@@ -97,8 +147,7 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "config.yaml") as tmp:
         shutil.copyfile(exp_dir / "config.yaml", tmp)
-    with atomic_path(out_dir / "model.pth") as tmp:
-        shutil.copyfile(checkpoint, tmp)
+    write_state(checkpoint, out_dir / "model.pth", dtype)
     iters = conf.get("num_iters_per_epoch")
     wall_s = sum(_seconds(r.get("train", {}).get("time")) for r in curve)
     cpu_s = sum(_seconds(r.get("train", {}).get("time")) * r["threads"] for r in curve)
@@ -107,7 +156,7 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
     best = min(curve, key=lambda r: r.get("valid", {}).get(valid_key, float("inf"))) if valid_key else curve[-1]
     meta = {
         "format": FORMAT, "kind": kind, "name": out_dir.name,
-        "files": {f: sha256(out_dir / f) for f in FILES},
+        "files": {f: sha256(out_dir / f) for f in FILES}, "stored_dtype": dtype,
         "checkpoint_from": str(Path(checkpoint).name),
         "model": {k: conf.get(k) for k in ("encoder", "encoder_conf", "separator", "separator_conf",
                                            "decoder", "decoder_conf", "remixer", "remixer_conf", "text_encoder",
@@ -124,10 +173,7 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
                                                 if isinstance(v, float) and k != "total_count"}} for r in curve],
         "corpus": corpus, "command": command, "results": results or {}, "notes": notes,
     }
-    with atomic_open(out_dir / META) as f:
-        json.dump(meta, f, indent=1)
-    with atomic_open(out_dir / "README.md") as f:
-        f.write(readme(meta))
+    _write_meta(out_dir, meta)
     return meta
 
 
@@ -149,11 +195,19 @@ def _parameters(out_dir: Path) -> int:
     return int(sum(v.numel() for v in state.values() if hasattr(v, "numel")))
 
 
+def _stored_dtype_lines(meta: Dict) -> List[str]:
+    if meta.get("stored_dtype") != "float16":
+        return []
+    check = meta.get("stored_dtype_check")
+    return [f"Weights are stored in float16 and loaded as float32{f' ({check})' if check else ''}.", ""]
+
+
 def readme(meta: Dict) -> str:
     t = meta["training"]
     lines = [f"# Released {meta['kind']}: {meta['name']}", "",
              f"{meta['parameters'] / 1e6:.2f} M parameters ({meta['model'].get('separator') or meta['model'].get('remixer') or meta['kind']}); "
              f"checkpoint `{meta['checkpoint_from']}` of the training run, epoch {t['best_epoch']} of {t['epochs']}.", "",
+             *_stored_dtype_lines(meta),
              "## Reproduce", "", "```bash", meta["command"], "```", "",
              f"Corpus: {meta['corpus']}", "",
              "## Training", "",

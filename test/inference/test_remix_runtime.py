@@ -42,6 +42,21 @@ def test_any_rate_and_channels_come_back_as_they_went_in(model_dir):
         rm(stereo, 44100, "  ")
 
 
+def test_a_float16_checkpoint_loads_as_float32(model_dir, tmp_path):
+    """Releases store their weights in float16 (tse2.release.write_state); the runtime computes in float32."""
+    import shutil
+
+    from tse2.release import write_state
+
+    shutil.copyfile(model_dir / "config.yaml", tmp_path / "config.yaml")
+    write_state(model_dir / "model.pth", tmp_path / "model.pth", "float16")
+    full, half = Remixer.from_pretrained(model_dir), Remixer.from_pretrained(tmp_path)
+    assert {p.dtype for p in half.model.parameters()} == {torch.float32}
+    x = (0.1 * np.random.default_rng(1).standard_normal(8000)).astype(np.float32)
+    a, b = full(x, 8000, "Remove the birds."), half(x, 8000, "Remove the birds.")
+    assert b.dtype == a.dtype and np.allclose(a, b, atol=1e-2) and not np.array_equal(a, b)
+
+
 def test_the_prompts_sound_words_are_found():
     assert named_categories("Turn down the birdsong and remove the man") == [("birds", "the birdsong")]
     found = dict(named_categories("keep only the ringing phone and the passing train, mute the music"))
