@@ -41,7 +41,7 @@ def write(path: Path, audio: np.ndarray, fs: int = 22050, stereo: bool = False) 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory, speech):
-    """tools/voices/<package>/... with two tuxpaint languages (one held out for test), hedgewars
+    """tools/voices/<package>/... with four tuxpaint languages (three held out for test), hedgewars
     packs (one of them Robot), asterisk ru, codec2; plus a clipped and a silent clip."""
     low, high = speech
     top = tmp_path_factory.mktemp("voices")
@@ -140,25 +140,25 @@ def test_build_is_deterministic_and_splits_are_speaker_disjoint(tree, tmp_path):
     stats = voices.write_corpus(utts, tmp_path / "wav", tmp_path / "data", FS)
     assert set(stats) == {"voices_train", "test_real"}  # el and fr are held out for test by name
     spk = voices.speakers_by_split(tmp_path / "data", stats)
-    assert spk["test_real"] == {"tuxpaint-fr", "tuxpaint-el"}
+    assert spk["test_real"] == {"tuxpaint-fr", "tuxpaint-el", "tuxpaint-be"}
     assert not spk["test_real"] & spk["voices_train"]
     assert all(s in voices.REAL_TEST for s in spk["test_real"])
     d = tmp_path / "data/test_real"
     validate_data_dir(d, fs=FS)
-    assert set(read_map(d / "utt2lang").values()) == {"fr", "el"}
-    assert read_map(d / "spk2gender") == {"tuxpaint-el": "f", "tuxpaint-fr": "m"}
+    assert set(read_map(d / "utt2lang").values()) == {"fr", "el", "be"}
+    assert read_map(d / "spk2gender") == {"tuxpaint-be": "f", "tuxpaint-el": "f", "tuxpaint-fr": "m"}
     # hedgewars packs share actors: one group, all in training; their gender is not guessed
     train = read_map(tmp_path / "data/voices_train/utt2source")
     assert {"hedgewars", "codec2", "tuxpaint"} <= set(train.values())
     assert "hedgewars-default" not in read_map(tmp_path / "data/voices_train/spk2gender")
     table = voices.corpus_table(utts, FS)
-    assert "| tuxpaint | recorded | test_real | 2 (1/1/0) |" in table and "GPL-2" in table
+    assert "| tuxpaint | recorded | test_real | 3 (2/1/0) |" in table and "GPL-2" in table
 
 
 def test_only_the_real_splits_reads_only_held_out_speakers(tree, tmp_path):
     utts = voices.build(["tuxpaint", "hedgewars"], voices.Roots(tree), FS, seed=3, work_dir=tmp_path,
                         max_utts=20, log=lambda m: None, splits=["dev_real", "test_real"])
-    assert {u.speaker for u in utts} == {"tuxpaint-fr", "tuxpaint-el"}
+    assert {u.speaker for u in utts} == {"tuxpaint-fr", "tuxpaint-el", "tuxpaint-be"}
 
 
 @pytest.mark.skipif(not (ROOT / "tools/voices/tuxpaint-stamps-default/.done").is_file(),

@@ -7,13 +7,14 @@ The machines we borrow take at most 64 MiB of files and have no speech synthesiz
 carries what training needs and nothing else, compactly:
 
 - each set's utterances, trimmed to their speech (stage-2 trim points where the data dir has
-  ``attributes.jsonl``, else whole), concatenated into Opus files (``--opus_level``; 0.93 is about
-  22 kbit/s, where wideband Opus keeps speech intact to the ear; the mixtures and references are
+  ``attributes.jsonl``, else whole), concatenated into Opus files (``--opus_level``; 0.95 is about
+  18 kbit/s, where wideband Opus keeps speech intact to the ear; the mixtures and references are
   both made from the decoded signal, so the coding is not noise the model is asked to remove);
 - ``index.json``: per set the files and, per utterance, [offset, length, speaker index, recorded]
   (``recorded`` from ``utt2source``: 1 for recorded human speech, which the trainer can weight);
 - ``rirs.npz``: the two talker positions of the first ``--rooms`` rooms of a stage-3 RIR bank,
-  float16, cut where the slowest has decayed by 50 dB.
+  float16, cut where the slowest has decayed by ``--rir_db`` (45 dB: the rest is below what a
+  -6..6 dB SIR mixture lets one hear).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--rooms", type=int, default=200)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--fs", type=int, default=16000)
-    p.add_argument("--opus_level", type=float, default=0.93)
+    p.add_argument("--rir_db", type=float, default=45.0, help="RIRs are cut where they have decayed by this")
+    p.add_argument("--opus_level", type=float, default=0.95)
     p.add_argument("--max_utts_per_speaker", type=int, default=0, help="0: all")
     p.add_argument("--minutes_per_file", type=float, default=10.0)
     return p
@@ -102,7 +104,7 @@ def write_set(name: str, dirs: List[Path], out: Path, fs: int, level: float, cap
     return {"files": files, "utts": utts, "dirs": [str(d) for d in dirs]}
 
 
-def rir_array(bank: Path, rooms: int) -> np.ndarray:
+def rir_array(bank: Path, rooms: int, decay_db: float = 45.0) -> np.ndarray:
     from tse2.simulation.bank import Bank
 
     b = Bank(bank)
@@ -110,7 +112,7 @@ def rir_array(bank: Path, rooms: int) -> np.ndarray:
     keep = 1
     for r in rirs:
         e = np.cumsum((r.astype(np.float64) ** 2)[:, ::-1], axis=1)[:, ::-1]
-        tail = np.argmax(e < e[:, :1] * 1e-5, axis=1)
+        tail = np.argmax(e < e[:, :1] * 10 ** (-decay_db / 10), axis=1)
         keep = max(keep, int(tail.max()) or r.shape[1])
     out = np.zeros((rooms, 2, keep), np.float16)
     for k, r in enumerate(rirs):
@@ -129,7 +131,7 @@ def pack(args) -> int:
     if args.dev:
         sets["dev"] = write_set("dev", [Path(d) for d in args.dev.split(",") if d], args.out, args.fs,
                                 args.opus_level, args.max_utts_per_speaker, args.minutes_per_file, speakers)
-    rirs = rir_array(args.bank, args.rooms)
+    rirs = rir_array(args.bank, args.rooms, args.rir_db)
     with open(args.out / "rirs.npz", "wb") as f:
         np.savez_compressed(f, rirs=rirs)
     with atomic_open(args.out / "index.json") as f:

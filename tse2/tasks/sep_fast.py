@@ -93,7 +93,7 @@ def build_model(hidden: int, layers: int, n_fft: int, hop: int):
             window = torch.hann_window(self.n_fft, device=mix.device, dtype=torch.float32)
             spec = torch.stft(mix.float(), self.n_fft, self.hop, self.n_fft, window=window, center=True,
                               normalized=False, onesided=True, return_complex=True).transpose(1, 2)  # B, T, F
-            ilens = torch.full((mix.shape[0],), spec.shape[1], dtype=torch.long)
+            ilens = torch.full((mix.shape[0],), spec.shape[1], dtype=torch.long, device=mix.device)
             outs, _, _ = self.separator(spec, ilens)
             wavs = [torch.istft(o.transpose(1, 2), self.n_fft, self.hop, self.n_fft, window=window, center=True,
                                 normalized=False, onesided=True, length=n) for o in outs]
@@ -148,55 +148,59 @@ class Mixer:
             return (off, 0, len2) if len1 <= len2 else (0, off, len1)
         return 0, self.max_len - len2, self.max_len
 
+    def plan(self, rng: np.random.Generator, batch: int, speed: float) -> np.ndarray:
+        """Per example and talker: (first sample in the corpus, stride, length after speed and crop,
+        offset in the window) as a (B, 2, 4) float array; all draws come from ``rng``."""
+        C = self.chunk
+        out = np.zeros((batch, 2, 4))
+        for b in range(batch):
+            i = self.pick(rng)
+            j = self.pick(rng)
+            while self.spk[j] == self.spk[i]:
+                j = self.pick(rng)
+            srcs = []
+            for k in (i, j):
+                off, n = int(self.utts[k, 0]), int(self.utts[k, 1])
+                f = float(rng.uniform(0.9, 1.1)) if speed and rng.random() < speed else 1.0
+                m = max(2, int((n - 1) / f))  # samples after resampling by f (x(u f), u < m)
+                s = int(rng.integers(0, m - self.max_len + 1)) if m > self.max_len else 0
+                srcs.append((off + s * f, f, min(m, self.max_len)))
+            o1, o2, length = self.layout(rng, srcs[0][2], srcs[1][2])
+            lo, hi = max(o1, o2), min(o1 + srcs[0][2], o2 + srcs[1][2])
+            centre = (lo + hi) // 2
+            start = 0
+            if length > C:
+                first, last = max(0, centre - C), min(centre, length - C)
+                start = int(rng.integers(first, max(first, last) + 1))
+            for k, ((first_sample, f, m), o) in enumerate(zip(srcs, (o1, o2))):
+                out[b, k] = (first_sample, f, m, o - start)
+        return out
+
     def draw(self, rng: np.random.Generator, batch: int, aug: Sequence[str] = (), aug_prob: float = 0.0):
         """(mixture (B, C), references (B, 2, C)) on the device."""
         torch = self.torch
-        fs, C = self.fs, self.chunk
-        dry = torch.zeros(batch, 2, C, device=self.device)
+        C = self.chunk
+        plan = self.plan(rng, batch, aug_prob if "speed" in aug else 0.0)
         room = rng.integers(len(self.rirs), size=batch)
-        for b in range(batch):
-            i = self.pick(rng)
-            while True:
-                j = self.pick(rng)
-                if self.spk[j] != self.spk[i]:
-                    break
-            sig = []
-            for k in (i, j):
-                off, n = int(self.utts[k, 0]), int(self.utts[k, 1])
-                x = self.audio[off: off + n]
-                if "speed" in aug and rng.random() < aug_prob:
-                    factor = float(rng.uniform(0.9, 1.1))
-                    m = max(2, int(round(len(x) / factor)))
-                    x = torch.nn.functional.interpolate(x[None, None], size=m, mode="linear", align_corners=False)[0, 0]
-                if len(x) > self.max_len:
-                    s = int(rng.integers(0, len(x) - self.max_len + 1))
-                    x = x[s: s + self.max_len]
-                sig.append(x)
-            o1, o2, length = self.layout(rng, len(sig[0]), len(sig[1]))
-            lo, hi = max(o1, o2), min(o1 + len(sig[0]), o2 + len(sig[1]))
-            centre = (lo + hi) // 2
-            if length <= C:
-                start = 0
-            else:
-                first, last = max(0, centre - C), min(centre, length - C)
-                start = int(rng.integers(first, max(first, last) + 1))
-            for k, (x, o) in enumerate(zip(sig, (o1, o2))):
-                a, bnd = max(o, start), min(o + len(x), start + C)
-                if bnd > a:
-                    dry[b, k, a - start: bnd - start] = x[a - o: bnd - o]
+        sir = rng.uniform(-6, 6, size=batch)
+        p = torch.as_tensor(plan, device=self.device, dtype=torch.float64)  # B, 2, 4
+        t = torch.arange(C, device=self.device, dtype=torch.float64) - p[..., 3:4]  # B, 2, C: source time
+        valid = (t >= 0) & (t < p[..., 2:3])
+        pos = (p[..., 0:1] + t.clamp_min(0) * p[..., 1:2]).clamp(0, len(self.audio) - 2)  # linear interpolation
+        lo = pos.floor()
+        w = (pos - lo).float()
+        lo = lo.long()
+        dry = (self.audio[lo] * (1 - w) + self.audio[lo + 1] * w) * valid  # B, 2, C
         rir = self.rirs[torch.as_tensor(room, device=self.device)][:, :2]  # B, 2, T
         n = C + rir.shape[-1]
         nfft = 1 << (n - 1).bit_length()
         wet = torch.fft.irfft(torch.fft.rfft(dry, nfft) * torch.fft.rfft(rir, nfft), nfft)[..., :C]  # B, 2, C
-        # SIR by active power: frames above -40 dB of each source's peak frame
-        power = []
-        for k in range(2):
-            frames = wet[:, k].unfold(-1, 400, 400) ** 2  # B, F, 400
-            e = frames.mean(-1)
-            active = e > e.amax(-1, keepdim=True) * 1e-4
-            power.append((e * active).sum(-1) / active.sum(-1).clamp_min(1) + 1e-10)
-        sir = torch.as_tensor(rng.uniform(-6, 6, size=batch), device=self.device, dtype=torch.float32)
-        gain = torch.sqrt(power[1] / power[0] * 10 ** (sir / 10))
+        # SIR by active power: 25 ms frames above -40 dB of each source's loudest frame
+        e = (wet.unfold(-1, 400, 400) ** 2).mean(-1)  # B, 2, F
+        active = e > e.amax(-1, keepdim=True) * 1e-4
+        power = (e * active).sum(-1) / active.sum(-1).clamp_min(1) + 1e-10  # B, 2
+        sir_t = torch.as_tensor(sir, device=self.device, dtype=torch.float32)
+        gain = torch.sqrt(power[:, 1] / power[:, 0] * 10 ** (sir_t / 10))
         refs = torch.stack([wet[:, 0] * gain[:, None], wet[:, 1]], dim=1)
         mix = refs.sum(1)
         if aug:
@@ -206,44 +210,44 @@ class Mixer:
         return mix * scale[:, None], refs * scale[:, None, None]
 
     def augment(self, rng, mix, refs, aug, prob):
+        """The channel augmentations of the module doc, drawn per example (numpy), applied at once."""
         torch = self.torch
         B, C = mix.shape
         nfft = 1 << (C - 1).bit_length()
-        freqs = torch.fft.rfftfreq(nfft, 1 / self.fs).to(self.device)
-        resp = torch.ones(B, len(freqs), device=self.device)
+        freqs = np.fft.rfftfreq(nfft, 1 / self.fs)
+        resp = np.ones((B, len(freqs)))
         if "eq" in aug:
             anchors = np.log(np.geomspace(100, self.fs / 2, 6))
-            logf = np.log(np.maximum(np.fft.rfftfreq(nfft, 1 / self.fs), 50))
-            for b in range(B):
-                if rng.random() < prob:
-                    g = np.interp(logf, anchors, rng.uniform(-6, 6, size=6))
-                    resp[b] *= torch.as_tensor(10 ** (g / 20), device=self.device, dtype=torch.float32)
+            logf = np.log(np.maximum(freqs, 50))
+            for b in np.flatnonzero(rng.random(B) < prob):
+                resp[b] *= 10 ** (np.interp(logf, anchors, rng.uniform(-6, 6, size=6)) / 20)
         if "band" in aug:
-            for b in range(B):
-                if rng.random() < prob:
-                    if rng.random() < 0.5:  # the telephone band
-                        lo, hi = 300.0, 3400.0
-                    else:
-                        lo, hi = 0.0, float(rng.uniform(3400, 7500))
-                    resp[b] *= torch.sigmoid((freqs - lo) / 40) * torch.sigmoid((hi - freqs) / 80) if lo else \
-                        torch.sigmoid((hi - freqs) / 80)
+            for b in np.flatnonzero(rng.random(B) < prob):
+                if rng.random() < 0.5:  # the telephone band
+                    resp[b] *= _sigmoid((freqs - 300.0) / 40) * _sigmoid((3400.0 - freqs) / 80)
+                else:
+                    resp[b] *= _sigmoid((rng.uniform(3400, 7500) - freqs) / 80)
         if "level" in aug:
-            g = torch.as_tensor([10 ** (rng.uniform(-20, 6) / 20) if rng.random() < prob else 1.0 for _ in range(B)],
-                                device=self.device, dtype=torch.float32)
-            resp *= g[:, None]
-        if not torch.all(resp == 1):
-            mix = torch.fft.irfft(torch.fft.rfft(mix, nfft) * resp, nfft)[..., :C]
-            refs = torch.fft.irfft(torch.fft.rfft(refs, nfft) * resp[:, None], nfft)[..., :C]
+            on = rng.random(B) < prob
+            resp *= np.where(on, 10 ** (rng.uniform(-20, 6, size=B) / 20), 1.0)[:, None]
+        if not np.all(resp == 1):
+            r = torch.as_tensor(resp, device=self.device, dtype=torch.float32)
+            mix = torch.fft.irfft(torch.fft.rfft(mix, nfft) * r, nfft)[..., :C]
+            refs = torch.fft.irfft(torch.fft.rfft(refs, nfft) * r[:, None], nfft)[..., :C]
         if "codec" in aug:
-            mu = 255.0
-            for b in range(B):
-                if rng.random() < prob:
-                    x = mix[b]
-                    peak = x.abs().max().clamp_min(1e-8)
-                    y = torch.sign(x / peak) * torch.log1p(mu * (x / peak).abs()) / math.log1p(mu)
-                    y = torch.round(y * 127) / 127
-                    mix[b] = torch.sign(y) * ((1 + mu) ** y.abs() - 1) / mu * peak
+            on = torch.as_tensor(rng.random(B) < prob, device=self.device)
+            if bool(on.any()):
+                mu = 255.0
+                peak = mix.abs().amax(-1, keepdim=True).clamp_min(1e-8)
+                x = mix / peak
+                y = torch.round(torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu) * 127) / 127
+                coded = torch.sign(y) * ((1 + mu) ** y.abs() - 1) / mu * peak  # G.711 mu-law, 8 bit
+                mix = torch.where(on[:, None], coded, mix)
         return mix, refs
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(x, -60, 60)))
 
 
 # --------------------------------------------------------------------------- training
