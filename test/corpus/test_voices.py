@@ -103,7 +103,7 @@ def test_clip_checks(speech):
 
     vad = SileroVAD()
     low, _ = speech
-    x = voices.read_resampled(low[0] / np.abs(low[0]).max() * 0.5, 22050, FS)
+    x = voices.resample(low[0] / np.abs(low[0]).max() * 0.5, 22050, FS)
     padded = np.concatenate([np.zeros(FS // 2, np.float32), x, np.zeros(FS // 2, np.float32)])
     out, why = voices.clean_clip(padded, FS, vad)
     assert why == "" and len(out) < len(padded) - 0.6 * FS  # trimmed to the speech

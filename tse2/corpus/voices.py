@@ -57,6 +57,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
+from tse2.corpus.espeak import resample
 from tse2.utils.datadir import spk2utt_from_utt2spk, write_map
 
 VOICES_DIR = "tools/voices"  # where `make -C tools voices` unpacks the Debian packages
@@ -305,7 +306,6 @@ class Piece:
 
     clip: Clip
     audio: np.ndarray
-    f0: Optional[float] = None
 
 
 @dataclass
@@ -325,8 +325,6 @@ def read_clip(path: str, fs: int) -> np.ndarray:
     """Mono float32 at ``fs`` (averaged channels; polyphase resampling once)."""
     import soundfile as sf
 
-    from tse2.corpus.espeak import resample
-
     audio, rate = sf.read(path, dtype="float32", always_2d=True)
     audio = audio.mean(axis=1)
     return resample(audio, rate, fs) if rate != fs else audio.astype(np.float32)
@@ -338,7 +336,7 @@ def clean_clip(audio: np.ndarray, fs: int, vad) -> Tuple[Optional[np.ndarray], s
         return None, "empty or not finite"
     if np.mean(np.abs(audio) >= 0.999) > CLIPPED_SHARE:
         return None, "clipped"
-    vad_in = audio if fs == 16000 else read_resampled(audio, fs, 16000)
+    vad_in = audio if fs == 16000 else resample(audio, fs, 16000)
     segs = vad(vad_in, 16000)
     if not segs:
         return None, "no speech"
@@ -357,17 +355,11 @@ def clean_clip(audio: np.ndarray, fs: int, vad) -> Tuple[Optional[np.ndarray], s
     return out.astype(np.float32), ""
 
 
-def read_resampled(audio: np.ndarray, fs: int, to: int) -> np.ndarray:
-    from tse2.corpus.espeak import resample
-
-    return resample(audio, fs, to)
-
-
 def cut_long(audio: np.ndarray, fs: int, vad, max_len: float = 6.0) -> List[np.ndarray]:
     """A long recording cut at its VAD pauses into pieces of at most ``max_len`` s."""
     if len(audio) <= max_len * fs:
         return [audio]
-    segs = vad(audio if fs == 16000 else read_resampled(audio, fs, 16000), 16000)
+    segs = vad(audio if fs == 16000 else resample(audio, fs, 16000), 16000)
     pieces, cur = [], None
     for s, e, _ in segs:
         s, e = int(s * fs), int(e * fs)
