@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from conftest import ROOT, requires_espeak
@@ -64,6 +65,10 @@ def payload(tmp_path_factory):
         d = top / split
         write_map(d / "wav.scp", wav), write_map(d / "utt2spk", utt2spk), write_map(d / "utt2source", src)
         write_map(d / "spk2utt", spk2utt_from_utt2spk(utt2spk))
+        if split == "train":  # stage-2 trim points of one utterance: the payload keeps 0.5-1.5 s of it
+            dur = len(sf.read(wav["spkB_0"])[0]) / FS
+            (d / "attributes.jsonl").write_text(json.dumps({"utt": "spkB_0", "duration": dur, "speech_start": 0.5,
+                                                            "speech_end": 1.5}) + "\n")
     build_bank(top / "bank", "train", range(4), 0, "ism_diffuse", FS)
     rc = sep_payload.main(["--train", str(top / "train"), "--dev", str(top / "dev"), "--bank", str(top / "bank"),
                            "--rooms", "4", "--out", str(top / "pl")])
@@ -78,6 +83,7 @@ def test_payload_round_trip(payload):
     assert index["fs"] == FS and len(utts) == 6 and rirs.shape[:2] == (4, 2)
     assert utts[:, 3].tolist() == [1, 1, 0, 0, 0, 0]  # spkA is "recorded"
     assert int((utts[:, 0] + utts[:, 1]).max()) == len(audio)
+    assert utts[2, 1] == FS  # spkB_0 trimmed to its stage-2 speech span
     assert len(set(utts[:, 2].tolist())) == 3 and index["speakers"][:3] == ["spkA", "spkB", "spkC"]
 
 

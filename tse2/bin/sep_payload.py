@@ -50,6 +50,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def trimmed(data_dir: Path, fs: int, cap: int):
     """(utt, speaker, recorded, samples) of a data dir, trimmed to speech."""
+    from tse2.simulation.mixing import trimmed_span
     from tse2.utils.audio import read_audio
     from tse2.utils.datadir import read_map, read_map_if_present
     from tse2.utils.fileio import read_jsonl
@@ -67,10 +68,13 @@ def trimmed(data_dir: Path, fs: int, cap: int):
             continue
         per_spk[spk] = per_spk.get(spk, 0) + 1
         audio, _ = read_audio(wavs[utt], fs=fs)
-        a = attrs.get(utt, {})
-        start = int(round((a.get("speech_start") or 0.0) * fs))
-        end = int(round(a["speech_end"] * fs)) if a.get("speech_end") is not None else len(audio)
-        x = audio[start:end]
+        x = audio
+        if utt in attrs:  # stage 3's own trim points, uncropped
+            try:
+                start, n = trimmed_span(attrs[utt], fs, max_len=len(audio) / fs)
+            except ValueError:  # no speech between the trim points
+                continue
+            x = audio[start: start + n]
         if len(x) < fs // 2:
             continue
         yield utt, spk, int(source.get(utt, "") in RECORDED_SOURCES), x
