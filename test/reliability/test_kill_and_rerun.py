@@ -20,7 +20,7 @@ from conftest import ROOT, UTILS, requires_espeak, run
 pytestmark = requires_espeak
 
 OPTS = "--speakers_per_lang 2,2,2 --utts_per_speaker 2 --langs en,de"
-MIX = ["--num_train_mix", "24", "--num_valid_mix", "2", "--num_test_mix", "2", "--bank_size", "3", "--nj", "1"]
+MIX = ["--num_train_mix", "24", "--num_valid_mix", "2", "--num_test_mix", "2", "--bank_size", "3", "--nj", "1", "--test_sets", "test"]
 
 
 def _md5s(root: Path) -> dict:
