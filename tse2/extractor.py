@@ -31,6 +31,7 @@ from tse2.utils.audio import AudioError, read_audio
 log = logging.getLogger("tse2.extractor")
 
 SELECTORS = ("classifier", "attributes")
+MIN_RATE = 8000  # below this there is no speech band left to separate (and no model was trained there)
 
 
 # ------------------------------------------------------------------------------------ audio in
@@ -38,7 +39,8 @@ SELECTORS = ("classifier", "attributes")
 
 def check_audio(audio: np.ndarray, rate: int, name: str = "input") -> np.ndarray:
     """The input as float32 (samples,) or (samples, channels), or an :class:`AudioError` naming it:
-    a wrong shape, no samples, NaN or infinite samples, an invalid rate, under 0.25 s.  Integer
+    a wrong shape, no samples, NaN or infinite samples, an invalid rate or one below ``MIN_RATE``
+    (8 kHz), under 0.25 s.  Integer
     samples (int16 PCM, ...) are scaled to [-1, 1); a (channels, samples) array with at most 8
     channels is recognised and transposed.  Cheap: the CLI runs it before any model loads."""
     audio = np.asarray(audio)
@@ -61,6 +63,9 @@ def check_audio(audio: np.ndarray, rate: int, name: str = "input") -> np.ndarray
         raise AudioError(f"{name}: contains NaN or infinite samples")
     if rate <= 0:
         raise AudioError(f"{name}: invalid sample rate {rate}")
+    if rate < MIN_RATE:
+        raise AudioError(f"{name}: sample rate {rate} Hz; tse2 needs at least {MIN_RATE} Hz (telephone band): "
+                         "this is not speech audio, or its rate is wrong in the file header")
     if audio.shape[0] < rate // 4:
         raise AudioError(f"{name}: {audio.shape[0] / rate:.3f} s of audio; the extractor needs at least 0.25 s")
     return audio

@@ -20,7 +20,8 @@ is relative to the dir.
 
 ``pack`` removes nothing it did not write: it writes a fresh temporary dir next to ``out_dir`` and
 renames it into place.  An existing ``out_dir`` must be empty or a tse2 pack holding only what a
-pack holds (then it is swapped out whole and removed); anything else is refused with its name.
+pack wrote, at any depth (then it is swapped out whole and removed); anything else (a file its
+``files`` or ``check`` lists do not name, a symlink) is refused with its name.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional
 
 from tse2.inference.classifier import MODEL_DIR_KEYS
-from tse2.utils.fileio import read_yaml_config, sha256
+from tse2.utils.fileio import read_yaml_config, sha256, umask
 
 FORMAT = 1
 META = "tse2_model.json"
@@ -98,10 +100,46 @@ def check_out_dir(out_dir: Path) -> None:
         raise PackError(f"{out_dir}: is not empty and not a tse2 pack (it holds {entries[0]!r}"
                         f"{f' and {len(entries) - 1} more' if len(entries) > 1 else ''}); pack refuses to "
                         "replace it: choose a new --out_dir or empty it yourself")
-    foreign = [e for e in entries if e not in PACK_ENTRIES]
+    foreign = foreign_entries(out_dir)
     if foreign:
-        raise PackError(f"{out_dir}: is a tse2 pack that also holds {foreign[0]!r}, which pack did not write; "
-                        "move it away or choose a new --out_dir")
+        raise PackError(f"{out_dir}: is a tse2 pack that also holds {foreign[0]!r}"
+                        f"{f' (and {len(foreign) - 1} more)' if len(foreign) > 1 else ''}, which pack did not "
+                        "write; move it away or choose a new --out_dir (nothing was changed)")
+
+
+def foreign_entries(root: Path) -> List[str]:
+    """Paths (relative, at any depth) in an existing pack that pack did not write: files its
+    ``tse2_model.json`` does not list (nor the ``check/`` wavs of ``--check_mix_dir``) and symlinks
+    (an empty directory is not counted: removing it loses nothing)."""
+    try:
+        meta = json.loads((root / META).read_text(encoding="utf-8"))
+        owned = set((meta.get("files") or {}) if isinstance(meta, dict) else ())
+        checks = meta.get("check") if isinstance(meta, dict) else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        owned, checks = set(), None
+    owned.add(META)
+    if isinstance(checks, list):
+        owned.update(f"check/{c}" for c in checks)
+    else:  # packs written before the check wavs were recorded
+        owned.update(p.relative_to(root).as_posix() for p in (root / "check").glob("*_target.wav"))
+        owned.update(p.relative_to(root).as_posix() for p in (root / "check").glob("*_other.wav"))
+    foreign = []
+    for dirpath, dirnames, filenames in os.walk(root):  # symlinks to dirs are listed, not followed
+        rel_dir = Path(dirpath).relative_to(root)
+        dirnames.sort()
+        foreign += [(rel_dir / n).as_posix() + "/" for n in dirnames if os.path.islink(os.path.join(dirpath, n))]
+        foreign += [(rel_dir / n).as_posix() for n in sorted(filenames) if (rel_dir / n).as_posix() not in owned]
+    return foreign
+
+
+def record_check_files(root: Path, names: List[str]) -> None:
+    """Records the ``check/`` wavs written into a pack (so a later pack knows it wrote them)."""
+    from tse2.utils.fileio import atomic_open
+
+    meta = json.loads((root / META).read_text(encoding="utf-8"))
+    meta["check"] = sorted(set(meta.get("check") or []) | set(names))
+    with atomic_open(root / META) as f:
+        f.write(json.dumps(meta, indent=1) + "\n")
 
 
 def _versions() -> Dict[str, str]:
@@ -130,6 +168,14 @@ def _package_of(model_dir: str) -> Dict[str, str]:
         raise FileNotFoundError(f"{model_dir}: package {module!r} is not installed, cannot pack a reference to it") from None
 
 
+def file_mode_dir(path: Path) -> int:
+    """An existing dir's mode, else what ``mkdir`` gives under the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o777 & ~umask()
+
+
 def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[Path], cls_model: Optional[Path],
          fs: int, sources: Optional[Dict] = None) -> Path:
     """Copies everything an extractor needs into ``out_dir``: written to a new temporary dir next
@@ -142,7 +188,7 @@ def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would make the pack private
+        os.chmod(tmp, file_mode_dir(out_dir))  # mkdtemp's 0700 would make the pack private
         _write(tmp, sep_config, sep_model, cls_config, cls_model, fs, sources)
         old = None
         if out_dir.exists():

@@ -82,6 +82,52 @@ def test_pack_replaces_a_pack_whole_but_not_one_holding_foreign_files(sep_exp, t
     assert (out / "notes.txt").read_text() == "mine" and (out / META).is_file()
 
 
+def test_pack_keeps_user_files_inside_a_packs_subfolders(sep_exp, tmp_path, caplog):
+    """A user's take in ``check/`` or a note in ``separator/`` of an existing pack is named and kept:
+    pack used to check only the top-level entries, and deleted these with the old pack."""
+    out = tmp_path / "packB"
+    assert _pack(sep_exp, out) == 0
+    (out / "check").mkdir()
+    (out / "check" / "m1_target.wav").write_bytes(b"RIFF")  # pack's own (recorded in tse2_model.json)
+    from tse2.packing import record_check_files
+
+    record_check_files(out, ["m1_target.wav"])
+    for rel in ("check/my_take_2.wav", "separator/README_mine.txt"):
+        (out / rel).write_text("mine")
+        assert _pack(sep_exp, out) == 1
+        assert f"also holds '{rel}', which pack did not write" in caplog.text
+        assert (out / rel).read_text() == "mine" and (out / META).is_file()
+        (out / rel).unlink()
+    (out / "separator" / "link").symlink_to(tmp_path)
+    assert _pack(sep_exp, out) == 1 and "'separator/link/'" in caplog.text
+    (out / "separator" / "link").unlink()
+    assert _pack(sep_exp, out) == 0 and not (out / "check").exists()  # only pack's files: replaced
+
+
+def test_written_files_follow_the_umask_and_keep_their_mode(sep_exp, tmp_path):
+    """tempfile's 0600 used to leak into every output (extract's wavs, RESULTS.md, packs): a shared
+    recipe dir became unreadable to the group."""
+    from tse2.utils.fileio import atomic_open, write_wav
+
+    old = os.umask(0o022)
+    try:
+        write_wav(tmp_path / "a.wav", np.zeros(160, np.float32), FS)
+        assert (tmp_path / "a.wav").stat().st_mode & 0o777 == 0o644
+        os.chmod(tmp_path / "a.wav", 0o664)  # an overwritten file keeps its mode
+        write_wav(tmp_path / "a.wav", np.ones(160, np.float32) * 0.1, FS)
+        assert (tmp_path / "a.wav").stat().st_mode & 0o777 == 0o664
+        os.umask(0o027)
+        with atomic_open(tmp_path / "RESULTS.md") as f:
+            f.write("x\n")
+        assert (tmp_path / "RESULTS.md").stat().st_mode & 0o777 == 0o640
+        os.umask(0o002)
+        assert _pack(sep_exp, tmp_path / "p") == 0
+        assert (tmp_path / "p").stat().st_mode & 0o777 == 0o775
+        assert (tmp_path / "p" / META).stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old)
+
+
 def test_a_changed_pack_file_is_named_before_anything_loads(sep_exp, tmp_path, caplog):
     out = tmp_path / "p"
     assert _pack(sep_exp, out) == 0

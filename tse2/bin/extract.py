@@ -44,6 +44,8 @@ def main_(args) -> int:
 
     if args.prompt is None and args.enroll is None:
         raise ValueError("give --prompt (or --enroll for an enrollment classifier)")
+    if args.prompt is not None and not args.prompt.strip():
+        raise ValueError("--prompt is empty: describe the talker to extract (e.g. 'the louder speaker')")
     check_outputs(args.input, [args.output, args.other] + ([args.enroll] if args.enroll else []))
     # the audio is read and checked before any model loads: bad input fails in a second
     wav, rate = read_audio(str(args.input), mono=False)  # any rate, any channels
@@ -67,7 +69,8 @@ def main_(args) -> int:
 
 
 def check_outputs(input_path: Path, paths: List[Optional[Path]]) -> None:
-    """Refuses to write an output over the input (or the enrollment), or both outputs to one file."""
+    """Refuses, before any model loads, to write an output over the input (or the enrollment), both
+    outputs to one file, or to a path that cannot be written (a directory, a read-only dir)."""
     inputs = {Path(input_path).resolve(): input_path}
     if paths[2:]:
         inputs[Path(paths[2]).resolve()] = paths[2]
@@ -78,6 +81,10 @@ def check_outputs(input_path: Path, paths: List[Optional[Path]]) -> None:
                              "write the extracted talker to another file")
     if len(outs) == 2 and Path(outs[0]).resolve() == Path(outs[1]).resolve():
         raise ValueError(f"{outs[0]}: given as both the output and --other")
+    from tse2.utils.fileio import check_writable
+
+    for p in outs:
+        check_writable(p)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

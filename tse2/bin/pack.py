@@ -73,8 +73,13 @@ def check(packed: Path, mix_dir: Path, selector: str) -> None:
     p = prompts[0]
     print(f"{mix} ({p['cue_type']} prompt): {p['prompt']}")
     result = TextGuidedExtractor.from_pretrained(packed, selector=selector)(wavs[mix], p["prompt"])
+    from tse2.packing import record_check_files
+
+    names = []
     for name, audio in (("target", result.target), ("other", result.other)):
         write_wav(packed / "check" / f"{mix}_{name}.wav", audio / max(1.0, float(abs(audio).max())), result.fs)
+        names.append(f"{mix}_{name}.wav")
+    record_check_files(packed, names)
     print(f"{wavs[mix]}: {describe(result, selector)}")
 
 

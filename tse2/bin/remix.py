@@ -54,6 +54,9 @@ def main_(args) -> int:
         raise ValueError(f"{args.output}: is also the input; write the remix to another file")
     if not args.prompt.strip():
         raise ValueError("--prompt is empty: say what to remix (e.g. 'remove the music')")
+    from tse2.utils.fileio import check_writable
+
+    check_writable(args.output, "remix")
     wav, rate = read_audio(str(args.input), mono=False)  # read and checked before any model loads
     check_recording(wav, rate, str(args.input))
     rm = Remixer.from_pretrained(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")

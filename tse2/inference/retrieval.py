@@ -33,7 +33,11 @@ def read_any_audio(path: str) -> np.ndarray:
     from tse2.corpus.espeak import resample
     from tse2.utils.audio import AudioError, read_audio
 
+    from tse2.extractor import MIN_RATE
+
     audio, rate = read_audio(str(path), mono=False)
+    if rate < MIN_RATE:
+        raise AudioError(f"{path}: sample rate {rate} Hz; tse2 needs at least {MIN_RATE} Hz")
     if audio.ndim == 2:
         audio = audio.mean(axis=1)
     if len(audio) < rate // 10:

@@ -20,12 +20,26 @@ def run_tool(
     """Parses ``argv`` and calls the handler (or ``handlers[args.command]``); returns the exit status."""
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    exit_on_sigterm()
     try:
         handler = handlers if callable(handlers) else handlers[args.command]
         return int(handler(args) or 0)
     except USER_ERRORS as exc:
         logging.getLogger(parser.prog).error("%s", exc)
         return 1
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM (``kill``, a scheduler's cancel, a stage script stopping its jobs) exits like Ctrl-C:
+    ``finally`` blocks run, so no temporary file is left behind (Python's default dies at once)."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def str2bool(value: str) -> bool:

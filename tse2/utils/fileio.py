@@ -1,36 +1,114 @@
 """Atomic file writes: a stage interrupted mid-write never leaves a file a rerun would trust.
 
 Everything tse2 writes goes to a temporary file in the destination's directory and is renamed
-over the destination only once it is complete (``os.replace`` is atomic on POSIX).
+over the destination only once it is complete (``os.replace`` is atomic on POSIX).  The
+temporary is ``.NAME.tmp.SUFFIX``, locked (``flock``) while it is written, so that the next write of
+the same path takes over one a killed run left behind; files get the mode a plain ``open()`` would
+give them (tempfile's 0600 would hide a shared recipe dir's outputs from the group).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import stat
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Tuple, Union
 
 import numpy as np
 
 PathLike = Union[str, os.PathLike]
 
 
+def check_writable(path: PathLike, what: str = "output") -> None:
+    """Fails early, naming ``path``, when a file cannot be written there: it is a directory, its
+    parent is a file, or its (existing) parent is not writable.  The tools call it before any
+    model loads, so a bad output path does not cost a whole run."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: the {what} is a directory; give a file name (e.g. {path / 'out.wav'})")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{path}: cannot write the {what}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path}: cannot write the {what}: no write permission in {parent}")
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux allows (``/proc``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode(path: PathLike) -> int:
+    """The mode a write to ``path`` should leave: an existing file keeps its own, a new one gets
+    what a plain ``open()`` gives under the umask (0644 under 0022)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~umask()
+
+
+def _claim_temporary(path: Path) -> Tuple[int, Path]:
+    """An open, locked temporary file for ``path``: ``.NAME.tmp.SUFFIX`` beside it.  A stale one (a
+    killed writer's, whose lock died with it) is taken over and emptied; while a live process holds
+    it (a concurrent write of the same path), a private ``mkstemp`` name is used instead."""
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    for _ in range(8):
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            break
+        try:  # the name may have been renamed onto ``path`` between our open and our lock
+            same = os.stat(tmp).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            return fd, tmp
+        os.close(fd)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    return fd, Path(name)
+
+
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
-    """Yields a temporary path next to ``path``; renames it onto ``path`` on success."""
+    """Yields a temporary path next to ``path``; renames it onto ``path`` on success.
+
+    The result has the mode :func:`file_mode` gives (an overwritten file keeps its mode; a new one
+    follows the umask, not ``mkstemp``'s 0600).  The temporary is removed on any error, on SIGTERM
+    in the tools (``tse2.utils.cli.run_tool``), and, after a ``kill -9``, by the next write of the
+    same path."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory; give a file name to write")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
+    mode = file_mode(path)
+    fd, tmp = _claim_temporary(path)
     try:
-        yield Path(tmp)
+        os.fchmod(fd, mode)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(fd)  # after the rename: the lock is held until the file is in place
 
 
 @contextlib.contextmanager

@@ -1,0 +1,117 @@
+"""Reliability: temporary files never outlive a run (SIGTERM, ``kill -9`` then the next write),
+output paths are checked before any model loads, and one stage script runs per recipe dir.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from conftest import ROOT
+from tse2.utils.fileio import atomic_open, write_wav
+
+FS = 16000
+
+# a writer that has its temporary open and locked, half-written, when it is killed
+WRITER = """
+import sys, time
+from tse2.utils.cli import exit_on_sigterm
+from tse2.utils.fileio import atomic_open
+exit_on_sigterm()
+with atomic_open(sys.argv[1]) as f:
+    f.write("half")
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def _start_writer(out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(out)], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def _temporaries(d: Path):
+    return sorted(p.name for p in d.iterdir() if ".tmp" in p.name)
+
+
+def test_sigterm_removes_the_temporary(tmp_path):
+    proc = _start_writer(tmp_path / "RESULTS.md")
+    assert _temporaries(tmp_path) == [".RESULTS.md.tmp.md"]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []  # no temporary, no half-written result
+
+
+def test_the_next_write_takes_over_a_killed_writers_temporary(tmp_path):
+    proc = _start_writer(tmp_path / "target.wav")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert _temporaries(tmp_path) == [".target.wav.tmp.wav"]  # what kill -9 leaves
+    write_wav(tmp_path / "target.wav", np.full(FS // 4, 0.25, np.float32), FS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["target.wav"]
+    audio, rate = sf.read(tmp_path / "target.wav")
+    assert rate == FS and len(audio) == FS // 4 and abs(audio.mean() - 0.25) < 1e-3
+
+
+def test_a_live_writers_temporary_is_left_alone(tmp_path):
+    proc = _start_writer(tmp_path / "scores.json")
+    try:
+        with atomic_open(tmp_path / "scores.json") as f:  # a second writer of the same path
+            f.write("{}\n")
+        assert (tmp_path / "scores.json").read_text() == "{}\n"
+        assert _temporaries(tmp_path) == [".scores.json.tmp.json"]  # still the live one's
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def _wav(path: Path, rate: int = FS, seconds: float = 1.0) -> Path:
+    t = np.arange(int(rate * seconds)) / rate
+    sf.write(path, (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
+    return path
+
+
+def test_output_paths_and_prompts_are_checked_before_any_model_loads(tmp_path, caplog):
+    """A bad output path used to fail after the whole extraction (65 s on a 10-min file), naming the
+    temporary file; an empty prompt after the models loaded.  A model dir that does not exist shows
+    that nothing was loaded."""
+    from tse2.bin import extract, remix
+
+    mix = _wav(tmp_path / "in.wav")
+    nowhere = str(tmp_path / "no_model")
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    cases = [
+        (extract, ["--prompt", "the louder one", str(mix), str(tmp_path / "outdir")], "outdir: the output is a directory"),
+        (extract, ["--prompt", "the louder one", "--other", str(tmp_path / "afile/o.wav"), str(mix),
+                   str(tmp_path / "t.wav")], "afile is a file, not a directory"),
+        (extract, ["--prompt", "  ", str(mix), str(tmp_path / "t.wav")], "--prompt is empty"),
+        (remix, ["--prompt", "remove the dog", str(mix), str(tmp_path / "outdir")], "outdir: the remix is a directory"),
+    ]
+    for tool, argv, message in cases:
+        caplog.clear()
+        t0 = time.perf_counter()
+        assert tool.main(["--model_dir", nowhere] + argv) == 1
+        assert message in caplog.text and "no_model" not in caplog.text and "Traceback" not in caplog.text
+        assert time.perf_counter() - t0 < 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "in.wav", "outdir"]
+
+
+def test_rates_below_8khz_are_refused(tmp_path, caplog):
+    """A 100 Hz file used to be resampled and 'separated' with rc 0."""
+    from tse2.bin import extract
+
+    low = _wav(tmp_path / "low.wav", rate=100, seconds=3.0)
+    assert extract.main(["--model_dir", str(tmp_path / "no_model"), "--prompt", "the louder one", str(low),
+                         str(tmp_path / "t.wav")]) == 1
+    assert "low.wav: sample rate 100 Hz; tse2 needs at least 8000 Hz" in caplog.text
