@@ -225,7 +225,18 @@ def test_a_prompt_without_a_cue_is_a_warning_and_a_wrong_checkpoint_an_error(sep
         res = ex(a + b, "the purple voice")
     margin = abs(res.scores[0] - res.scores[1])
     assert "the prompt 'the purple voice' names no cue the classifier was trained on" in caplog.text
-    assert f"(similarity margin {margin:.3f})" in res.details["warning"]
+    assert f"(score margin {margin:.3f})" in res.details["warning"]
+    # a cue past the token limit (64 here) was dropped without a word; now the user is told
+    filler = "Please listen carefully to this recording of two people talking in a room. " * 8
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        res = ex(a + b, filler + "I want the speaker who starts second.")
+    assert "longer than the 64 tokens the text model reads" in res.details["warning"]
+    assert "who starts second.' was ignored" in res.details["warning"]
+    assert "with its cue words: temporal order ('second')" in res.details["warning"]
+    assert "names no cue" in res.details["warning"]  # the part it read has none
+    res = ex(a + b, "the louder and the quieter one")
+    assert "contradicts itself (loudness: 'louder' and 'quieter')" in res.details["warning"]
     torch.save({"separator.blstm.weight": torch.zeros(2)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match=r"other.pth does not fit .*config.yaml: missing keys \['"):
         ClassifierSelector(cls_exp / "config.yaml", tmp_path / "other.pth")

@@ -114,7 +114,7 @@ class Extraction:
     target: np.ndarray
     other: np.ndarray
     selected: int  # 1 or 2: which separated output was picked
-    scores: List[float]  # the selector's score of each output (cosine similarity for the classifier)
+    scores: List[float]  # the selector's score of each output (see :func:`describe`)
     fs: int
     details: Dict = field(default_factory=dict)
 
@@ -164,7 +164,10 @@ class TextGuidedExtractor:
 
 
 def describe(result: Extraction, selector_name: str) -> str:
-    what = "similarity" if selector_name == "classifier" else "score"
+    """One line: each output's score and the selected one.  The classifier's score is its decision
+    value (a cosine similarity plus, in a model with a readout, a learnt term; it is not bounded to
+    [-1, 1]); the attribute selector's is the signed margin of the measured cue."""
+    what = "classifier score" if selector_name == "classifier" else "attribute margin"
     return "; ".join(f"output {k + 1}: {what} {s:+.4f}{' (selected)' if k + 1 == result.selected else ''}"
                      for k, s in enumerate(result.scores))
 

@@ -83,3 +83,40 @@ def test_the_cli_refuses_a_sound_the_recording_lacks(model_dir, tmp_path, caplog
     assert remix_cli.main(["--model_dir", str(model_dir), "--prompt", "x", str(wav), str(wav)]) == 1
     sf.write(tmp_path / "silent.wav", np.zeros(16000, dtype=np.float32), 16000)
     assert remix_cli.main(["--model_dir", str(model_dir), "--prompt", "x", str(tmp_path / "silent.wav"), str(out)]) == 1
+
+
+@pytest.mark.parametrize("prompt, problem", [
+    ("Turn down the birds and remove the man.", None),
+    ("Could you isolate the cheerful woman?", None),
+    ("Silence the traffic and bring the woman forward.", None),  # held-out frames
+    ("keep only the speech", None),
+    ("把男人去掉", "holds no remix action the model knows"),
+    ("turn the dog down and remove the radio", "names no speaker or sound the model knows"),
+    ("remove the woman and keep only the woman", "asks for female speaker to be removed and kept alone"),
+    ("make the train quieter and remove the train", "asks for train to be turned down and removed"),
+])
+def test_the_prompt_reader(prompt, problem):
+    from tse2.inference.remix import read_prompt
+
+    problems = read_prompt(prompt).problems
+    assert (problems == []) if problem is None else any(problem in p for p in problems)
+
+
+def test_the_cli_refuses_a_prompt_it_cannot_follow(model_dir, tmp_path, caplog):
+    """"把男人去掉" used to be remixed with rc 0 (the input at -2.7 dB); a contradiction too.
+    Refused before the model loads (the model dir does not exist), in a second; --force remixes."""
+    wav = tmp_path / "in.wav"
+    sf.write(wav, (0.1 * np.random.default_rng(1).standard_normal(16000)).astype(np.float32), 16000)
+    out = tmp_path / "out.wav"
+    for prompt, reason in (("把男人去掉", "holds no remix action"),
+                           ("remove the woman and keep only the woman", "contradictory")):
+        caplog.clear()
+        assert remix_cli.main(["--model_dir", str(tmp_path / "none"), "--prompt", prompt, str(wav), str(out)]) == 1
+        assert f"cannot follow the prompt {prompt!r}" in caplog.text and reason in caplog.text
+        assert "nothing written (--force remixes anyway)" in caplog.text and not out.exists()
+    caplog.clear()
+    assert remix_cli.main(["--model_dir", str(model_dir), "--prompt", "把男人去掉", "--force", str(wav), str(out)]) == 0
+    assert out.exists() and "holds no remix action" in caplog.text  # the remixer's warning
+    long = "Please, if you would be so kind, " * 6 + "remove the birds."  # past the fixture's 32 tokens
+    assert any("longer than the 32 tokens the text model reads: " in p and "remove the birds." in p
+               for p in Remixer.from_pretrained(model_dir).prompt_problems(long))

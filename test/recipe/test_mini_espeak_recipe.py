@@ -153,7 +153,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     packed = recipe / "exp/packed/blstm_256x3_dm_minilm_whisper_text"  # stage 10
     assert json.loads((packed / "tse2_model.json").read_text())["classifier"]["cue"] == "text"
     assert len(list((packed / "check").glob("test-000000_*.wav"))) == 2
-    assert "test-000000_mix.wav: output 1: similarity" in out.stdout
+    assert "test-000000_mix.wav: output 1: classifier score" in out.stdout
     out = bash(["./run.sh", "--stage", "7", "--stop_stage", "9", *MIX, *cls], cwd=recipe)
     # stage 7: text, enroll and two single-stage systems; stage 8: the attribute selector too; stage 9: dev,
     # test, test_heldout

@@ -81,6 +81,13 @@ def test_query_any_rate_and_channels_and_clear_errors(recipe, tmp_path):
     assert out.returncode == 0, out.stderr
     top = json.loads(out.stdout.splitlines()[-1])["top"]
     assert sorted(t["key"] for t in top) == ["sub_dir__clip0", "sub_dir__clip1"]
+    assert "query 'someone crying'" not in out.stderr and "Warning" not in out.stderr  # a readable query, no noise
+    # queries the reader cannot trust are ranked with a warning naming the problem
+    out = _tool(recipe, "tse2.bin.retrieval_query", "--model_dir", "exp/ret_retrieval", "--index", str(tmp_path / "idx"),
+                "--query", "someone speaking fast and slow", "--query", "把男人去掉", "--k", "1")
+    assert out.returncode == 0, out.stderr
+    assert "query 'someone speaking fast and slow': it asks for both fast and slow speech: contradictory" in out.stderr
+    assert "query '把男人去掉': it shares no word with the styles the model was trained on" in out.stderr
     # an index without index.json (half written) is refused, by name
     os.remove(tmp_path / "idx/index.json")
     out = _tool(recipe, "tse2.bin.retrieval_query", "--model_dir", "exp/ret_retrieval", "--index", str(tmp_path / "idx"),

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from conftest import ROOT
+from conftest import ROOT, requires_espeak, two_talkers
 from tse2.utils.fileio import atomic_open, write_wav
 
 FS = 16000
@@ -115,3 +115,31 @@ def test_rates_below_8khz_are_refused(tmp_path, caplog):
     assert extract.main(["--model_dir", str(tmp_path / "no_model"), "--prompt", "the louder one", str(low),
                          str(tmp_path / "t.wav")]) == 1
     assert "low.wav: sample rate 100 Hz; tse2 needs at least 8000 Hz" in caplog.text
+
+
+@requires_espeak
+def test_the_end_user_tools_print_no_library_noise(tmp_path):
+    """extract printed ESPnet's "Eps is deprecated" and a torch FutureWarning; remix "Failed to import
+    Flash Attention" and a progress bar.  The score is named for what it is."""
+    from tse2.bin import pack
+
+    released = ROOT / "egs/mini_espeak/tse2/released/sep_blstm_256x3_dm"
+    assert pack.main(["--sep_dir", str(released), "--out_dir", str(tmp_path / "p")]) == 0
+    mix = tmp_path / "mix.wav"
+    a, b = two_talkers()
+    sf.write(mix, a + b, FS)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runs = {
+        "extract": [sys.executable, "-m", "tse2.bin.extract", "--model_dir", str(tmp_path / "p"), "--selector",
+                    "attributes", "--prompt", "the louder one", str(mix), str(tmp_path / "t.wav")],
+        "remix": [sys.executable, "-m", "tse2.bin.remix", "--model_dir",
+                  str(ROOT / "egs/mini_espeak/remix/released/remix_blstm_minilm"), "--prompt", "turn down the music",
+                  str(mix), str(tmp_path / "r.wav")],
+    }
+    for name, cmd in runs.items():
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        for noise in ("Eps is deprecated", "Warning", "warnings.warn", "Flash Attention", "Loading weights", "it/s"):
+            assert noise not in out.stderr + out.stdout, (name, noise, out.stderr)
+        if name == "extract":
+            assert "output 1: attribute margin" in out.stdout and (tmp_path / "t.wav").is_file()

@@ -35,7 +35,7 @@ from tse2.attributes.energy import active_rms_db
 from tse2.attributes.f0 import F0Config, f0_stats, f0_track
 from tse2.attributes.segments import speaking_duration
 from tse2.cues.labels import BY_NAME, difference
-from tse2.cues.parse import CueRelation, PromptParseError, parse_prompt
+from tse2.cues.parse import CueRelation, PromptParseError, contradictions, parse_prompt
 
 log = logging.getLogger(__name__)
 
@@ -174,4 +174,10 @@ class AttributeSelector:
         if not details["decided"]:  # a user gets no guess dressed as an answer (stage 9 counts these)
             raise ValueError(f"the attribute selector could not measure {', '.join(cues)} on the separated "
                              f"outputs for {prompt!r} (no voiced or active speech found); try the classifier")
+        clash = contradictions(prompt)
+        if clash:
+            used = ", ".join(f"{c} {w!r}" for c, w, _ in details["relations"])
+            details["warning"] = (f"the prompt {prompt!r} contradicts itself ({'; '.join(clash)}): the selector "
+                                  f"used {used}; the choice is a guess")
+            log.warning("%s", details["warning"])
         return k, scores, details

@@ -6,7 +6,9 @@
 
 Any sample rate and channel count comes in (down-mixed and resampled, with a log line); the
 outputs are written at the input's rate.  Prints each separated output's score (the classifier's
-cosine similarity, or the attribute selector's signed margin) and which one was selected.
+decision value: a cosine similarity plus its readout term, not bounded to [-1, 1]; or the attribute
+selector's signed margin) and which one was selected, and warns when the prompt names no cue,
+contradicts itself, or runs past the text model's token limit.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def check_outputs(input_path: Path, paths: List[Optional[Path]]) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    return run_tool(get_parser(), main_, argv)
+    return run_tool(get_parser(), main_, argv, quiet=True)
 
 
 if __name__ == "__main__":

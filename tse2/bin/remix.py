@@ -9,7 +9,10 @@ input's channels.  Before remixing, every sound category the prompt names (the s
 "the birds", "the music", ...) is extracted alone; one that comes out below ``--absent_db`` (dB
 against the recording) is an error (exit 1) saying the recording does not seem to hold it, so
 that near-silence is not written as a successful "keep only the dog".  ``--force`` remixes anyway.
-Speaker genders the prompt names ("the woman") are checked the same way.  The released model has
+Speaker genders the prompt names ("the woman") are checked the same way.  A prompt the reader
+cannot follow (``tse2.inference.remix.read_prompt``: no remix action, nothing the model knows
+named, one source given two actions, or words past the text model's token limit) is refused the
+same way, with the reason.  The released model has
 not learnt absence: on the recipe's absent-source test set a missing category extracts at -12.8 dB
 on average and none falls below -25 dB, so the check catches near-silence, not a wrong prompt
 (egs/mini_espeak/remix/README.md, "Prompts naming a missing source").
@@ -35,7 +38,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prompt", required=True, help="what to do, in words")
     parser.add_argument("--absent_db", type=float, default=-25.0,
                         help="a named sound extracted below this level (dB against the recording) is absent")
-    parser.add_argument("--force", action="store_true", help="remix even when a named sound seems absent")
+    parser.add_argument("--force", action="store_true",
+                        help="remix even when a named sound seems absent or the prompt cannot be followed")
     parser.add_argument("--ngpu", type=int, default=0)
     parser.add_argument("input", type=Path, help="the recording (any format soundfile reads)")
     parser.add_argument("output", type=Path, help="where to write the remix (WAV)")
@@ -46,7 +50,7 @@ def main_(args) -> int:
     import numpy as np
 
     from tse2.extractor import check_recording
-    from tse2.inference.remix import Remixer
+    from tse2.inference.remix import Remixer, read_prompt
     from tse2.utils.audio import read_audio
     from tse2.utils.fileio import write_wav
 
@@ -57,9 +61,14 @@ def main_(args) -> int:
     from tse2.utils.fileio import check_writable
 
     check_writable(args.output, "remix")
+    from tse2.utils.cli import import_quietly
+
+    import_quietly("espnet.nets.pytorch_backend.transformer.attention")
     wav, rate = read_audio(str(args.input), mono=False)  # read and checked before any model loads
     check_recording(wav, rate, str(args.input))
+    refuse_prompt(args, read_prompt(args.prompt).problems)  # before the model loads
     rm = Remixer.from_pretrained(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
+    refuse_prompt(args, rm.prompt_problems(args.prompt))  # and the token limit, with its tokenizer
     checks = rm.check_prompt(wav, rate, args.prompt, args.absent_db)
     absent = [c for c in checks if not c.present]
     for c in checks:
@@ -79,8 +88,15 @@ def main_(args) -> int:
     return 0
 
 
+def refuse_prompt(args, problems: List[str]) -> None:
+    """A prompt the reader cannot follow is an error, unless ``--force`` (then the remixer warns)."""
+    if problems and not args.force:
+        raise ValueError(f"cannot follow the prompt {args.prompt!r}: {'; '.join(problems)}; nothing written "
+                         "(--force remixes anyway)")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    return run_tool(get_parser(), main_, argv)
+    return run_tool(get_parser(), main_, argv, quiet=True)
 
 
 if __name__ == "__main__":

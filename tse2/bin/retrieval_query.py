@@ -46,7 +46,7 @@ def query(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    return run_tool(get_parser(), query, argv)
+    return run_tool(get_parser(), query, argv, quiet=True)
 
 
 if __name__ == "__main__":

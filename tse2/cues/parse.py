@@ -52,7 +52,7 @@ STANDALONE: Dict[str, Tuple[str, ...]] = {
     "age": ("older", "younger"),
 }
 SYNONYMS = {"softer": "quieter", "soft": "quiet", "further": "farther", "closer": "nearer",
-            "earlier": "first", "later": "second", "deeper": "lower", "deep": "low"}
+            "earlier": "first", "later": "second", "last": "second", "deeper": "lower", "deep": "low"}
 NEUTRAL = ("similar", "same", "normal", "comparable")
 
 
@@ -79,6 +79,79 @@ def vocabulary() -> Dict[str, List[str]]:
     return vocab
 
 
+CONTINUOUS_ORDER = ("pitch range", "pitch", "loudness", "speaking rate", "speaking duration", "distance", "age")
+TEMPORAL = (r"\b(?:starts?|begins?|speaks?|talks?|comes?\s+in)\b[\w\s]{0,20}?\b(first|second|earlier|later|last)\b"
+            r"|\b(first|second|last)\s+(?:speaker|talker|voice|one)\b|\b(earlier|later)\b")
+GENDER_SIDE = {"female": "f", "woman": "f", "women": "f", "male": "m", "man": "m", "men": "m"}
+# words that negate what follows them, up to the end of the clause ("the louder one, not the quieter")
+NEGATION = r"\b(?:not|never|no|rather\s+than|instead\s+of|other\s+than|except|but\s+not)\b|n't\b"
+CLAUSE_END = r"[,;.!?]|\band\b|\bbut\b|\bwho\b|\bwhose\b|\bwith\b"
+
+
+def _cue_patterns(cue: str) -> List[str]:
+    """The regular expressions that find a continuous cue's words, in the order they are tried."""
+    words = _words(cue)
+    alts = "|".join(sorted(set(words) | {w for w, s in SYNONYMS.items() if s in words}, key=len, reverse=True))
+    if cue == "age":
+        return [rf"\b(?:of\s+an?\s+)?({alts})\s+age\b|\bwho\s+is\s+({alts})\b"]
+    pats = [rf"\b({alts})[\s-]+(?:in\s+)?(?:{NOUNS[cue]})\b",  # "the higher pitch"
+            rf"\b(?:{NOUNS[cue]})\b(?:\s+\w+){{0,3}}?\s+(?:is|are|was|sounds?)\s+({alts})\b"]  # "whose pitch is higher"
+    if cue in STANDALONE:
+        pats.append(rf"\b({'|'.join(STANDALONE[cue])})\b")
+    return pats
+
+
+def _negated_spans(text: str) -> List[Tuple[int, int]]:
+    spans = []
+    for m in re.finditer(NEGATION, text):
+        end = re.search(CLAUSE_END, text[m.end():])
+        spans.append((m.start(), m.end() + (end.start() if end else len(text) - m.end())))
+    return spans
+
+
+def contradictions(prompt: str) -> List[str]:
+    """Cue words of one prompt that cannot all hold for one talker ("the louder and the quieter
+    one", "who starts first and starts last", "the man, the woman", two languages), each as
+    ``cue: 'word' and 'word'``.  Words under a negation ("the louder one, not the quieter") do not
+    count: they say what the target is not."""
+    if not isinstance(prompt, str):
+        return []
+    text = re.sub(r'"[^"]*"', ' "" ', prompt.lower())
+    negated = _negated_spans(text)
+
+    def affirmed(matches):
+        return [m for m in matches if not any(a <= m.start() < b for a, b in negated)]
+
+    out = []
+    for cue in CONTINUOUS_ORDER:
+        words = _words(cue)
+        seen: Dict[int, str] = {}
+        for pat in _cue_patterns(cue):
+            for m in affirmed(re.finditer(pat, text)):
+                word = next(g for g in m.groups() if g)
+                seen.setdefault(words.get(SYNONYMS.get(word, word), 0), word)
+        if 1 in seen and -1 in seen:
+            out.append(f"{cue}: {seen[1]!r} and {seen[-1]!r}")
+    order: Dict[str, str] = {}
+    for m in affirmed(re.finditer(TEMPORAL, text)):
+        word = next(g for g in m.groups() if g)
+        order.setdefault("second" if SYNONYMS.get(word, word) in ("second", "last") else "first", word)
+    if len(order) == 2:
+        out.append(f"temporal order: {order['first']!r} and {order['second']!r}")
+    sides: Dict[str, str] = {}
+    for m in affirmed(re.finditer(r"\b(female|male|woman|man|women|men)\b", text)):
+        sides.setdefault(GENDER_SIDE[m.group(1)], m.group(1))
+    if len(sides) == 2:
+        out.append(f"gender: {sides['f']!r} and {sides['m']!r}")
+    langs = []
+    for name in LANGUAGE_NAMES.values():
+        if name not in langs and affirmed(re.finditer(rf"\b{name.lower()}\b", text)):
+            langs.append(name)
+    if len(langs) > 1:
+        out.append(f"language: {' and '.join(repr(n) for n in langs[:2])}")
+    return out
+
+
 def parse_prompt(prompt: str) -> List[CueRelation]:
     """All cue relations a prompt states, in a fixed cue order; raises :class:`PromptParseError`."""
     if not isinstance(prompt, str) or not prompt.strip():
@@ -89,23 +162,13 @@ def parse_prompt(prompt: str) -> List[CueRelation]:
     def add(cue: str, word: str, direction: int) -> None:
         found.setdefault(cue, CueRelation(cue, word, direction))
 
-    for cue in ("pitch range", "pitch", "loudness", "speaking rate", "speaking duration", "distance", "age"):
+    for cue in CONTINUOUS_ORDER:
         words = _words(cue)
-        alts = sorted(set(words) | {w for w, s in SYNONYMS.items() if s in words}, key=len, reverse=True)
-        pat = rf"\b({'|'.join(alts)})[\s-]+(?:in\s+)?(?:{NOUNS[cue]})\b"
-        if cue == "age":
-            pat = rf"\b(?:of\s+an?\s+)?({'|'.join(alts)})\s+age\b|\bwho\s+is\s+({'|'.join(alts)})\b"
-        m = re.search(pat, text)
-        if m is None and cue != "age":  # the other order: "whose pitch range is wider"
-            m = re.search(rf"\b(?:{NOUNS[cue]})\b(?:\s+\w+){{0,3}}?\s+(?:is|are|was|sounds?)\s+"
-                          rf"({'|'.join(alts)})\b", text)
-        if m is None and cue in STANDALONE:
-            m = re.search(rf"\b({'|'.join(STANDALONE[cue])})\b", text)
+        m = next((m for pat in _cue_patterns(cue) for m in [re.search(pat, text)] if m is not None), None)
         if m is not None:
             word = next(g for g in m.groups() if g)
             add(cue, word, words.get(SYNONYMS.get(word, word), 0))
-    m = re.search(r"\b(?:starts?|begins?|speaks?|talks?|comes?\s+in)\b[\w\s]{0,20}?\b(first|second|earlier|later)\b"
-                  r"|\b(first|second)\s+(?:speaker|talker|voice)\b|\b(earlier|later)\b", text)
+    m = re.search(TEMPORAL, text)
     if m is not None:
         word = next(g for g in m.groups() if g)
         add("temporal order", word, 1 if SYNONYMS.get(word, word) == "second" else -1)

@@ -159,3 +159,55 @@ class StyleVocab:
 
     def to_json(self) -> str:
         return json.dumps({"templates": self.templates, "phrases": self.phrases}, indent=1, ensure_ascii=False)
+
+
+# styles one voice cannot have at once (a query naming both is contradictory)
+OPPOSITES = (
+    ("fast", r"\b(?:fast|quick(?:ly)?|rapid(?:ly)?|hurried(?:ly)?)\b", "slow", r"\bslow(?:ly)?\b"),
+    ("loud", r"\b(?:loud(?:ly)?|shout(?:s|ing)?)\b", "soft", r"\b(?:soft(?:ly)?|quiet(?:ly)?)\b"),
+    ("high-pitched", r"\bhigh(?:er)?[- ](?:pitch(?:ed)?|voiced?)\b", "low-pitched",
+     r"\b(?:low(?:er)?[- ](?:pitch(?:ed)?|voiced?)|deep(?:er)?\s+voice)\b"),
+    ("happy", r"\b(?:happy|happily|cheerful(?:ly)?|joyful(?:ly)?)\b", "sad", r"\b(?:sad(?:ly)?|sorrowful(?:ly)?)\b"),
+)
+STOPWORDS = frozenset("""a an the and or of in on at to for with without who that which what where when is are
+was be been being it its this these those their they them someone somebody person people speaker speakers
+talker voice voices speech audio recording recordings clip clips utterance utterances sample find give show
+me i want look some any very really""".split())
+
+
+def _stem(word: str) -> str:
+    """A crude English stem, enough to match "whispering" to "whispers" and "sadly" to "sad"."""
+    for suffix in ("ingly", "edly", "ing", "ly", "ed", "es", "er", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[:-len(suffix)]
+    return word
+
+
+def query_problems(query: str, phrases: Optional[Mapping[str, Mapping[str, Sequence[str]]]] = None) -> List[str]:
+    """What a user should hear about a retrieval query before trusting its ranking: it shares no
+    word with the style vocabulary (``phrases``, default :data:`PHRASES`, and the style names), or it
+    names two styles one voice cannot have at once ("fast and slow"; words under a negation, as in
+    "fast, not slow", do not count)."""
+    import re
+
+    from tse2.cues.parse import _negated_spans
+
+    phrases = PHRASES if phrases is None else phrases
+    text = " ".join(str(query).lower().split())
+    vocab = {w for style, sets in phrases.items() for w in re.findall(r"[a-z]+", style)}
+    vocab |= {w for sets in phrases.values() for ps in sets.values() for p in ps for w in re.findall(r"[a-z]+", p)}
+    stems = {_stem(w) for w in vocab - STOPWORDS}
+    words = {_stem(w) for w in set(re.findall(r"[a-z]+", text)) - STOPWORDS}
+    problems = []
+    if not words & stems:
+        problems.append("it shares no word with the styles the model was trained on "
+                        f"({', '.join(sorted(phrases)[:12])}, ...): the ranking is a guess")
+    negated = _negated_spans(text)
+
+    def said(pat: str) -> bool:
+        return any(not any(a <= m.start() < b for a, b in negated) for m in re.finditer(pat, text))
+
+    for name_a, pat_a, name_b, pat_b in OPPOSITES:
+        if said(pat_a) and said(pat_b):
+            problems.append(f"it asks for both {name_a} and {name_b} speech: contradictory")
+    return problems

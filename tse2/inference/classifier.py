@@ -111,13 +111,37 @@ class ClassifierSelector(Runtime):
         sims = [float(s1[0]), float(s2[0])]
         details = {"similarity": sims}
         if self.cue == "text":
-            from tse2.cues.parse import PromptParseError, parse_prompt
-
-            try:
-                parse_prompt(prompt)
-            except PromptParseError:
-                details["warning"] = (f"the prompt {prompt!r} names no cue the classifier was trained on "
-                                      "(pitch, loudness, language, gender, ...): the choice is a guess "
-                                      f"(similarity margin {abs(sims[0] - sims[1]):.3f})")
+            warnings = prompt_warnings(prompt, self.preprocess.tokenizer, self.preprocess.max_prompt_tokens,
+                                       abs(sims[0] - sims[1]))
+            if warnings:
+                details["warning"] = " ".join(warnings)
                 log.warning("%s", details["warning"])
         return int(np.argmax(sims)), sims, details
+
+
+def prompt_warnings(prompt: str, tokenizer, limit: int, margin: float) -> List[str]:
+    """What a user should know about how the classifier read ``prompt``: the part past the text
+    model's token limit (ignored, and the cue words it held), no cue word in the part it read,
+    contradictory cue words.  The cue check reads the same text the model reads."""
+    from tse2.cues.parse import PromptParseError, contradictions, parse_prompt
+    from tse2.models.encoders import clip_middle, ignored_tail
+
+    out = []
+    tail = ignored_tail(tokenizer, prompt, limit) if tokenizer is not None else ""
+    read = prompt[:len(prompt.rstrip()) - len(tail)] if tail else prompt
+    if tail:
+        try:
+            lost = ", ".join(f"{r.cue} ({r.word!r})" for r in parse_prompt(tail))
+        except PromptParseError:
+            lost = ""
+        out.append(f"the prompt is longer than the {limit} tokens the text model reads: "
+                   f"{clip_middle(tail)!r} was ignored" + (f", with its cue words: {lost}" if lost else "") + ".")
+    try:
+        parse_prompt(read)
+    except PromptParseError:
+        out.append(f"the prompt {clip_middle(read)!r} names no cue the classifier was trained on "
+                   "(pitch, loudness, language, gender, ...): the choice is a guess "
+                   f"(score margin {margin:.3f}).")
+    for c in contradictions(read):
+        out.append(f"the prompt contradicts itself ({c}): the choice is a guess (score margin {margin:.3f}).")
+    return out

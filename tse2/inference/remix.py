@@ -76,8 +76,13 @@ class Remixer(Runtime):
         return est[0].cpu().numpy()
 
     def __call__(self, audio: np.ndarray, rate: int, prompt: str) -> np.ndarray:
-        """``audio`` (samples,) or (samples, channels) at ``rate`` → the remix, same shape and rate."""
+        """``audio`` (samples,) or (samples, channels) at ``rate`` → the remix, same shape and rate.
+        A prompt the reader finds a problem with is remixed all the same, with a warning per problem
+        (the CLI refuses it instead)."""
         from tse2.extractor import back_to_rate, check_recording, to_model_input
+
+        for problem in self.prompt_problems(prompt):
+            log.warning("prompt %r: %s", prompt, problem)
 
         audio = check_recording(audio, rate)
         chans = audio[:, None] if audio.ndim == 1 else audio
@@ -86,6 +91,18 @@ class Remixer(Runtime):
             x = to_model_input(chans[:, c], rate, self.fs, name=f"channel {c + 1}")
             out[:, c] = back_to_rate(self.remix_mono(x, prompt), self.fs, rate, chans.shape[0])
         return out[:, 0] if audio.ndim == 1 else out
+
+    def prompt_problems(self, prompt: str) -> List[str]:
+        """What is wrong with ``prompt`` for this model, in words (:func:`read_prompt`'s problems and
+        the part past the text model's token limit); empty when it reads well."""
+        from tse2.models.encoders import clip_middle, ignored_tail
+
+        problems = list(read_prompt(prompt).problems)
+        limit = getattr(self.preprocess, "max_prompt_tokens", None)
+        tail = ignored_tail(self.preprocess.tokenizer, prompt, limit) if limit else ""
+        if tail:
+            problems.append(f"it is longer than the {limit} tokens the text model reads: {clip_middle(tail)!r} is ignored")
+        return problems
 
     def check_prompt(self, audio: np.ndarray, rate: int, prompt: str, absent_db: float = -25.0) -> List[CategoryCheck]:
         """For every sound category and speaker gender the prompt names, whether the recording
@@ -132,6 +149,83 @@ def named_speakers(prompt: str) -> List[tuple]:
                 found.append((name, f"the {w}"))
                 break
     return found
+
+
+def _action_patterns() -> List[tuple]:
+    """(action, regex) for every verb frame of the prompt generator (training and held-out),
+    longest first: "make {x} louder" is ``\bmake\b.{0,80}?\blouder\b``."""
+    from tse2.cues.remix import VERBS, VERBS_HELD_OUT
+
+    out = []
+    for verbs in (VERBS, VERBS_HELD_OUT):
+        for action, frames in verbs.items():
+            for frame in frames:
+                pre, post = (x.strip().lower() for x in frame.split("{x}"))
+                pat = r"\b" + r"\s+".join(map(re.escape, pre.split()))
+                if post:
+                    pat += r"\b.{0,80}?\b" + r"\s+".join(map(re.escape, post.split()))
+                out.append((len(frame), action, pat + r"\b"))
+    out += [(len("turn {x} down"), "down", r"\bturn\b.{0,80}?\bdown\b"), (len("turn {x} up"), "up", r"\bturn\b.{0,80}?\bup\b")]
+    return [(a, p) for _, a, p in sorted(out, key=lambda x: -x[0])]
+
+
+@dataclass
+class PromptReading:
+    """What the remix prompt reader understood: (action, span start) per verb frame, the named
+    sources per action, and the problems a user should hear about (none: the prompt is readable)."""
+
+    actions: List[tuple]
+    named: dict
+    problems: List[str]
+
+
+def read_prompt(prompt: str) -> PromptReading:
+    """Reads a remix prompt with the generator's own vocabulary: the verb frames (extract, remove,
+    turn up, turn down) and what each applies to (a sound category, a speaker gender, the speech,
+    the background, everything).  Each verb governs the words up to the next verb.  Problems: no
+    verb frame, nothing named that the remixer knows, or one source given two actions ("remove the
+    woman and keep only the woman")."""
+    from tse2.cues.remix import (AUDIO_GROUP, AUDIO_GROUP_HELD_OUT, EVERYTHING, EVERYTHING_HELD_OUT, NEUTRAL_NOUNS,
+                                 NEUTRAL_NOUNS_HELD_OUT, SPEECH_GROUP, SPEECH_GROUP_HELD_OUT, STYLE_WORDS,
+                                 STYLE_WORDS_HELD_OUT)
+
+    text = " ".join(str(prompt).lower().split())
+    actions, taken = [], []
+    for action, pat in _action_patterns():
+        for m in re.finditer(pat, text):
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                actions.append((action, m.start()))
+                taken.append((m.start(), m.end()))
+    actions.sort(key=lambda x: x[1])
+    named: dict = {}
+    for k, (action, start) in enumerate(actions):
+        segment = text[start:actions[k + 1][1] if k + 1 < len(actions) else len(text)]
+        for name, _ in named_categories(segment) + named_speakers(segment):
+            named.setdefault(name, [])
+            if action not in named[name]:
+                named[name].append(action)
+    groups = [w for ws in (SPEECH_GROUP, SPEECH_GROUP_HELD_OUT, AUDIO_GROUP, AUDIO_GROUP_HELD_OUT, EVERYTHING,
+                           EVERYTHING_HELD_OUT, NEUTRAL_NOUNS, NEUTRAL_NOUNS_HELD_OUT) for w in ws]
+    groups += [w for table in (STYLE_WORDS, STYLE_WORDS_HELD_OUT) for adj, phr in table.values() for w in adj + phr]
+    any_object = bool(named_categories(text) or named_speakers(text)) or any(
+        re.search(rf"\b{re.escape(w[4:] if w.startswith('the ') else w)}\b", text) for w in groups)
+    problems = []
+    if not actions:
+        problems.append("it holds no remix action the model knows (extract / keep only, remove, turn up, "
+                        "turn down, ... in English)")
+    if not any_object:
+        from tse2.corpus.sounds import CATEGORIES
+
+        problems.append("it names no speaker or sound the model knows (the man, the woman, the speech, the "
+                        f"background, everything, or a sound: {', '.join(c.name for c in CATEGORIES)})")
+    for name, acts in named.items():
+        if len(acts) > 1:
+            problems.append(f"it asks for {name} to be {' and '.join(ACTION_WORDS[a] for a in acts)}: "
+                            "contradictory")
+    return PromptReading(actions, named, problems)
+
+
+ACTION_WORDS = {"extract": "kept alone", "remove": "removed", "up": "turned up", "down": "turned down"}
 
 
 class CascadeSeparator(Runtime):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple
 
@@ -23,6 +24,8 @@ import numpy as np
 
 from tse2.inference.common import Runtime
 from tse2.utils.fileio import atomic_open, atomic_path
+
+log = logging.getLogger("tse2.retrieval")
 
 FS = 16000
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -172,9 +175,25 @@ class StyleRetrieval(Runtime):
         with self.torch.no_grad():
             return self.model.classifier(self.torch.as_tensor(index.emb)).numpy()
 
+    def query_problems(self, query: str) -> List[str]:
+        """:func:`tse2.cues.styles.query_problems`, and the part past the text model's token limit."""
+        from tse2.cues.styles import query_problems
+        from tse2.models.encoders import clip_middle, ignored_tail
+
+        problems = query_problems(query)
+        tail = ignored_tail(self.tokenizer, query, self.args.max_prompt_tokens)
+        if tail:
+            problems.append(f"it is longer than the {self.args.max_prompt_tokens} tokens the text model reads: "
+                            f"{clip_middle(tail)!r} is ignored")
+        return problems
+
     def search(self, index: StyleIndex, query, k: int = 5) -> List[Tuple[str, float]]:
-        """The top ``k`` (key, score) for a description (or a list of them, averaged)."""
+        """The top ``k`` (key, score) for a description (or a list of them, averaged); a description
+        with a problem (:meth:`query_problems`) is ranked all the same, with a warning."""
         prompts = [query] if isinstance(query, str) else list(query)
+        for p in prompts:
+            for problem in self.query_problems(p):
+                log.warning("query %r: %s", p, problem)
         s = self.scores(index, prompts)
         top = np.argsort(-s, kind="stable")[:k]
         return [(index.keys[i], float(s[i])) for i in top]

@@ -332,6 +332,33 @@ class BertTokenizerFile:
         return {"input_ids": list(self.tok.encode(text).ids)}
 
 
+def ignored_tail(tokenizer, text: str, limit: int) -> str:
+    """The end of ``text`` a text model does not read when its prompts are truncated to ``limit``
+    tokens ("" when it reads it all): truncation keeps the special tokens and drops content tokens
+    from the end, so the ignored part starts after the last content token the truncated ids keep."""
+    if isinstance(tokenizer, BertTokenizerFile):
+        tokenizer.tok.no_truncation()
+        tokenizer._limit = None
+        enc = tokenizer.tok.encode(text)
+        ids, offsets = list(enc.ids), [tuple(o) for o in enc.offsets]
+    else:  # a transformers fast tokenizer
+        enc = tokenizer(text, return_offsets_mapping=True)
+        ids, offsets = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+    if len(ids) <= limit:
+        return ""
+    content = [o for o in offsets if o[1] > o[0]]
+    kept = len(tokenizer(text, truncation=True, max_length=limit)["input_ids"]) - (len(offsets) - len(content))
+    if kept <= 0:
+        return text.strip()
+    return text[content[kept - 1][1]:].strip()
+
+
+def clip_middle(text: str, n: int = 80) -> str:
+    """``text`` on one line, its middle elided past ``n`` characters (both ends of a prompt matter)."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n // 2 - 1] + " … " + text[-(n // 2 - 2):]
+
+
 def load_tokenizer(model_dir: str):
     """The tokenizer stored with a text encoder (Llama-style ones get eos as their pad token); a
     BERT model's ``tokenizer.json`` is read without transformers (:class:`BertTokenizerFile`)."""

@@ -16,17 +16,66 @@ def run_tool(
     parser: argparse.ArgumentParser,
     handlers: Union[Callable[[argparse.Namespace], int], Mapping[str, Callable[[argparse.Namespace], int]]],
     argv: Optional[List[str]] = None,
+    quiet: bool = False,
 ) -> int:
-    """Parses ``argv`` and calls the handler (or ``handlers[args.command]``); returns the exit status."""
+    """Parses ``argv`` and calls the handler (or ``handlers[args.command]``); returns the exit status.
+    ``quiet`` (the end-user tools): library notices that mean nothing to a user are dropped
+    (:func:`quiet_libraries`)."""
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     exit_on_sigterm()
+    if quiet:
+        quiet_libraries()
     try:
         handler = handlers if callable(handlers) else handlers[args.command]
         return int(handler(args) or 0)
     except USER_ERRORS as exc:
         logging.getLogger(parser.prog).error("%s", exc)
         return 1
+
+
+# library messages a user of the end-user tools cannot act on
+NOISE = ("Eps is deprecated",  # ESPnet's si_snr loss, built with every separator
+         "Failed to import Flash Attention")  # printed by ESPnet's attention module on import
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(NOISE)
+
+
+def quiet_libraries() -> None:
+    """For the end-user tools (extract, remix, retrieval queries): no Hugging Face progress bars,
+    no FutureWarning/DeprecationWarning from the libraries, none of the logged :data:`NOISE`
+    notices (see :func:`import_quietly` for the printed one)."""
+    import os
+    import warnings
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when huggingface_hub is imported
+    for category in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message=r"Detected pickle protocol")  # torch, on our own checkpoints
+    root = logging.getLogger()
+    if not any(isinstance(f, _DropNoise) for f in root.filters):
+        root.addFilter(_DropNoise())
+
+
+def import_quietly(module: str) -> None:
+    """Imports ``module`` with the :data:`NOISE` lines it prints held back (ESPnet's attention
+    module prints its flash-attention notice with ``print``; the remix tool imports it through
+    its model)."""
+    import contextlib
+    import io
+    import sys
+
+    if module in sys.modules:
+        return
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        __import__(module)
+    for line in buf.getvalue().splitlines():
+        if not line.startswith(NOISE):
+            print(line)
 
 
 def exit_on_sigterm() -> None:
