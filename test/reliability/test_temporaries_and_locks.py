@@ -143,3 +143,76 @@ def test_the_end_user_tools_print_no_library_noise(tmp_path):
             assert noise not in out.stderr + out.stdout, (name, noise, out.stderr)
         if name == "extract":
             assert "output 1: attribute margin" in out.stdout and (tmp_path / "t.wav").is_file()
+
+
+STAGE_SCRIPT = """#!/usr/bin/env bash
+# a stage script shaped like tse2.sh: the guard, options, then a long job (a python process)
+set -euo pipefail
+. utils/lib/stage_guard.sh
+guard_stages
+run_args=$(printf '%q ' "$0" "$@")
+guard_recipe_dir "${run_args}"
+echo started
+python3 -c "import time; open('job.pid', 'w').write(__import__('os').getpid().__str__()); time.sleep(120)"
+"""
+
+
+def _recipe(tmp_path: Path) -> Path:
+    d = tmp_path / "egs/x/tse2"
+    d.mkdir(parents=True)
+    (d / "utils").symlink_to(ROOT / "utils")
+    (d / "stages.sh").write_text(STAGE_SCRIPT)
+    (d / "run.sh").write_text("#!/usr/bin/env bash\nset -euo pipefail\n./stages.sh --nj 2 \"$@\"\n")
+    for f in ("stages.sh", "run.sh"):
+        (d / f).chmod(0o755)
+    return d
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def _wait_for(cond, seconds: float = 15.0) -> bool:
+    end = time.time() + seconds
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_stage_scripts_are_guarded():
+    for script in ("tse2/tse2.sh", "remix/remix.sh", "retrieval/retrieval.sh"):
+        text = (ROOT / "egs/TEMPLATE" / script).read_text()
+        assert text.index("guard_stages") < text.index("parse_options.sh") < text.index("guard_recipe_dir"), script
+
+
+def test_one_run_per_recipe_dir_and_killing_run_sh_stops_its_jobs(tmp_path):
+    """A killed run.sh used to leave tse2.sh running, and a rerun then ran beside it, unlocked."""
+    d = _recipe(tmp_path)
+    env = {**os.environ, "TSE2_LOCK_WAIT": "1"}
+    for victim in ("run.sh", "stages.sh"):
+        (d / "job.pid").unlink(missing_ok=True)
+        first = subprocess.Popen(["./run.sh"], cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert first.stdout.readline().strip() == "started"
+        assert _wait_for(lambda: (d / "job.pid").is_file() and (d / "job.pid").read_text())
+        job = int((d / "job.pid").read_text())
+        second = subprocess.run(["./run.sh"], cwd=d, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "Error: another run holds this recipe dir" in second.stderr and "stages.sh --nj 2" in second.stderr
+        pid = first.pid if victim == "run.sh" else int(subprocess.check_output(["pgrep", "-P", str(first.pid)]).split()[0])
+        os.kill(pid, signal.SIGTERM)
+        if victim == "run.sh":
+            first.wait(30)  # its parent reaps it, as a shell would
+        assert _wait_for(lambda: not _alive(job)), f"killing {victim} left its job running: {first.stderr.read()}"
+        first.wait(30)
+        # the lock went with them: a new run starts at once
+        again = subprocess.Popen(["./run.sh"], cwd=d, env=env, stdout=subprocess.PIPE, text=True)
+        assert again.stdout.readline().strip() == "started"
+        os.kill(again.pid, signal.SIGTERM)
+        again.wait(30)
+        assert _wait_for(lambda: not subprocess.run(["pgrep", "-f", "time.sleep\\(120\\)"], capture_output=True).stdout)

@@ -18,6 +18,10 @@
 #   5  scoring: SNRi per task -> exp/<model>/decode_*/*/summary.json, exp/results_remix_<tag>/RESULTS.md
 #      and spectrograms.png (before / after / target of example prompts)
 set -euo pipefail
+# one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
+. utils/lib/stage_guard.sh
+guard_stages
+stage_args=$(printf "%q " "$0" "$@")
 
 log() {
     local fname=${BASH_SOURCE[1]##*/}
@@ -65,6 +69,7 @@ figure_tasks=TSE,TAE,SD  # stage 5 draws a test example of each (median SNRi): s
 # shellcheck disable=SC1091
 . ./cmd.sh
 . utils/parse_options.sh
+guard_recipe_dir "${stage_args}"
 [ $# -eq 0 ] || die "unknown arguments: $*"
 cmd=${cmd:-${train_cmd}}
 gpu_cmd=${gpu_cmd:-${cuda_cmd}}

@@ -14,6 +14,10 @@
 #   4  embedding the collection: exp/ret_<tag>/index_<set>/ (nj jobs, restartable)
 #   5  scoring: exp/ret_<tag>/score_<set>/, exp/separability/, exp/results_ret_<tag>/RESULTS.md
 set -euo pipefail
+# one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
+. utils/lib/stage_guard.sh
+guard_stages
+stage_args=$(printf "%q " "$0" "$@")
 
 log() {
     local fname=${BASH_SOURCE[1]##*/}
@@ -54,6 +58,7 @@ example_queries=      # '|'-separated user phrasings shown in RESULTS.md with th
 # shellcheck disable=SC1091
 . ./cmd.sh
 . utils/parse_options.sh
+guard_recipe_dir "${stage_args}"
 [ $# -eq 0 ] || die "unknown arguments: $*"
 cmd=${cmd:-${train_cmd}}
 gpu_cmd=${gpu_cmd:-${cuda_cmd}}

@@ -21,6 +21,9 @@
 #   9  scoring: exp/sep_<tag>/score_<set>/ (SI-SDR, PESQ), exp/results_<sep tag>_<cls tag>/RESULTS.md + figures
 #  10  packing: exp/packed/<sep tag>_<cls tag>_<system>/ (one self-contained dir for tse2.bin.extract)
 set -euo pipefail
+# one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
+. utils/lib/stage_guard.sh
+guard_stages
 
 log() {
     local fname=${BASH_SOURCE[1]##*/}
@@ -113,6 +116,7 @@ run_args=$(printf '%q ' "$0" "$@")
 # shellcheck disable=SC1091
 . ./cmd.sh
 . utils/parse_options.sh
+guard_recipe_dir "${run_args}"
 
 [ $# -eq 0 ] || die "unexpected positional arguments: $*"
 [ -n "${train_set}" ] || die "--train_set is required"
