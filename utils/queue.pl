@@ -5,6 +5,9 @@
 # Submits one array job (qsub -t start:end) whose tasks log to log/x.<task>.log, waits for every
 # task to finish, and exits 1 when any failed.  Options become qsub flags through the config
 # (default conf/queue.conf, else the built-in one below).  Set TSE2_QSUB to use another qsub.
+# While it waits it asks qstat (TSE2_QSTAT, default qstat) whether the job is still there: a task
+# Grid Engine dropped without finishing (qdel, a limit, a host failure) fails the run instead of
+# hanging it.
 use strict;
 use warnings;
 use FindBin;
@@ -35,4 +38,13 @@ my $range = defined $p->{jobvar} ? "-t $p->{start}:$p->{end}" : "";
 exit Tse2Jobs::submit_and_wait($prog, $p, "SGE_TASK_ID", sub {
     my ($qdir, $base, $script) = @_;
     return "$submit $flags -o $qdir/$base.\\\$TASK_ID.out $range $script";
+}, {
+    id_re => qr/Your job(?:-array)? (\d+)/,
+    alive => sub {
+        my ($id) = @_;
+        my ($rc, $out) = Tse2Jobs::query(($ENV{TSE2_QSTAT} // "qstat") . " -j $id");
+        return { any => 1 } if $rc == 0;
+        return {} if $out =~ /do not exist/i;
+        return undef;
+    },
 });

@@ -5,6 +5,9 @@
 # Submits one array job (sbatch --array=start-end[%max]) whose tasks log to log/x.<task>.log, waits
 # for every task, and exits 1 when any failed.  Options become sbatch flags through the config
 # (default conf/slurm.conf, else the built-in one below).  Set TSE2_SBATCH to use another sbatch.
+# While it waits it asks squeue (TSE2_SQUEUE, default squeue) whether the job is still there: a
+# task Slurm dropped without finishing (scancel, time or memory limit, node failure) fails the
+# run instead of hanging it.
 use strict;
 use warnings;
 use FindBin;
@@ -36,4 +39,15 @@ $array .= "%$p->{opt}{max_jobs_run}" if $p->{opt}{max_jobs_run};
 exit Tse2Jobs::submit_and_wait($prog, $p, "SLURM_ARRAY_TASK_ID", sub {
     my ($qdir, $base, $script) = @_;
     return "$submit $flags --job-name=$base --open-mode=append -o $qdir/$base.%a.out $array $script";
+}, {
+    id_re => qr/Submitted batch job (\d+)/,
+    alive => sub {
+        my ($id) = @_;
+        # -r lists each queued or running array task on its own line; %K is its index
+        my ($rc, $out) = Tse2Jobs::query(($ENV{TSE2_SQUEUE} // "squeue") . " -h -r -j $id -o %K");
+        return {} if $out =~ /Invalid job id/i;     # purged after MinJobAge
+        return undef if $rc != 0;                   # controller unreachable: keep waiting
+        my %tasks = map { $_ => 1 } grep { /\S/ } split /\s+/, $out;   # finished tasks are not listed
+        return { tasks => \%tasks };
+    },
 });

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the recipes need, only those missing.  Runs apt-get as root, or
-# through sudo when not root.  Idempotent: a machine that has them all does nothing.
+# Installs the Debian packages the recipes need (or those named as arguments), only those
+# missing.  Runs apt-get as root, or through sudo when not root.  Idempotent: a machine that has
+# them all does nothing.
+#   install_apt.sh                      the recipes' packages
+#   install_apt.sh slurm-wlm munge      the test suite's real Slurm (make -C tools test-deps)
 set -euo pipefail
 
 packages=(espeak-ng libespeak-ng1 lincity-ng-data openttd-opensfx sound-theme-freedesktop oxygen-sounds)
+[ $# -gt 0 ] && packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -170,16 +170,48 @@ EOS
 }
 
 # Waits until every task's done-marker exists, then returns the number of failed tasks.
+# $sched (optional) = {id => job id, alive => sub($id)} asks the scheduler what it still holds
+# of the job: undef (cannot tell), or a hash ref, {tasks => {task id => 1, ...}} for an array
+# job's queued and running tasks, or {any => 1} when it only tells of the whole job ({} when
+# gone).  A task the scheduler no longer holds whose marker has not appeared within
+# TSE2_LOST_GRACE_SECONDS (default 60, for network file systems that show files late) was lost:
+# cancelled, killed for its time or memory limit, or on a node that failed.  It counts as
+# failed, and its log says so.
 sub wait_for_tasks {
-    my ($p, $qdir, $base, $prog) = @_;
+    my ($p, $qdir, $base, $prog, $sched) = @_;
     my $poll = $ENV{TSE2_POLL_SECONDS} // 5;
+    my $grace = $ENV{TSE2_LOST_GRACE_SECONDS} // 60;
     my @pending = ($p->{start} .. $p->{end});
+    my (%gone_since, %lost);
     while (@pending) {
         @pending = grep { !-f "$qdir/$base.done.$_" } @pending;
+        last unless @pending;
+        my $held = $sched && defined $sched->{id} ? $sched->{alive}->($sched->{id}) : undef;
+        for my $t (@pending) {
+            my $alive = !defined $held ? 1
+                      : $held->{any} ? 1
+                      : !$held->{tasks} ? 0
+                      : defined $p->{jobvar} ? ($held->{tasks}{$t} // 0)
+                      : scalar(%{$held->{tasks}}) ? 1 : 0;   # a single job: listed at all
+            if ($alive) { delete $gone_since{$t}; next; }
+            $gone_since{$t} //= time;
+            $lost{$t} = 1 if time - $gone_since{$t} >= $grace;
+        }
+        @pending = grep { !$lost{$_} } @pending;
         sleep($poll) if @pending;
     }
     my $failed = 0;
     for my $id ($p->{start} .. $p->{end}) {
+        if ($lost{$id}) {
+            $failed++;
+            my $log = defined $p->{jobvar} ? subst_job($p->{logfile}, $p->{jobvar}, $id) : $p->{logfile};
+            my $msg = "task $id of job $sched->{id} never finished: the scheduler no longer holds it "
+                    . "(cancelled, killed for its time or memory limit, or its node failed); "
+                    . "the scheduler's own output is in $qdir/$base.$id.out";
+            if (open(my $fh, ">>", $log)) { print $fh "# $prog: $msg\n# Ended (code lost) at " . timestamp() . "\n"; close $fh; }
+            print STDERR "$prog: $msg\n";
+            next;
+        }
         open(my $fh, "<", "$qdir/$base.done.$id") or die "$prog: cannot read $qdir/$base.done.$id\n";
         my $ret = <$fh>;
         close $fh;
@@ -203,10 +235,12 @@ sub report {
     return 1;
 }
 
-# Submits one scheduler array job and waits for it.  $build->($flags_ignored, $qdir, $base, $script)
-# returns the submission command line.  Returns the runner's exit status.
+# Submits one scheduler array job and waits for it.  $build->($qdir, $base, $script) returns the
+# submission command line.  $probe (optional) = {id_re => regex whose $1 is the job id in the
+# submission's output, alive => sub($id)} lets the wait notice a job the scheduler dropped.
+# Returns the runner's exit status.
 sub submit_and_wait {
-    my ($prog, $p, $taskvar, $build) = @_;
+    my ($prog, $p, $taskvar, $build, $probe) = @_;
     my $qdir = dirname($p->{logfile}) . "/q";
     (my $base = basename($p->{logfile})) =~ s/\.log$//;
     $base = subst_job($base, $p->{jobvar}, "JOB") if defined $p->{jobvar};
@@ -221,7 +255,19 @@ sub submit_and_wait {
         print STDERR "$prog: submission failed: $qcmd\n$out";
         return 1;
     }
-    return report($prog, $p, wait_for_tasks($p, $qdir, $base, $prog));
+    my $sched;
+    if ($probe && $out =~ $probe->{id_re}) {
+        $sched = { id => $1, alive => $probe->{alive} };
+        if (open(my $fh, ">>", "$qdir/$base.submit")) { print $fh "# job id $1\n"; close $fh; }
+    }
+    return report($prog, $p, wait_for_tasks($p, $qdir, $base, $prog, $sched));
+}
+
+# Runs a scheduler query; returns (exit status, output).
+sub query {
+    my ($cmd) = @_;
+    my $out = `$cmd 2>&1`;
+    return ($? >> 8, $out // "");
 }
 
 1;
