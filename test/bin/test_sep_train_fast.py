@@ -120,3 +120,38 @@ def test_short_cpu_run_writes_a_release_loadable_checkpoint(payload, tmp_path):
     load_model(RELEASE / "config.yaml", out / "best.pth")  # strict: the keys and shapes of the release
     assert sep_train_fast.main(["--payload", str(payload), "--out", str(out), "--device", "cpu", "--dry_run", "1",
                                 "--aug", "reverse"]) == 1
+
+
+def test_tf_locoformer_arch_is_the_paper_separator():
+    from tse2.models.tf_locoformer import TFLocoformerSeparator
+
+    ours = sep_fast.build_model(0, 0, 512, 256, arch="tf_locoformer")
+    paper = TFLocoformerSeparator(num_spk=2, n_fft=256, hop_length=128, n_layers=6, emb_dim=128, n_heads=4,
+                                  ffn_hidden_dim=384, conv1d_kernel=4, conv1d_shift=1, num_groups=4)
+    assert {f"separator.{k}": v.shape for k, v in paper.state_dict().items()} == \
+        {k: v.shape for k, v in ours.state_dict().items()}
+    x = torch.randn(2, 4000, generator=torch.Generator().manual_seed(0))
+    assert sep_fast.build_model(0, 1, 512, 256, arch="tf_locoformer")(x).shape == (2, 2, 4000)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        sep_fast.build_model(0, 0, 512, 256, arch="conformer")
+
+
+@requires_espeak
+def test_gpu_check_dry_run_on_cpu_writes_its_table(payload, tmp_path, bash):
+    """bench/gpu_check.sh's four runs (TF-Locoformer and BLSTM, bf16 off and on), one step each here."""
+    import os
+    import sys
+
+    out = tmp_path / "check"
+    env = {"DRY_RUN": "1", "DEVICE": "cpu", "PAYLOAD": str(payload), "OUT": str(out), "LOCO_LAYERS": "1",
+           "CHUNK": "0.5", "DEV_MIXTURES": "2", "BATCH_LOCO": "2", "BATCH_BLSTM": "2",
+           "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    res = bash([str(ROOT / "bench/gpu_check.sh")], cwd=ROOT, env=env)
+    table = (out / "summary.md").read_text()
+    assert res.stdout.count("gpu_check.sh: ") == 4 and "did not finish" not in table, table
+    rows = [ln for ln in table.splitlines() if ln.startswith("| loco") or ln.startswith("| blstm")]
+    cells = [[c.strip() for c in r.split("|")[2:6]] for r in rows]
+    assert [c[:2] for c in cells] == [["tf_locoformer", "false"], ["tf_locoformer", "true"],
+                                      ["blstm_mask", "false"], ["blstm_mask", "true"]]
+    assert [c[3] for c in cells] == ["1"] * 4  # one step each
+    assert not list(out.rglob("*.pth"))

@@ -23,8 +23,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--minutes", type=float, default=8.0, help="wall-clock training budget")
     p.add_argument("--save_at", default="", help="also save at these minutes (comma-separated)")
+    p.add_argument("--arch", default="blstm_mask", choices=("blstm_mask", "tf_locoformer"),
+                   help="blstm_mask (--hidden x --layers) or tf_locoformer (the paper config; --layers overrides its 6)")
     p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--layers", type=int, default=0, help="layers (0: the architecture's own, 3 or 6)")
     p.add_argument("--n_fft", type=int, default=512)
     p.add_argument("--hop", type=int, default=256)
     p.add_argument("--init", default="", help="an ESPnet-layout state dict of the same size to start from")
@@ -41,7 +43,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval_every", type=float, default=1.0, help="minutes between dev evaluations")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cuda")
-    p.add_argument("--bf16", default="false", choices=("true", "false"), help="autocast the BLSTM to bfloat16")
+    p.add_argument("--bf16", default="false", choices=("true", "false"), help="autocast the model to bfloat16")
     p.add_argument("--save_last", default="false", choices=("true", "false"), help="also keep last.pth")
     p.add_argument("--dry_run", type=int, default=0, help="run this many steps on a tiny batch and stop (tests)")
     return p

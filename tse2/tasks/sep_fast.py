@@ -74,10 +74,34 @@ def load_payload(payload: Path):
 # --------------------------------------------------------------------------- model
 
 
-def build_model(hidden: int, layers: int, n_fft: int, hop: int):
-    """STFT -> :class:`tse2.models.blstm_mask.BLSTMMaskSeparator` -> iSTFT, with ESPnet's keys."""
+def build_model(hidden: int, layers: int, n_fft: int, hop: int, arch: str = "blstm_mask"):
+    """The separator with ESPnet's keys (``separator.*``), waveform (B, N) in, (B, 2, N) out.
+
+    ``blstm_mask``: STFT -> :class:`tse2.models.blstm_mask.BLSTMMaskSeparator` -> iSTFT (the
+    released real-voices separator's architecture; ``hidden`` x ``layers``, STFT ``n_fft``/``hop``).
+    ``tf_locoformer``: :class:`tse2.models.tf_locoformer.TFLocoformerSeparator` in the paper's
+    configuration (conf/tuning/sep_tflocoformer_paper.yaml: 6 layers, D 128, 4 heads, FFN 384,
+    STFT 256/128); ``layers`` > 0 overrides its layer count (a smaller one for a CPU dry run).
+    """
     import torch
     import torch.nn as nn
+
+    if arch == "tf_locoformer":
+        from tse2.models.tf_locoformer import TFLocoformerSeparator
+
+        class Loco(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.separator = TFLocoformerSeparator(num_spk=2, n_fft=256, hop_length=128, n_layers=layers or 6,
+                                                       emb_dim=128, n_heads=4, ffn_hidden_dim=384, conv1d_kernel=4,
+                                                       conv1d_shift=1, num_groups=4)
+
+            def forward(self, mix: torch.Tensor) -> torch.Tensor:
+                return self.separator.separate(mix)
+
+        return Loco()
+    if arch != "blstm_mask":
+        raise ValueError(f"unknown architecture {arch!r} (blstm_mask, tf_locoformer)")
 
     from tse2.models.blstm_mask import BLSTMMaskSeparator
 
@@ -85,7 +109,8 @@ def build_model(hidden: int, layers: int, n_fft: int, hop: int):
         def __init__(self):
             super().__init__()
             self.n_fft, self.hop = n_fft, hop
-            self.separator = BLSTMMaskSeparator(n_fft // 2 + 1, num_spk=2, hidden=hidden, layers=layers, mask="complex")
+            self.separator = BLSTMMaskSeparator(n_fft // 2 + 1, num_spk=2, hidden=hidden, layers=layers or 3,
+                                                mask="complex")
 
         def forward(self, mix: torch.Tensor) -> torch.Tensor:
             """mix (B, N) -> (B, 2, N)."""
@@ -311,12 +336,13 @@ def train(args) -> int:
     audio, utts = sets["train"]
     log(f"train: {len(utts)} utterances, {len(set(utts[:, 2].tolist()))} speakers, {len(audio) / fs / 3600:.2f} h; "
         f"{len(rirs)} rooms; device {device}")
-    model = build_model(args.hidden, args.layers, args.n_fft, args.hop).to(device)
+    arch = getattr(args, "arch", "blstm_mask")
+    model = build_model(args.hidden, args.layers, args.n_fft, args.hop, arch).to(device)
     if args.init:
         state = torch.load(args.init, map_location="cpu", weights_only=True)
         missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
         if missing or unexpected:
-            raise ValueError(f"{args.init}: does not fit {args.hidden}x{args.layers}: {missing[:3]} {unexpected[:3]}")
+            raise ValueError(f"{args.init}: does not fit {arch} {args.hidden}x{args.layers}: {missing[:3]} {unexpected[:3]}")
         log(f"initialised from {args.init}")
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -333,7 +359,7 @@ def train(args) -> int:
     total_steps_guess = None
     dev0 = best = evaluate(model, dev)
     curve.append({"step": 0, "minutes": 0.0, "dev_sisdri": round(dev0, 3)})
-    log(f"{params / 1e6:.2f} M parameters; dev SI-SDRi at start {dev0:.2f} dB")
+    log(f"{arch}: {params / 1e6:.2f} M parameters; bf16 autocast {args.bf16}; dev SI-SDRi at start {dev0:.2f} dB")
     while True:
         minutes = (time.time() - t0) / 60
         if (args.dry_run and step >= args.dry_run) or (not args.dry_run and minutes >= args.minutes):
@@ -372,8 +398,10 @@ def train(args) -> int:
     if d > best or not (args.out / "best.pth").is_file():
         best = d
         save_state(model, args.out / "best.pth")
+    mem = torch.cuda.max_memory_allocated() / 2 ** 30 if device.type == "cuda" else 0.0
     curve.append({"step": step, "minutes": round((time.time() - t0) / 60, 2), "dev_sisdri": round(d, 3),
-                  "train_si_snr": round(-float(torch.stack(losses[-100:]).mean()), 3) if losses else None})
+                  "train_si_snr": round(-float(torch.stack(losses[-100:]).mean()), 3) if losses else None,
+                  "steps_per_s": round(step / max(1e-6, time.time() - t0), 2), "peak_gib": round(mem, 2)})
     if args.save_last == "true":
         save_state(model, args.out / "last.pth")
     (args.out / "curve.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
