@@ -2,8 +2,9 @@
 #   make install   Debian packages + tools/venv (pinned)            ~2 min on a fresh 2-core machine
 #   make demo      the embedded recipe, stages 1-10 (see README for timings)
 #   make demo-retrieval  the embedded expressive retrieval recipe, stages 1-5
-#   make test      the default test suite (what CI runs; with CI set it also installs Slurm and
-#                  munge for the real-Slurm tests, which otherwise skip: make -C tools test-deps)
+#   make test      the default test suite (what CI runs; with CI set it also installs Slurm, munge
+#                  and Grid Engine for the real-scheduler tests, which otherwise skip:
+#                  make -C tools test-deps)
 #   make test-all  also the tests marked slow
 .PHONY: all install demo demo-retrieval demo-remix test test-all clean
 

@@ -17,7 +17,7 @@ use Tse2Jobs;
 my $prog = "queue.pl";
 my $default_config = <<'CFG';
 command qsub -v PATH -cwd -S /bin/bash -j y -l arch=*64*
-option mem=* -l mem_free=$0,ram_free=$0
+option mem=* -l mem_free=$0
 option mem=0
 option num_threads=* -pe smp $0
 option num_threads=1
@@ -31,7 +31,7 @@ CFG
 my $p = Tse2Jobs::parse_args($prog, @ARGV);
 my $config = $p->{opt}{config} // "conf/queue.conf";
 my $cfg = Tse2Jobs::read_config($config, $default_config);
-my $flags = Tse2Jobs::config_flags($cfg, $p->{opt});
+my $flags = Tse2Jobs::config_flags($cfg, $p->{opt}, { num_nodes => 1 });  # one host per job
 my $submit = $cfg->{command};
 $submit = $ENV{TSE2_QSUB} . substr($submit, length("qsub")) if $ENV{TSE2_QSUB} && $submit =~ /^qsub\b/;
 my $range = defined $p->{jobvar} ? "-t $p->{start}:$p->{end}" : "";

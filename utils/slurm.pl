@@ -1,7 +1,7 @@
 #!/usr/bin/env perl
 # slurm.pl: runs a command or a JOB=1:N array on Slurm (written for tse2).
 #   slurm.pl [--config conf/slurm.conf] [--mem 4G] [--gpu 1] [--num-threads 4] [--max-jobs-run 10]
-#            [--time 4:00:00] JOB=1:N log/x.JOB.log command ...
+#            [--time 4:00:00] [--num-nodes 2] JOB=1:N log/x.JOB.log command ...
 # Submits one array job (sbatch --array=start-end[%max]) whose tasks log to log/x.<task>.log, waits
 # for every task, and exits 1 when any failed.  Options become sbatch flags through the config
 # (default conf/slurm.conf, else the built-in one below).  Set TSE2_SBATCH to use another sbatch.
@@ -25,6 +25,7 @@ option num_threads=1 --cpus-per-task 1
 default gpu=0
 option gpu=0 -p cpu
 option gpu=* -p gpu --gres=gpu:$0
+option num_nodes=* --nodes $0
 CFG
 
 my $p = Tse2Jobs::parse_args($prog, @ARGV);

@@ -82,7 +82,7 @@ def test_queue_pl_builds_qsub_command_from_config(tmp_path, bash):
                cwd=tmp_path, env={"TSE2_QSUB": qsub, "TSE2_POLL_SECONDS": "0.1"}, check=False)
     assert out.returncode == 1 and "1 / 3 failed" in out.stderr
     args = (tmp_path / "qsub.args").read_text()
-    for flag in ("-v PATH -cwd -S /bin/bash -j y", "-l mem_free=4G,ram_free=4G", "-pe smp 2",
+    for flag in ("-v PATH -cwd -S /bin/bash -j y", "-l mem_free=4G", "-pe smp 2",
                  "-l gpu=1 -q g.q", "-tc 5", "-t 1:3"):
         assert flag in args, (flag, args)
     assert "task 2" in (tmp_path / "log/q.2.log").read_text()

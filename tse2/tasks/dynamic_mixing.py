@@ -16,11 +16,15 @@ Example ``i`` of epoch ``e`` on DDP rank ``r`` is seeded by (``--seed``, e, r, i
 is the same on a rerun and for any ``num_workers``, and disjoint across ranks; every rank draws
 ``batch_size / world_size`` examples a step, as ESPnet splits a batch across GPUs.  The task's
 preprocessing (e.g. prompt tokenization) runs on each example as it does on read data.
+
+Each rank prints the examples an epoch draws (``dynamic mixing: rank r of w, epoch e: ...``) to
+stderr, which is the training log: a plain print, because ESPnet logs only rank 0's messages.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Callable, Dict, Iterator, Optional, Tuple
 
 from espnet2.iterators.abs_iter_factory import AbsIterFactory
@@ -62,6 +66,7 @@ class DynamicMixingIterFactory(AbsIterFactory):
         if iters_per_epoch < 1:
             raise ValueError(f"dynamic mixing: an epoch needs at least one batch, got {iters_per_epoch}")
         self.mixer, self.batch, self.iters = mixer, batch_size // world_size, iters_per_epoch
+        self.world_size = world_size
         self.rank, self.num_workers, self.collate_fn = rank, num_workers, collate_fn
         self.preprocess_fn, self.pin_memory, self.prompted = preprocess_fn, pin_memory, prompted
 
@@ -70,6 +75,9 @@ class DynamicMixingIterFactory(AbsIterFactory):
 
         dataset = DynamicMixingDataset(self.mixer, epoch, self.batch * self.iters, self.rank, self.preprocess_fn,
                                        self.prompted)
+        n = len(dataset)
+        print(f"dynamic mixing: rank {self.rank} of {self.world_size}, epoch {epoch}: {n} examples, "
+              f"{self.batch} a step, seeds (seed, {epoch}, {self.rank}, 0..{n - 1})", file=sys.stderr, flush=True)
         return iter(torch.utils.data.DataLoader(dataset, batch_size=self.batch, shuffle=False,
                                                 num_workers=self.num_workers, collate_fn=self.collate_fn,
                                                 pin_memory=self.pin_memory, drop_last=True))

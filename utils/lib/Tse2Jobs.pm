@@ -3,7 +3,9 @@ package Tse2Jobs;
 #
 # Common interface:
 #   <runner> [--mem M] [--gpu N] [--num-threads N] [--max-jobs-run N] [--time T]
-#            [--config conf/x.conf] [JOB=1:N] log/x.JOB.log command ...
+#            [--num-nodes N] [--config conf/x.conf] [JOB=1:N] log/x.JOB.log command ...
+# (--num-nodes: one job over N nodes, for ESPnet's multi-node launcher, which runs `srun` inside
+# it; slurm.pl only.)
 # Every occurrence of the array variable (JOB) in the log path and the command is replaced by
 # the job index.  Each log starts with the command and ends with "# Ended (code C) at ...".
 # The runner exits 1 when any job failed, naming how many and where their logs are.
@@ -14,12 +16,12 @@ use File::Basename qw(dirname basename);
 use File::Path qw(make_path);
 use POSIX qw(strftime);
 
-our @KNOWN = qw(mem gpu num_threads max_jobs_run time config);
+our @KNOWN = qw(mem gpu num_threads max_jobs_run time num_nodes config);
 
 sub die_usage {
     my ($prog, $msg) = @_;
     print STDERR "$prog: $msg\n" if $msg;
-    print STDERR "usage: $prog [--mem M --gpu N --num-threads N --max-jobs-run N --time T --config F] "
+    print STDERR "usage: $prog [--mem M --gpu N --num-threads N --max-jobs-run N --time T --num-nodes N --config F] "
                . "[JOB=1:N] <log-file> <command> ...\n";
     exit 1;
 }
@@ -50,9 +52,13 @@ sub parse_args {
     if (defined $jobvar && $end > $start && $logfile !~ /\Q$jobvar\E/) {
         die_usage($prog, "log file '$logfile' must contain $jobvar so that each job has its own log");
     }
-    for my $k (qw(gpu num_threads max_jobs_run)) {
+    for my $k (qw(gpu num_threads max_jobs_run num_nodes)) {
         die_usage($prog, "--" . ($k =~ s/_/-/gr) . " needs a whole number, got '$opt{$k}'")
             if defined $opt{$k} && $opt{$k} !~ /^\d+$/;
+    }
+    if (($opt{num_nodes} // 1) > 1 && $prog ne "slurm.pl") {
+        die_usage($prog, "--num-nodes $opt{num_nodes}: $prog runs a job on one "
+                  . ($prog eq "run.pl" ? "machine (this one)" : "host") . "; multi-node training needs slurm.pl (cmd_backend=slurm)");
     }
     return { opt => \%opt, jobvar => $jobvar, start => $start, end => $end,
              logfile => $logfile,
