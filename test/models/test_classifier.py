@@ -47,6 +47,8 @@ def test_enrollment_path_uses_the_speech_encoder():
     loss, stats, weight = model(label=torch.tensor([[1], [1]]), **batch)
     loss.backward()
     assert int(weight) == 2 and set(stats) == {"loss", "acc"}
+    # 1-dim outputs, as ESPnet's trainer averages them across DDP ranks (recursive_average)
+    assert weight.shape == (1,) and loss.shape == (1,) and all(v.dim() == 1 for v in stats.values())
     with pytest.raises(ValueError, match="needs `enroll`"):
         model.similarities(**{k: v for k, v in batch.items() if not k.startswith("enroll")})
 

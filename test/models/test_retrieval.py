@@ -55,8 +55,9 @@ def test_schedule_classification_then_contrastive_then_adversarial():
                  prompt=torch.randint(0, 10, (6, 4)), prompt_lengths=torch.full((6,), 4),
                  style=torch.tensor([0, 1, 2, 0, 1, 2]))
     m.set_epoch(1)
-    loss, stats, _ = m(**batch)
+    loss, stats, weight = m(**batch)
     assert torch.allclose(loss, 0.5 * stats["cls"]) and "disc" not in stats
+    assert weight.shape == (1,) and int(weight) == 6  # 1-dim, for ESPnet's DDP averaging
     loss.backward()
     assert m.text_encoder.emb.weight.grad is None  # classification only: text untouched
     m.set_epoch(2)

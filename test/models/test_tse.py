@@ -112,9 +112,10 @@ def test_every_shipped_config_builds_and_runs(config, tiny_hf_models, tmp_path):
     if "paper" in config.name:
         return  # built; a forward of the paper sizes is a GPU job (bench)
     mix, ref = torch.randn(2, 16000), torch.randn(2, 16000)
-    loss, stats, _ = model(speech_mix=mix, speech_ref1=ref, prompt=prompt)
+    loss, stats, weight = model(speech_mix=mix, speech_ref1=ref, prompt=prompt)
     loss.backward()
     assert set(stats) == {"loss", "si_sdr"} and torch.isfinite(loss)
+    assert weight.shape == (1,) and all(v.dim() == 1 for v in stats.values())  # for ESPnet's DDP averaging
     lora = [p for n, p in model.named_parameters() if "lora_" in n]
     assert lora and all(p.grad is not None for p in lora)
 

@@ -272,3 +272,21 @@ def test_two_process_gloo_training_through_espnets_launcher_on_two_nodes(slurm_r
     assert "dynamic mixing: rank 0 of 1, epoch 1: 4 examples, 2 a step" in one and "rank 1 of" not in one
     model_1 = torch.load(rec / "exp/sep_single/1epoch.pth", map_location="cpu", weights_only=True)
     assert {k: v.shape for k, v in model_1.items()} == {k: v.shape for k, v in ckpt["model"].items()}
+
+    # the tiny text classifier (MiniLM + LoRA, a small wav2vec2) on the same path: stage 4's
+    # prompts, stage 6's separated candidates (with the separator just trained), stage 7 on 2 ranks
+    cls = ["--stage", "4", "--stop_stage", "7", *OPTS, "--sep_release", "", "--sep_tag", "dist",
+           "--sep_config", "conf/tuning/sep_tflocoformer_tiny_dm.yaml", "--num_nodes", "2",
+           "--sep_args", "--max_epoch 4 --num_iters_per_epoch 2 --batch_size 2 --num_workers 0",
+           "--cls_config", "conf/tuning/cls_minilm_w2v_tiny.yaml", "--cls_systems", "text", "--cls_train_clean", "",
+           "--cls_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 4 --num_workers 0"]
+    out = _run(["./run.sh", *cls], rec, slurm, timeout=900)
+    assert "Stage 5: already done" in out.stdout  # the separator above, not retrained
+    cexp = rec / "exp/cls_minilm_w2v_tiny_text"
+    clog = (cexp / "train.log").read_text()
+    first_line = clog.splitlines()[0]
+    assert first_line.startswith("# srun ") and "--dist_backend gloo" in first_line
+    assert "--nodes 2" in (cexp / "q/train.submit").read_text()
+    assert "[" in clog and ":0/2]" in clog  # ESPnet's rank prefix: rank 0 of 2 logged the training
+    cck = torch.load(cexp / "checkpoint.pth", map_location="cpu", weights_only=False)
+    assert cck["reporter"]["epoch"] == 1

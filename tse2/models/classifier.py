@@ -42,6 +42,7 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from tse2.models.aux import AuxHeads, aux_loss
@@ -215,7 +216,8 @@ class TargetClassifier(AbsESPnetModel):
                 loss = loss + self.aux_weight * extra
         stats["loss"] = loss.detach()
         batch_size = torch.tensor(cand1.shape[0], device=cand1.device)
-        return loss, stats, batch_size
+        # 1-dim, as ESPnet's trainer needs under DDP (recursive_average) and DataParallel
+        return force_gatherable((loss, stats, batch_size), loss.device)
 
     def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:
         return {}

@@ -33,9 +33,13 @@ from tse2.models.film import FiLM
 from tse2.models.tse import unpad_prompt
 
 try:
+    from espnet2.torch_utils.device_funcs import force_gatherable
     from espnet2.train.abs_espnet_model import AbsESPnetModel
 except ImportError:  # pragma: no cover - espnet is part of the install
     AbsESPnetModel = torch.nn.Module  # type: ignore[misc,assignment]
+
+    def force_gatherable(data, device):  # type: ignore[misc]  # only ESPnet's trainer needs 1-dim outputs
+        return data
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +230,7 @@ class SoundRemixerModel(AbsESPnetModel):
         loss = per.mean()
         stats.update(loss=loss.detach(), snr=score[heard].mean().detach() if bool(heard.any()) else None,
                      snri=(score - base)[heard].mean().detach() if bool(heard.any()) else None)
-        return loss, stats, torch.tensor(speech_mix.shape[0], device=speech_mix.device)
+        return force_gatherable((loss, stats, torch.tensor(speech_mix.shape[0])), loss.device)
 
     def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:
         return {}
@@ -308,7 +312,8 @@ class CascadeModel(AbsESPnetModel):
         refs = torch.stack([kwargs[n] for n in names], dim=1)
         score, _ = pit_snr(self.separator.separate(speech_mix), refs)
         loss = -score.mean()
-        return loss, dict(loss=loss.detach(), snr=score.mean().detach()), torch.tensor(speech_mix.shape[0])
+        return force_gatherable((loss, dict(loss=loss.detach(), snr=score.mean().detach()),
+                                 torch.tensor(speech_mix.shape[0])), loss.device)
 
     def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:
         return {}

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 
@@ -139,7 +140,7 @@ class StyleRetriever(AbsESPnetModel):
                 loss = loss + self.disc_weight * disc
                 stats["disc"] = disc.detach()
         stats["loss"] = loss.detach()
-        return loss, stats, torch.tensor(speech.shape[0], device=speech.device)
+        return force_gatherable((loss, stats, torch.tensor(speech.shape[0])), loss.device)  # 1-dim, for DDP
 
     def collect_feats(self, **kwargs) -> Dict[str, torch.Tensor]:
         return {}

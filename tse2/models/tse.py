@@ -15,9 +15,13 @@ from typing import Dict, Optional, Tuple
 import torch
 
 try:
+    from espnet2.torch_utils.device_funcs import force_gatherable
     from espnet2.train.abs_espnet_model import AbsESPnetModel
 except ImportError:  # pragma: no cover - espnet is part of the install
     AbsESPnetModel = torch.nn.Module  # type: ignore[misc,assignment]
+
+    def force_gatherable(data, device):  # type: ignore[misc]  # only ESPnet's trainer needs 1-dim outputs
+        return data
 
 
 PROMPT_PAD = -1  # right-padding of prompt ids (a value no tokenizer produces)
@@ -71,7 +75,9 @@ class TextConditionedTSE(AbsESPnetModel):
         score = si_sdr(est, speech_ref1, speech_mix_lengths)
         loss = -score.mean()
         batch_size = torch.tensor(speech_mix.shape[0], device=speech_mix.device)
-        return loss, dict(loss=loss.detach(), si_sdr=score.mean().detach()), batch_size
+        # 1-dim, as ESPnet's trainer needs under DDP (recursive_average) and DataParallel
+        return force_gatherable((loss, dict(loss=loss.detach(), si_sdr=score.mean().detach()), batch_size),
+                                loss.device)
 
     def collect_feats(self, **batch) -> Dict[str, torch.Tensor]:
         return {}
