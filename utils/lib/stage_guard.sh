@@ -5,7 +5,9 @@
 #   guard_stages        first thing in the script: starts a watchdog that, once a second, notes
 #                       every process under the script (job runners, python jobs, their workers).
 #                       When the script is killed, or its parent (run.sh) is, the watchdog stops
-#                       them all (SIGTERM, then SIGKILL after 10 s) and the script with them.
+#                       them all and the script with them: it freezes the tree (SIGSTOP) and looks
+#                       again until no new process appears (a job the script was starting in that
+#                       second is caught too), then sends SIGTERM and SIGCONT, and SIGKILL after 10 s.
 #                       An exit with no job left running (done, or an error) stops the watchdog first.
 #   guard_recipe_dir    after the options: takes the recipe dir's lock (.stage_lock, flock); a
 #                       second run in the same dir waits up to 15 s (a stopped run's jobs need a
@@ -40,13 +42,30 @@ guard_stages() {
             known=$(_descendants "${script}" "${me}")
             sleep 1 > /dev/null 2>&1
         done
-        # the script or its parent is gone without a normal exit: stop what it left running
-        pids=$(for p in ${known}; do kill -0 "${p}" 2> /dev/null && echo "${p}"; done)
-        kill -0 "${script}" 2> /dev/null && pids="${pids} ${script}"
+        # the script or its parent is gone without a normal exit: stop what it left running.  The
+        # script may still be starting a job, and a runner may be starting its next one: freeze
+        # the whole tree (SIGSTOP) and look again until nothing new appears, so that a job started
+        # after the last look is stopped too; then SIGTERM and SIGCONT, so that they can exit.
+        roots=${known}
+        kill -0 "${script}" 2> /dev/null && roots="${script} ${roots}"
+        pids=
+        for _ in 1 2 3 4 5; do
+            new=
+            for r in ${roots}; do
+                for p in ${r} $(_descendants "${r}" "${me}"); do
+                    case " ${pids} ${new} " in *" ${p} "*) ;; *) kill -0 "${p}" 2> /dev/null && new="${new} ${p}";; esac
+                done
+            done
+            [ -z "${new// /}" ] && break
+            kill -STOP ${new} 2> /dev/null
+            pids="${pids} ${new}"
+        done
         [ -n "${pids// /}" ] || exit 0
+        pids=$(echo ${pids})
         echo "$(date '+%Y-%m-%dT%H:%M:%S') stage_guard: the run (pid ${script}) was stopped; stopping its jobs:" \
              ${pids} >&2
         kill -TERM ${pids} 2> /dev/null
+        kill -CONT ${pids} 2> /dev/null
         for _ in 1 2 3 4 5 6 7 8 9 10; do
             alive=
             for p in ${pids}; do kill -0 "${p}" 2> /dev/null && alive="${alive} ${p}"; done
