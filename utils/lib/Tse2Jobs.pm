@@ -194,11 +194,8 @@ sub wait_for_tasks {
         last unless @pending;
         my $held = $sched && defined $sched->{id} ? $sched->{alive}->($sched->{id}) : undef;
         for my $t (@pending) {
-            my $alive = !defined $held ? 1
-                      : $held->{any} ? 1
-                      : !$held->{tasks} ? 0
-                      : defined $p->{jobvar} ? ($held->{tasks}{$t} // 0)
-                      : scalar(%{$held->{tasks}}) ? 1 : 0;   # a single job: listed at all
+            # (a single job is array task 1 of 1 to the runners, so the task test covers it too)
+            my $alive = !defined $held || $held->{any} || ($held->{tasks} && $held->{tasks}{$t});
             if ($alive) { delete $gone_since{$t}; next; }
             $gone_since{$t} //= time;
             $lost{$t} = 1 if time - $gone_since{$t} >= $grace;
