@@ -12,7 +12,7 @@ separator and the selector, loaded through the runtimes of :mod:`tse2.inference`
 The selector is the trained classifier, or ``selector="attributes"``: the training-free selector
 of :mod:`tse2.attributes.selector`, which measures the prompt's cues on both separated outputs.
 Any sample rate and channel count comes in; it is down-mixed and resampled (with a log line) and the
-outputs go back at the input's rate.
+outputs go back at the input's rate (:mod:`tse2.utils.audio`).
 """
 
 from __future__ import annotations
@@ -26,82 +26,12 @@ import numpy as np
 
 from tse2.inference import AttributeSelector, ClassifierSelector, Separator
 from tse2.packing import PackError, read_meta
-from tse2.utils.audio import AudioError, read_audio
+from tse2.utils.audio import MIN_RATE, AudioError, back_to_rate, check_recording, read_audio, to_model_input  # noqa: F401
+from tse2.utils.audio import check_waveform as check_audio  # noqa: F401  (this module's name for it)
 
 log = logging.getLogger("tse2.extractor")
 
 SELECTORS = ("classifier", "attributes")
-MIN_RATE = 8000  # below this there is no speech band left to separate (and no model was trained there)
-
-
-# ------------------------------------------------------------------------------------ audio in
-
-
-def check_audio(audio: np.ndarray, rate: int, name: str = "input") -> np.ndarray:
-    """The input as float32 (samples,) or (samples, channels), or an :class:`AudioError` naming it:
-    a wrong shape, no samples, NaN or infinite samples, an invalid rate or one below ``MIN_RATE``
-    (8 kHz), under 0.25 s.  Integer
-    samples (int16 PCM, ...) are scaled to [-1, 1); a (channels, samples) array with at most 8
-    channels is recognised and transposed.  Cheap: the CLI runs it before any model loads."""
-    audio = np.asarray(audio)
-    if np.issubdtype(audio.dtype, np.integer):  # PCM samples: scaled to [-1, 1) as soundfile reads them
-        scale = float(np.iinfo(audio.dtype).max) + 1.0
-        log.info("%s: %s samples, scaled by 1/%d", name, audio.dtype, int(scale))
-        audio = audio.astype(np.float64) / scale
-    elif audio.dtype == np.bool_ or not np.issubdtype(audio.dtype, np.number):
-        raise AudioError(f"{name}: samples of type {audio.dtype} are not audio")
-    audio = audio.astype(np.float32)
-    if audio.ndim == 2 and audio.shape[0] <= 8 < audio.shape[1]:  # (channels, samples), as torchaudio gives
-        log.info("%s: read as %d channels of %d samples (channels first)", name, audio.shape[0], audio.shape[1])
-        audio = audio.T
-    if audio.ndim not in (1, 2):
-        raise AudioError(f"{name}: expected a waveform of shape (samples,) or (samples, channels), "
-                         f"got {audio.shape}")
-    if audio.size == 0:
-        raise AudioError(f"{name}: contains no samples")
-    if not np.all(np.isfinite(audio)):
-        raise AudioError(f"{name}: contains NaN or infinite samples")
-    if rate <= 0:
-        raise AudioError(f"{name}: invalid sample rate {rate}")
-    if rate < MIN_RATE:
-        raise AudioError(f"{name}: sample rate {rate} Hz; tse2 needs at least {MIN_RATE} Hz (telephone band): "
-                         "this is not speech audio, or its rate is wrong in the file header")
-    if audio.shape[0] < rate // 4:
-        raise AudioError(f"{name}: {audio.shape[0] / rate:.3f} s of audio; the extractor needs at least 0.25 s")
-    return audio
-
-
-def check_recording(audio: np.ndarray, rate: int, name: str = "input") -> np.ndarray:
-    """:func:`check_audio`, and a recording that is digital silence is an error too (an
-    enrollment may be checked without it)."""
-    audio = check_audio(audio, rate, name)
-    if not np.any(audio):
-        raise AudioError(f"{name}: is digital silence; there is nobody to extract")
-    return audio
-
-
-def to_model_input(audio: np.ndarray, rate: int, fs: int, name: str = "input") -> np.ndarray:
-    """Mono float32 at ``fs``: down-mixes (N, C) audio and resamples, logging what it did."""
-    audio = check_audio(audio, rate, name)
-    if audio.ndim == 2:
-        if audio.shape[1] > 1:
-            log.info("%s: %d channels, down-mixed to mono", name, audio.shape[1])
-        audio = audio.mean(axis=1)
-    if rate != fs:
-        import librosa
-
-        log.info("%s: resampled from %d Hz to the model's %d Hz", name, rate, fs)
-        audio = librosa.resample(audio, orig_sr=rate, target_sr=fs).astype(np.float32)
-    return audio
-
-
-def back_to_rate(audio: np.ndarray, fs: int, rate: int, length: int) -> np.ndarray:
-    if rate != fs:
-        import librosa
-
-        audio = librosa.resample(audio, orig_sr=fs, target_sr=rate)
-    audio = np.asarray(audio, dtype=np.float32)[:length]
-    return np.pad(audio, (0, length - len(audio)))
 
 
 # ------------------------------------------------------------------------------------ extractor

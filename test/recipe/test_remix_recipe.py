@@ -49,8 +49,8 @@ def test_the_recipe_writes_the_per_task_table(recipe):
     assert set(absent) == {"ABSE", "ABSR", "ABSU", "ABSD", "absent_db"} and "level" in absent["ABSE"]
     assert "| *test, outputting silence* |" in res  # what an empty output scores, beside the model
     assert "## Prompts naming a source the mixture lacks" in res and "| test_absent, training phrasings |" in res
-    assert (recipe / "exp/remix_remix/run.sh").is_file() and (recipe / "exp/remix_remix/.done").is_file()
-    assert (recipe / "exp/remix_cascade/.done").is_file()
+    assert (recipe / "exp/remix_remix/run.sh").is_file() and (recipe / "exp/remix_remix/.stage3.done").is_file()
+    assert (recipe / "exp/remix_cascade/.stage3.done").is_file()
     assert (recipe / "exp/results_remix_remix/spectrograms.png").stat().st_size > 10000
     assert (recipe / "data/local/sound_bank.md").read_text().count("| train / valid / test |") >= 10
 
@@ -64,8 +64,27 @@ def test_a_rerun_keeps_the_trained_model_and_finishes_interrupted_inference(reci
                          + SCRATCH + SIZES, cwd=recipe, capture_output=True, text=True,
                          stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "is already trained with these options and data" in out.stdout + out.stderr
+    assert "Stage 3: exp/remix_remix: already done with the same options and inputs" in out.stdout + out.stderr
     assert wavs[0].is_file() and all(p.stat().st_mtime_ns == t for p, t in kept.items())
+
+
+def test_a_rerun_skips_every_finished_stage_and_an_option_reruns_only_what_it_changes(recipe):
+    run = lambda *more: subprocess.run(["./run.sh", "--local_data_opts", OPTS] + SCRATCH + SIZES + list(more),  # noqa: E731
+                                       cwd=recipe, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    out = run()
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for unit in ("Stage 1:", "Stage 2: training slots:", "Stage 2: remix_test:", "Stage 2: remix_test_unseen:",
+                 "Stage 3: exp/remix_remix:", "Stage 3: exp/remix_cascade:", "Stage 4: exp/remix_remix infer:",
+                 "Stage 4: exp/remix_cascade cascade:", "Stage 5: exp/remix_remix/decode_remix_test/heldout:",
+                 "Stage 5: exp/results_remix_remix:"):
+        assert f"{unit} already done with the same options and inputs" in out.stdout, unit
+    figure = recipe / "exp/results_remix_remix/spectrograms.png"
+    before = figure.stat().st_mtime_ns
+    out = run("--figure_tasks", "TSE")  # only the report depends on it
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Stage 5: exp/remix_remix/decode_remix_test/prompt: already done" in out.stdout
+    assert "Stage 5: exp/results_remix_remix: already done" not in out.stdout
+    assert figure.stat().st_mtime_ns != before
 
 
 def test_the_released_remixer_extracts_on_unseen_speakers_and_clips(recipe):

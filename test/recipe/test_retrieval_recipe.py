@@ -49,6 +49,26 @@ def test_the_recipe_writes_every_table(recipe):
     assert (recipe / "exp/ret_retrieval/run.sh").is_file()
 
 
+def test_a_rerun_skips_every_finished_stage_and_an_option_reruns_only_what_it_changes(recipe):
+    import subprocess
+
+    args = ["./run.sh", "--local_data_opts", OPTS, "--ret_args", TRAIN]
+    run = lambda *more: subprocess.run(args + list(more), cwd=recipe, capture_output=True, text=True,  # noqa: E731
+                                       stdin=subprocess.DEVNULL)
+    out = run("--n_trials", "20")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for unit in ("Stage 1:", "Stage 2:", "Stage 3: exp/ret_retrieval:", "Stage 4: exp/ret_retrieval test:",
+                 "Stage 5: scoring exp/ret_retrieval on test:",
+                 "Stage 5: style separability (acoustic features, train -> test):"):
+        assert f"{unit} already done with the same options and inputs" in out.stdout, unit
+    assert "Synthesizing" not in out.stdout and "training the retrieval model" not in out.stdout
+    out = run("--n_trials", "21")  # only the scoring depends on it
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Stage 4: exp/ret_retrieval test: already done" in out.stdout
+    assert "Stage 5: scoring exp/ret_retrieval on test: already done" not in out.stdout
+    assert "21 trials per style" in (recipe / "exp/ret_retrieval/score_test/tables.md").read_text()
+
+
 def test_the_index_is_restartable(recipe):
     parts = recipe / "exp/ret_retrieval/index_test/parts"
     files = sorted(parts.glob("*.npz"))

@@ -211,7 +211,7 @@ def test_bad_audio_is_rejected_before_any_model_loads(tmp_path, caplog, monkeypa
     monkeypatch.setattr(extractor.TextGuidedExtractor, "from_pretrained", classmethod(boom))
     sf.write(tmp_path / "nan.wav", np.full(FS, np.nan, dtype=np.float32), FS, subtype="FLOAT")
     sf.write(tmp_path / "short.wav", np.full(FS // 10, 0.1, dtype=np.float32), FS)
-    for name, message in (("nan.wav", "contains NaN or infinite samples"), ("short.wav", "the extractor needs at least 0.25 s")):
+    for name, message in (("nan.wav", "contains NaN or infinite samples"), ("short.wav", "tse2 needs at least 0.25 s")):
         assert extract.main(["--model_dir", str(tmp_path), "--prompt", "x", str(tmp_path / name),
                              str(tmp_path / "o.wav")]) == 1
         assert f"{name}: {message}" in caplog.text or message in caplog.text

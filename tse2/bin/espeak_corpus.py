@@ -38,12 +38,21 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--styles", default=None,
                    help="plan the expressive corpus instead (tse2.corpus.styles): every speaker speaks each of "
                         "these styles ('all': the 13 of the table); --utts_per_speaker is then per style")
+    p.add_argument("--mbrola_splits", default="",
+                   help="with --styles: also the MBROLA voices of these splits (train, dev, test_real; "
+                        "tse2.corpus.styles.MBROLA_VOICES), e.g. 'train dev test_real'")
+    p.add_argument("--mbrola_utts_per_style", type=int, default=8, help="utterances of each style per MBROLA voice")
+    p.add_argument("--voices_dir", type=Path, default=None,
+                   help="tools/voices: the MBROLA voices of languages without a sentence list read tuxpaint's "
+                        "stamp texts from there (without it, only voices of --langs are planned)")
 
     s = sub.add_parser("synth", help="synthesize the utterances of one list")
     s.add_argument("--plan", type=Path, required=True)
     s.add_argument("--utt_list", type=Path, default=None, help="only these utterances (default: all)")
     s.add_argument("--wav_dir", type=Path, required=True)
     s.add_argument("--fs", type=int, default=16000)
+    s.add_argument("--voices_dir", type=Path, default=None,
+                   help="where `make -C tools voices-mbrola` put the MBROLA voices (tools/voices); for mb-* voices")
 
     d = sub.add_parser("datadir", help="write Kaldi data dirs from synthesized utterances")
     d.add_argument("--plan", type=Path, required=True)
@@ -63,7 +72,19 @@ def plan(args) -> int:
         from tse2.corpus.styles import STYLES, make_style_plan
 
         styles = list(STYLES) if args.styles == "all" else args.styles.replace(",", " ").split()
-        speakers, utts = make_style_plan(sentences, per_split, args.utts_per_speaker, styles, args.seed)
+        mbrola_splits = args.mbrola_splits.replace(",", " ").split()
+        extra = None
+        if args.voices_dir is not None and mbrola_splits:
+            from tse2.corpus.styles import MBROLA_VOICES, stamp_sentences
+
+            langs = sorted({lang for lang, _, split in MBROLA_VOICES.values()
+                            if split in mbrola_splits and lang not in sentences})
+            extra = stamp_sentences(args.voices_dir, langs) if langs else None
+        speakers, utts = make_style_plan(sentences, per_split, args.utts_per_speaker, styles, args.seed,
+                                         mbrola_splits=mbrola_splits,
+                                         mbrola_utts_per_style=args.mbrola_utts_per_style, mbrola_sentences=extra)
+    elif args.mbrola_splits:
+        raise ValueError("--mbrola_splits needs --styles (the MBROLA voices speak the expressive corpus)")
     else:
         speakers, utts = embedded.make_plan(sentences, per_split, args.utts_per_speaker, args.seed)
     embedded.write_plan(args.outdir / "plan.jsonl", speakers, utts)
@@ -82,7 +103,7 @@ def synth(args) -> int:
         if unknown:
             raise ValueError(f"{args.utt_list}: {len(unknown)} utterance(s) not in {args.plan}, e.g. {sorted(unknown)[0]}")
         utts = [u for u in utts if u.utt in wanted]
-    made = embedded.synthesize_plan(utts, args.wav_dir, sample_rate=args.fs)
+    made = embedded.synthesize_plan(utts, args.wav_dir, sample_rate=args.fs, voices_dir=args.voices_dir)
     logging.info("synthesized %d of %d utterances (%d already done)", made, len(utts), len(utts) - made)
     return 0
 

@@ -235,18 +235,41 @@ def to_spoken_text(lang: str, text: str) -> Tuple[str, Optional[List[str]]]:
 _EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
 
 
-def synthesize_plan(
-    utts: Sequence[Utterance], wav_dir: Path, sample_rate: int = 16000, synth=None
-) -> int:
-    """Synthesizes every utterance not yet done; returns how many were synthesized now."""
-    from tse2.corpus.espeak import EspeakSynth
+def render_digest(u: Utterance) -> str:
+    """What a synthesized utterance's sidecar must hold: the plan line's digest, and for an MBROLA
+    voice the version of its rendering (:data:`tse2.corpus.styles.MBROLA_RENDER`)."""
+    if u.voice.startswith("mb-"):
+        from tse2.corpus.styles import MBROLA_RENDER
 
-    synth = synth or EspeakSynth()
+        return f"{u.digest()}/{MBROLA_RENDER}"
+    return u.digest()
+
+
+def synthesize_plan(
+    utts: Sequence[Utterance], wav_dir: Path, sample_rate: int = 16000, synth=None,
+    voices_dir: Optional[Path] = None,
+) -> int:
+    """Synthesizes every utterance not yet done; returns how many were synthesized now.
+
+    MBROLA voices (``mb-*``, :mod:`tse2.corpus.styles`) need ``voices_dir``, where ``make -C tools
+    voices-mbrola`` put them; a voice ending in ``+whisper`` there is whisperized after synthesis.
+    """
+    from tse2.corpus.espeak import EspeakSynth
+    from tse2.corpus.styles import MbrolaRenderer, mbrola_synth
+
+    if synth is None:
+        if any(u.voice.startswith("mb-") for u in utts):
+            if voices_dir is None:
+                raise ValueError("the plan has MBROLA voices (mb-*): give the voices dir (--voices_dir)")
+            synth = mbrola_synth(voices_dir)
+        else:
+            synth = EspeakSynth()
+    mbrola = MbrolaRenderer(synth, sample_rate)
     made = 0
     for u in utts:
         wav = Path(wav_dir) / u.spk / f"{u.utt}.wav"
         side = wav.with_suffix(".json")
-        digest = u.digest()
+        digest = render_digest(u)
         if wav.is_file() and side.is_file():
             try:
                 if json.loads(side.read_text(encoding="utf-8")).get("plan_digest") == digest:
@@ -254,8 +277,11 @@ def synthesize_plan(
             except json.JSONDecodeError:
                 pass  # a damaged sidecar: synthesize again
         spoken, display = to_spoken_text(u.lang, u.text)
-        out = synth.synthesize(spoken, u.voice, rate=u.rate, pitch=u.pitch, pitch_range=u.pitch_range,
-                               volume=u.volume, sample_rate=sample_rate)
+        if u.voice.startswith("mb-"):
+            out = mbrola(u, spoken, seed=zlib.crc32(u.utt.encode("utf-8")))
+        else:
+            out = synth.synthesize(spoken, u.voice, rate=u.rate, pitch=u.pitch, pitch_range=u.pitch_range,
+                                   volume=u.volume, sample_rate=sample_rate)
         words = []
         for w in out.words:
             token = _EDGE_PUNCT.sub("", w.word)
@@ -288,7 +314,7 @@ def write_data_dirs(
     """
     by_spk = {s.spk: s for s in speakers}
     stats: Dict[str, Dict[str, float]] = {}
-    for split in SPLITS:
+    for split in dict.fromkeys(list(SPLITS) + [u.split for u in utts]):  # e.g. test_real after test
         su = [u for u in utts if u.split == split]
         if not su:
             continue
@@ -301,7 +327,7 @@ def write_data_dirs(
             if not side.is_file():
                 raise FileNotFoundError(f"{side}: utterance {u.utt} was not synthesized (did a synthesis job fail?)")
             meta = json.loads(side.read_text(encoding="utf-8"))
-            if meta.get("plan_digest") != u.digest():
+            if meta.get("plan_digest") != render_digest(u):
                 raise RuntimeError(f"{side}: synthesized from another plan; rerun the synthesis step")
             tables["wav.scp"][u.utt] = str(wav)
             tables["utt2spk"][u.utt] = u.spk
@@ -328,7 +354,7 @@ def corpus_report(speakers: Sequence[Speaker], utts: Sequence[Utterance], stats:
     lines = ["# Embedded espeak-ng corpus", "", "| split | utterances | speakers | hours | per language (f/m speakers) |", "|---|---|---|---|---|"]
     for split, st in stats.items():
         per = []
-        for lang in LANGS:
+        for lang in dict.fromkeys(list(LANGS) + [s.lang for s in speakers]):  # MBROLA voices speak more
             f = sum(1 for s in speakers if s.split == split and s.lang == lang and s.gender == "f")
             m = sum(1 for s in speakers if s.split == split and s.lang == lang and s.gender == "m")
             if f or m:

@@ -34,6 +34,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tse2.utils.audio import resample
+
 # espeak_AUDIO_OUTPUT
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 # espeak_Initialize options
@@ -139,6 +141,7 @@ class EspeakSynth:
             ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
             ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p,
         ]
+        self._lib.espeak_ng_GetSampleRate.restype = ctypes.c_int
         self._lib.espeak_Info.restype = ctypes.c_char_p
         self._lib.espeak_Info.argtypes = [ctypes.c_void_p]
         rate = self._lib.espeak_Initialize(
@@ -149,6 +152,7 @@ class EspeakSynth:
         if rate <= 0:
             raise EspeakError(f"espeak_Initialize failed (returned {rate}); is espeak-ng-data installed?")
         self.native_rate = int(rate)
+        self._voice_rate = self.native_rate  # an MBROLA voice has its own (16 kHz for most)
         self.version = self._lib.espeak_Info(None).decode()
         self._chunks: List[np.ndarray] = []
         self._events: List[Tuple[int, int, int, int]] = []  # (type, text_pos, length, sample)
@@ -161,7 +165,7 @@ class EspeakSynth:
             ev = events[i]
             if ev.type in (_EVENT_WORD, _EVENT_PHONEME, _EVENT_END):
                 # audio_position is in ms of the whole message; it is exact to the ms.
-                sample = int(round(ev.audio_position * self.native_rate / 1000.0))
+                sample = int(round(ev.audio_position * self._voice_rate / 1000.0))
                 self._events.append((ev.type, ev.text_position, ev.length, sample))
             i += 1
         if numsamples > 0 and wav:
@@ -171,6 +175,7 @@ class EspeakSynth:
     def _synth_here(self, text, voice, rate, pitch, pitch_range, volume):
         if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise EspeakError(f"espeak-ng does not know the voice {voice!r} (see `espeak-ng --voices`)")
+        self._voice_rate = int(self._lib.espeak_ng_GetSampleRate())
         for param, value in ((_PARAM_RATE, rate), (_PARAM_PITCH, pitch),
                              (_PARAM_RANGE, pitch_range), (_PARAM_VOLUME, volume)):
             self._lib.espeak_SetParameter(param, int(value), 0)
@@ -181,7 +186,7 @@ class EspeakSynth:
         if err != 0:
             raise EspeakError(f"espeak_Synth failed with code {err} for text {text!r}")
         native = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
-        return native, list(self._events)
+        return native, list(self._events), self._voice_rate
 
     def _run_forked(self, *args):
         """Runs :meth:`_synth_here` in a forked child and returns its result (see module doc)."""
@@ -237,13 +242,13 @@ class EspeakSynth:
         _check_range("pitch_range", pitch_range, *ESPEAK_PARAM_RANGE)
         _check_range("volume", volume, 0, 200)
         with self._lock:
-            native, events = self._run_forked(text, voice, rate, pitch, pitch_range, volume)
+            native, events, native_rate = self._run_forked(text, voice, rate, pitch, pitch_range, volume)
         data = text.encode("utf-8")
         audio = native.astype(np.float32) / 32768.0
-        words = _words_from_events(data, events, len(audio), self.native_rate)
-        words = tuple(trim_trailing_silence(audio, self.native_rate, words))
-        if sample_rate != self.native_rate:
-            audio = resample(audio, self.native_rate, sample_rate)
+        words = _words_from_events(data, events, len(audio), native_rate)
+        words = tuple(trim_trailing_silence(audio, native_rate, words))
+        if sample_rate != native_rate:
+            audio = resample(audio, native_rate, sample_rate)
         return Synthesis(audio=audio.astype(np.float32), sample_rate=sample_rate, words=words)
 
 
@@ -294,13 +299,3 @@ def trim_trailing_silence(
         end = min(w.end, (a + idx[-1] + 1) * hop / rate)
         out.append(Word(w.word, round(float(start), 3), round(float(end), 3)))
     return out
-
-
-def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Polyphase resampling (scipy), exact for rational ratios such as 22050 → 16000."""
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(int(orig_sr), int(target_sr))
-    return resample_poly(audio, target_sr // g, orig_sr // g).astype(np.float32)

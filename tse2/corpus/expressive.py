@@ -144,8 +144,7 @@ def read_expresso(root: Path) -> Tuple[List[Item], Dict[str, int]]:
 def audio_at_rate(src: str, dest: Path, fs: int = 16000) -> Tuple[str, float]:
     """(path, seconds) of ``src`` as ``fs`` mono: itself when it is, else ``dest``, written once
     (averaged to mono and resampled; a rerun reuses it)."""
-    from tse2.inference.retrieval import read_any_audio
-    from tse2.utils.audio import audio_info
+    from tse2.utils.audio import audio_info, read_for_model
     from tse2.utils.fileio import write_wav
 
     rate, channels, frames = audio_info(src)
@@ -155,7 +154,7 @@ def audio_at_rate(src: str, dest: Path, fs: int = 16000) -> Tuple[str, float]:
     if (rate, channels) != (fs, 1):
         path = Path(dest).resolve()
         if not path.is_file():
-            write_wav(path, read_any_audio(src), fs)
+            write_wav(path, read_for_model(src, fs, min_seconds=0.1), fs)
     return str(path), frames / rate
 
 

@@ -187,7 +187,7 @@ def _audio_for(u: CorpusUtt, fs: int, resample_dir: Path) -> tuple:
         return u.path.resolve(), frames / rate
     target = (Path(resample_dir) / u.spk / f"{u.utt}.wav").resolve()
     if not target.exists():
-        from tse2.corpus.espeak import resample
+        from tse2.utils.audio import resample
 
         audio, _ = read_audio(str(u.path))
         write_wav(target, resample(audio, rate, fs), fs)

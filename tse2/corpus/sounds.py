@@ -35,6 +35,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tse2.utils.audio import resample
+
 LINCITY = "lincity-ng-data"
 OPENSFX = "openttd-opensfx"
 FREEDESKTOP = "sound-theme-freedesktop"
@@ -183,17 +185,6 @@ def read_opensfx(path: Path) -> List[Tuple[str, bytes]]:
     return out
 
 
-def _resample(audio: np.ndarray, rate: int, fs: int) -> np.ndarray:
-    if rate == fs:
-        return audio.astype(np.float32)
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(rate, fs)
-    return resample_poly(audio, fs // g, rate // g).astype(np.float32)
-
-
 @dataclass
 class ClipAudio:
     clip: Clip
@@ -229,7 +220,7 @@ def load_clip(clip: Clip, fs: int, root: str = "/") -> ClipAudio:
         raise
     except Exception as exc:
         raise SoundBankError(f"{clip.package}:{clip.member}: unreadable ({exc})") from None
-    audio = _resample(audio.mean(axis=1), int(rate), fs)
+    audio = resample(audio.mean(axis=1), int(rate), fs)
     return ClipAudio(clip, trim(audio, fs), credit)
 
 

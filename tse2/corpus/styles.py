@@ -22,9 +22,23 @@ speaker usually talks, as in the paper's corpora. Speakers are drawn from a narr
 | enunciated | speaker's | +0 | +10 | x0.9 | x1.1 | a pause after every word |
 
 Pitch and range are clipped to espeak's 0..99, rate to 80..450 words/min, volume to 0..200.
+
+Recorded-speaker voices (``--voices espeak,mbrola``).  The same styles are also spoken by MBROLA
+diphone voices: each is a recorded human speaker's diphones, driven by espeak-ng's prosody, so
+pitch, range, rate, volume and pauses are the same parameters as above (the ``mb-<voice>`` espeak
+voices).  Two things differ: MBROLA has no voice variants, so ``angry`` keeps the speaker's own
+timbre (its pitch, range, rate and volume still differ from every other style), and ``whispered``
+is made from the voiced synthesis by :func:`whisperize` (LPC analysis, noise excitation), the
+classic whisper conversion.  :data:`MBROLA_VOICES` lists the 26 en/fr/de/es voices with their
+genders (Debian's package descriptions) and their split: 18 train, 2 dev and 6 held out as
+``test_real``, the real-voice style test set, whose voices no model has heard.  ``make -C tools
+voices-mbrola`` installs them (Debian contrib/non-free, unpacked under ``tools/``; the MBROLA
+voices are for non-commercial, non-military use only).
 """
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -63,6 +77,191 @@ SPEAKER_SPREAD = {"pitch": (50, 6), "pitch_range": (50, 6), "rate": (170, 8), "v
 VARIANTS = {"f": ("f1", "f2", "f3", "f4", "f5"), "m": ("m1", "m2", "m3", "m4", "m5", "m6", "m7")}
 
 
+# MBROLA voices: name -> (language, gender, split).  Test: 2 f + 4 m over the four languages; dev:
+# one of each; every language keeps a female voice in train.
+MBROLA_VOICES: Dict[str, Tuple[str, str, str]] = {
+    "us1": ("en", "f", "train"), "us2": ("en", "m", "test_real"), "us3": ("en", "m", "train"),
+    "en1": ("en", "m", "train"),
+    "fr1": ("fr", "m", "train"), "fr2": ("fr", "f", "train"), "fr3": ("fr", "m", "dev"),
+    "fr4": ("fr", "f", "test_real"), "fr5": ("fr", "m", "train"), "fr6": ("fr", "m", "test_real"),
+    "fr7": ("fr", "m", "train"),
+    "de1": ("de", "f", "train"), "de2": ("de", "m", "train"), "de3": ("de", "f", "train"),
+    "de4": ("de", "m", "train"), "de5": ("de", "f", "test_real"), "de6": ("de", "m", "train"),
+    "de7": ("de", "f", "dev"), "de8": ("de", "m", "test_real"),
+    "es1": ("es", "m", "train"), "es2": ("es", "m", "train"), "es3": ("es", "f", "train"),
+    "es4": ("es", "m", "train"), "mx1": ("es", "m", "train"), "mx2": ("es", "m", "test_real"),
+    "vz1": ("es", "m", "train"),
+    # training-only voices of more languages: more timbres to learn a style across voices (their
+    # sentences are the tuxpaint stamp descriptions, :func:`stamp_sentences`)
+    "ca1": ("fr", "m", "train"), "ca2": ("fr", "m", "train"),
+    "it1": ("it", "m", "train"), "it2": ("it", "f", "train"), "it3": ("it", "m", "train"),
+    "it4": ("it", "f", "train"), "nl2": ("nl", "m", "train"), "nl3": ("nl", "f", "train"),
+    "pt1": ("pt", "f", "train"), "br1": ("pt-br", "m", "train"), "br2": ("pt-br", "f", "train"),
+    "br3": ("pt-br", "m", "train"), "br4": ("pt-br", "f", "train"), "ro1": ("ro", "m", "train"),
+    "sw1": ("sv", "m", "train"), "sw2": ("sv", "f", "train"), "pl1": ("pl", "f", "train"),
+    "cz1": ("cs", "f", "train"), "cz2": ("cs", "m", "train"), "hu1": ("hu", "m", "train"),
+    "gr1": ("el", "m", "train"), "gr2": ("el", "m", "train"), "tr1": ("tr", "m", "train"),
+    "tr2": ("tr", "f", "train"),
+}
+# the recipe's sentence lists cover en/fr/de/es; the other languages read tuxpaint's stamp texts
+STAMP_LANG = {"it": "it", "nl": "nl", "pt": "pt", "pt-br": "pt", "ro": "ro", "sv": "sv", "pl": "pl",
+              "cs": "cs", "hu": "hu", "el": "el", "tr": "tr"}
+MBROLA_SPLITS = ("train", "dev", "test_real")
+WHISPER_EFFECT = "+whisper"  # an MBROLA voice name with this suffix is whisperized after synthesis
+# Level: MBROLA voices differ by 9 dB at one espeak volume (fr4 is 0.27 RMS, us2 0.09) and saturate
+# at a loud style's x1.8.  So each voice is driven at half the planned volume and then brought to
+# the level of espeak's own voices (0.1 RMS at volume 100) by a gain measured once per voice on a
+# fixed sentence: loud is then 1.8x the speaker's neutral, unclipped, as on espeak.
+MBROLA_HEADROOM = 0.5
+MBROLA_LEVEL = 0.1
+MBROLA_RENDER = "mbrola-2"  # part of each MBROLA utterance's digest: a change here resynthesizes them
+CALIBRATION = {  # a level measurement only: the other languages' voices read the English one
+    "en": "The weather was calm, so we walked along the river until the evening.",
+    "fr": "Le temps était calme, alors nous avons marché le long de la rivière jusqu'au soir.",
+    "de": "Das Wetter war ruhig, also gingen wir bis zum Abend am Fluss entlang.",
+    "es": "El tiempo estaba tranquilo, así que caminamos junto al río hasta la tarde.",
+}
+
+
+def stamp_sentences(voices_dir: Path, langs: Sequence[str], per_lang: int = 60) -> Dict[str, List[str]]:
+    """Sentences for the MBROLA voices whose language the recipe's lists lack: tuxpaint's spoken
+    stamp descriptions (``tuxpaint-stamps-default``, installed by ``make -C tools``), 5-16 words,
+    letters and plain punctuation only (no digits, quotes, symbols or ellipses: they break espeak's
+    word events), the first ``per_lang`` in a fixed hash order."""
+    import re
+    import zlib
+
+    from tse2.corpus.voices import stamp_texts
+
+    root = Path(voices_dir) / "tuxpaint-stamps-default" / "usr/share/tuxpaint/stamps"
+    if not root.is_dir():
+        root = Path("/usr/share/tuxpaint/stamps")
+    if not root.is_dir():
+        raise MbrolaMissing("the MBROLA voices of other languages read tuxpaint's stamp texts: "
+                            "run `make -C tools` (it unpacks tuxpaint-stamps-default)")
+    texts: Dict[str, set] = {lang: set() for lang in langs}
+    for txt in sorted(root.rglob("*.txt")):
+        found = stamp_texts(txt)
+        for lang in langs:
+            t = " ".join(found.get(STAMP_LANG[lang], "").replace("...", " ").replace("…", " ").split())
+            t = re.sub(r"^[\W_]+", "", t)  # a leading dash or quote: MBROLA loses its way on some
+            # words and plain punctuation only: quotes and symbols break espeak's word events
+            if 5 <= len(t.split()) <= 16 and re.fullmatch(r"[^\W\d_][^\W\d_ ,.!?;:'’-]*(?:[ ,.!?;:'’-]+[^\W\d_]*)*", t):
+                texts[lang].add(t)
+    out = {}
+    for lang in langs:
+        pick = sorted(texts[lang], key=lambda t: zlib.crc32(t.encode("utf-8")))[:per_lang]
+        if len(pick) < 13:
+            raise ValueError(f"tuxpaint has only {len(pick)} usable {lang} sentences")
+        out[lang] = pick
+    return out
+
+
+class MbrolaMissing(RuntimeError):
+    """The MBROLA voices are not installed."""
+
+
+def mbrola_paths(voices_dir: Path) -> Tuple[Path, Path]:
+    """(espeak-ng data path with the MBROLA voices, directory of the ``mbrola`` program)."""
+    data = Path(voices_dir) / "espeak-ng-mbrola"
+    bin_dir = Path(voices_dir) / "mbrola" / "usr" / "bin"
+    if not (data / "espeak-ng-data" / "mbrola").is_dir() or not (bin_dir / "mbrola").is_file():
+        raise MbrolaMissing(
+            f"the MBROLA voices are not installed in {voices_dir} (run `make -C tools voices-mbrola`: it fetches "
+            f"Debian contrib/non-free packages into tools/ without changing the apt sources; non-commercial "
+            f"licence), or drop mbrola from --voices")
+    return data, bin_dir
+
+
+def mbrola_synth(voices_dir: Path):
+    """An :class:`~tse2.corpus.espeak.EspeakSynth` that speaks both espeak-ng and ``mb-*`` voices.
+
+    The data path links the system's espeak-ng data, so espeak voices sound exactly as without it.
+    """
+    from tse2.corpus.espeak import EspeakSynth
+
+    data, bin_dir = mbrola_paths(voices_dir)
+    if str(bin_dir) not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"  # libespeak-ng runs `mbrola`
+    return EspeakSynth(data_path=str(data))
+
+
+class MbrolaRenderer:
+    """Speaks planned utterances with MBROLA voices: level-calibrated (``MBROLA_*`` above) and
+    whisperized where the voice name ends in ``+whisper``."""
+
+    def __init__(self, synth, sample_rate: int) -> None:
+        self.synth, self.sample_rate = synth, sample_rate
+        self._gain: Dict[str, float] = {}
+
+    def gain(self, voice: str) -> float:
+        if voice not in self._gain:
+            lang = next((la for n, (la, _, _) in MBROLA_VOICES.items() if voice == f"mb-{n}"), "en")
+            ref = self._speak(CALIBRATION.get(lang, CALIBRATION["en"]), voice, rate=170, pitch=50, pitch_range=50,
+                              volume=int(100 * MBROLA_HEADROOM)).audio
+            self._gain[voice] = MBROLA_LEVEL / max(float(np.sqrt(np.mean(ref.astype(np.float64) ** 2))), 1e-6)
+        return self._gain[voice]
+
+    def _speak(self, text: str, voice: str, tries: int = 4, **prosody):
+        """libespeak-ng's pipe to the ``mbrola`` process sometimes breaks ("mbrowrap error: mbrola
+        closed stderr"), leaving no audio or audio that stops before the last word espeak timed:
+        such a run is repeated (MBROLA is deterministic, so a complete run is the same every time)."""
+        for _ in range(tries):
+            out = self.synth.synthesize(text, voice, sample_rate=self.sample_rate, **prosody)
+            if out.audio.size and np.any(out.audio) and out.words and out.words[-1].start < len(out.audio) / self.sample_rate:
+                return out
+        raise RuntimeError(f"{voice}: MBROLA gave no complete audio for {text!r} in {tries} tries")
+
+    def __call__(self, u: Utterance, text: str, seed: int):
+        whisper = u.voice.endswith(WHISPER_EFFECT)
+        voice = u.voice[:-len(WHISPER_EFFECT)] if whisper else u.voice
+        out = self._speak(text, voice, rate=u.rate, pitch=u.pitch, pitch_range=u.pitch_range,
+                          volume=int(round(u.volume * MBROLA_HEADROOM)))
+        audio = out.audio * self.gain(voice)
+        if whisper:
+            audio = whisperize(audio, self.sample_rate, seed=seed)
+        return replace(out, audio=np.clip(audio, -1.0, 1.0).astype(np.float32))
+
+
+def whisperize(audio: np.ndarray, fs: int, seed: int = 0) -> np.ndarray:
+    """Whispered speech from voiced speech: the same vocal-tract filter, excited by noise.
+
+    Per 32 ms Hann frame (50 % overlap), an LPC fit of order ``2 + fs / 1000`` gives the filter and
+    the prediction residual's power; white noise of that power through the filter replaces the
+    voiced excitation, so formants, timing and level stay and the pitch goes.  The output has the
+    input's RMS.  Written here because no installed library converts speech to a whisper (a vocoder
+    such as WORLD could, but it is not a dependency); ``librosa.lpc`` does the analysis.
+    """
+    import librosa
+    from scipy.signal import lfilter
+
+    x = np.asarray(audio, dtype=np.float64)
+    n = int(0.032 * fs)
+    hop = n // 2
+    order = 2 + fs // 1000
+    win = np.hanning(n + 1)[:n]  # periodic: overlap-adds to 1 at 50 %
+    rng = np.random.default_rng(seed)
+    pad = np.concatenate([np.zeros(hop), x, np.zeros(n)])
+    out = np.zeros_like(pad)
+    for start in range(0, len(pad) - n + 1, hop):
+        frame = pad[start:start + n] * win
+        if float(np.dot(frame, frame)) < 1e-10:
+            continue
+        try:
+            a = librosa.lpc(frame, order=order)
+        except FloatingPointError:
+            continue
+        if not np.all(np.isfinite(a)):
+            continue
+        gain = float(np.sqrt(np.mean(lfilter(a, [1.0], frame) ** 2)))
+        out[start:start + n] += lfilter([1.0], a, gain * rng.standard_normal(n)) * win
+    y = out[hop:hop + len(x)]
+    rms_in, rms_out = float(np.sqrt(np.mean(x ** 2))), float(np.sqrt(np.mean(y ** 2)))
+    if rms_out > 0:
+        y *= rms_in / rms_out
+    return np.clip(y, -1.0, 1.0).astype(np.float32)
+
+
 def with_pauses(text: str) -> str:
     """Every word followed by a comma, so that espeak pauses between words."""
     words = text.split()
@@ -82,15 +281,20 @@ def styled_utterance(s: Speaker, style: str, utt: str, text: str, jitter: np.ran
         raise ValueError(f"unknown style {style!r}; the embedded corpus has {sorted(STYLES)}")
     st = STYLES[style]
     variant = s.variant
-    if st.voice == "whisper":
+    if variant.startswith("mb-"):  # an MBROLA voice: no variants; whispered is an effect
+        voice = variant + (WHISPER_EFFECT if st.voice == "whisper" else "")
+    elif st.voice == "whisper":
         variant = "whisperf" if s.gender == "f" else "whisper"
     elif st.voice:
         variant = st.voice
+    if not variant.startswith("mb-"):
+        voice = f"{LANGS[s.lang].voice}+{variant}"
+    rate_scale = LANGS[s.lang].rate_scale if s.lang in LANGS else 1.0  # MBROLA voices speak more languages
     pitch_range = 0 if st.pitch_range is None else s.pitch_range + st.pitch_range + jitter.normal(0, 2)
     return Utterance(
         utt=utt, spk=s.spk, split=s.split, lang=s.lang, text=with_pauses(text) if st.pauses else text,
-        emotion=style, voice=f"{LANGS[s.lang].voice}+{variant}",
-        rate=int(np.clip(s.rate * st.rate * (1 + jitter.normal(0, 0.03)) * LANGS[s.lang].rate_scale, 80, 450)),
+        emotion=style, voice=voice,
+        rate=int(np.clip(s.rate * st.rate * (1 + jitter.normal(0, 0.03)) * rate_scale, 80, 450)),
         pitch=int(np.clip(round(s.pitch + st.pitch + jitter.normal(0, 1.5)), 0, 99)),
         pitch_range=int(np.clip(round(pitch_range), 0, 99)),
         volume=int(np.clip(round(s.volume * st.volume), 5, 200)),
@@ -103,19 +307,38 @@ def make_style_plan(
     utts_per_style: int,
     styles: Sequence[str] = tuple(STYLES),
     seed: int = 0,
+    mbrola_splits: Sequence[str] = (),
+    mbrola_utts_per_style: int = 8,
+    mbrola_sentences: Optional[Mapping[str, Sequence[str]]] = None,
 ) -> Tuple[List[Speaker], List[Utterance]]:
     """Speakers (speaker-disjoint splits, genders alternating) each speaking every style.
 
     Utterance ids are ``<spk>_<style>_<k>``; the style is kept in ``Utterance.emotion``. A
     speaker says a sentence twice only when it needs more utterances than there are sentences
-    (then in two styles: the style is all that differs).
+    (then in two styles: the style is all that differs).  ``mbrola_splits`` adds the MBROLA voices
+    of those splits (:data:`MBROLA_VOICES`; ``test_real`` is their own held-out split) whose
+    language is in ``sentences`` or ``mbrola_sentences`` (:func:`stamp_sentences`), each one speaker
+    ``mb-<voice>`` with ``mbrola_utts_per_style`` utterances of every style.
     """
+    for split in mbrola_splits:
+        if split not in MBROLA_SPLITS:
+            raise ValueError(f"unknown MBROLA split {split!r}; the voices are split into {list(MBROLA_SPLITS)}")
     for style in styles:
         if style not in STYLES:
             raise ValueError(f"unknown style {style!r}; the embedded corpus has {sorted(STYLES)}")
     speakers: List[Speaker] = []
     utts: List[Utterance] = []
-    need = utts_per_style * len(styles)
+
+    def speak(s: Speaker, texts: Sequence[str], per_style: int) -> None:
+        speakers.append(s)
+        need = per_style * len(styles)
+        r = _rng(seed, s.spk + "/sentences")
+        order = np.concatenate([r.permutation(len(texts)) for _ in range(-(-need // len(texts)))])
+        for j, style in enumerate(styles):
+            for k in range(per_style):
+                utt = f"{s.spk}_{style}_{k}"
+                utts.append(styled_utterance(s, style, utt, texts[order[j * per_style + k]], _rng(seed, utt)))
+
     for split in SPLITS:
         n = int(speakers_per_lang.get(split, 0))
         for lang, texts in sentences.items():
@@ -124,13 +347,11 @@ def make_style_plan(
             for i in range(n):
                 gender = "f" if i % 2 == 0 else "m"
                 spk = f"{lang}_{split}_{gender}{i:02d}"
-                s = style_speaker(seed, spk, split, lang, gender)
-                speakers.append(s)
-                r = _rng(seed, spk + "/sentences")
-                order = np.concatenate([r.permutation(len(texts)) for _ in range(-(-need // len(texts)))])
-                for j, style in enumerate(styles):
-                    for k in range(utts_per_style):
-                        utt = f"{spk}_{style}_{k}"
-                        utts.append(styled_utterance(s, style, utt, texts[order[j * utts_per_style + k]],
-                                                     _rng(seed, utt)))
+                speak(style_speaker(seed, spk, split, lang, gender), texts, utts_per_style)
+    for split in mbrola_splits:
+        for name, (lang, gender, vsplit) in MBROLA_VOICES.items():
+            texts = sentences.get(lang) or (mbrola_sentences or {}).get(lang)
+            if vsplit == split and texts:
+                s = style_speaker(seed, f"mb-{name}", split, lang, gender)
+                speak(replace(s, variant=f"mb-{name}"), texts, mbrola_utts_per_style)
     return speakers, utts

@@ -57,7 +57,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 
 import numpy as np
 
-from tse2.corpus.espeak import resample
+from tse2.utils.audio import resample
 from tse2.utils.datadir import spk2utt_from_utt2spk, write_map
 
 VOICES_DIR = "tools/voices"  # where `make -C tools voices` unpacks the Debian packages

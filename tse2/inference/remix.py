@@ -79,7 +79,7 @@ class Remixer(Runtime):
         """``audio`` (samples,) or (samples, channels) at ``rate`` → the remix, same shape and rate.
         A prompt the reader finds a problem with is remixed all the same, with a warning per problem
         (the CLI refuses it instead)."""
-        from tse2.extractor import back_to_rate, check_recording, to_model_input
+        from tse2.utils.audio import back_to_rate, check_recording, to_model_input
 
         for problem in self.prompt_problems(prompt):
             log.warning("prompt %r: %s", prompt, problem)
@@ -107,7 +107,7 @@ class Remixer(Runtime):
     def check_prompt(self, audio: np.ndarray, rate: int, prompt: str, absent_db: float = -25.0) -> List[CategoryCheck]:
         """For every sound category and speaker gender the prompt names, whether the recording
         seems to hold it."""
-        from tse2.extractor import to_model_input
+        from tse2.utils.audio import to_model_input
 
         x = to_model_input(audio, rate, self.fs)
         named = named_categories(prompt) + named_speakers(prompt)

@@ -32,22 +32,10 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
 def read_any_audio(path: str) -> np.ndarray:
-    """Mono float32 at 16 kHz from any rate and channel count (errors name the file)."""
-    from tse2.corpus.espeak import resample
-    from tse2.utils.audio import AudioError, read_audio
+    """Mono float32 at 16 kHz from any rate and channel count, at least 0.1 s (errors name the file)."""
+    from tse2.utils.audio import read_for_model
 
-    from tse2.extractor import MIN_RATE
-
-    audio, rate = read_audio(str(path), mono=False)
-    if rate < MIN_RATE:
-        raise AudioError(f"{path}: sample rate {rate} Hz; tse2 needs at least {MIN_RATE} Hz")
-    if audio.ndim == 2:
-        audio = audio.mean(axis=1)
-    if len(audio) < rate // 10:
-        raise AudioError(f"{path}: shorter than 0.1 s ({len(audio)} samples)")
-    if rate != FS:
-        audio = resample(audio, rate, FS)
-    return audio.astype(np.float32)
+    return read_for_model(str(path), FS, min_seconds=0.1)
 
 
 def audio_paths(audio_dir: str) -> List[Tuple[str, str]]:

@@ -6,6 +6,9 @@
 #
 #   ./run.sh [--stage N] [--stop_stage M] [--nj 2] [--ngpu 1] [--cmd "queue.pl --mem 4G"]
 #
+# Every stage (or each set or model of it) leaves a marker holding the options and inputs it ran
+# with and is skipped on a rerun with the same ones (utils/lib/stages.sh; --force true reruns).
+#
 # Stages:
 #   1  data: local/data.sh writes speech data dirs (utt2spk, spk2gender, utt2style) and sound-bank
 #      data dirs (utt2category), validated
@@ -21,16 +24,9 @@ set -euo pipefail
 # one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
 . utils/lib/stage_guard.sh
 guard_stages
-stage_args=$(printf "%q " "$0" "$@")
-
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
-die() {
-    log "Error: $*" >&2
-    exit 1
-}
+# log, die, skip_or_run, digest, run_jobs, parts, launch_training, record_run (utils/lib/stages.sh)
+. utils/lib/stages.sh
+run_args=$(printf "%q " "$0" "$@")
 
 stage=1               # first stage to run
 stop_stage=10000      # last stage to run
@@ -39,10 +35,12 @@ ngpu=0                # GPUs of the training job
 cmd=                  # job runner of CPU stages (default: train_cmd of cmd.sh)
 gpu_cmd=              # job runner of training (default: cuda_cmd of cmd.sh)
 cpu_threads=0         # threads of a CPU training job (0: every core)
+force=false           # rerun stages even when their done-marker matches
 fs=16000
 train_set=train       # speech data dirs of local/data.sh
 valid_set=dev
-test_set=test
+test_sets=test        # the speech test set the fixed test mixtures are drawn from (one)
+test_set=             # old name of --test_sets
 sound_prefix=sounds   # sound-bank data dirs: data/<prefix>_{train,valid,test,unseen}
 speech_styles=        # only these speaking styles (comma-separated; default: all)
 local_data_opts=      # options of local/data.sh
@@ -69,8 +67,12 @@ figure_tasks=TSE,TAE,SD  # stage 5 draws a test example of each (median SNRi): s
 # shellcheck disable=SC1091
 . ./cmd.sh
 . utils/parse_options.sh
-guard_recipe_dir "${stage_args}"
+guard_recipe_dir "${run_args}"
 [ $# -eq 0 ] || die "unknown arguments: $*"
+[ -z "${test_set}" ] || test_sets=${test_set}
+read -r -a _sets <<< "${test_sets}"
+[ "${#_sets[@]}" -eq 1 ] || die "--test_sets: remix draws its test mixtures from one speech set, got '${test_sets}'"
+test_set=${_sets[0]}
 cmd=${cmd:-${train_cmd}}
 gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 [ -n "${remix_tag}" ] || remix_tag=$(basename "${remix_config}" .yaml)
@@ -86,7 +88,7 @@ cascade_dec=${cascade_exp}
 [ -z "${cascade_model}" ] || cascade_dec=${expdir}/$(basename "${cascade_model}")
 samples=$(python -c "print(int(round(${length} * ${fs})))")
 # the fixed sets: name, speech dir, sound dir, speech sources, audio sources, seed, mixtures, options
-test_sets="remix_${test_set}"
+test_sets_all="remix_${test_set}"
 set_specs() {
     echo "remix_${valid_set} ${valid_set} ${sound_prefix}_valid 2 2 2 ${n_valid}"
     echo "remix_${test_set} ${test_set} ${sound_prefix}_test 2 2 3 ${n_test}"
@@ -98,147 +100,163 @@ set_specs() {
         echo "remix_${test_set}_unseen ${test_set} ${sound_prefix}_unseen 2 2 7 ${n_zeroshot}"
     fi
 }
-[ "${n_absent}" -gt 0 ] && test_sets+=" remix_${test_set}_absent"
-[ "${n_zeroshot}" -gt 0 ] && test_sets+=" remix_${test_set}_2s remix_${test_set}_2s1a remix_${test_set}_1s2a remix_${test_set}_unseen"
+[ "${n_absent}" -gt 0 ] && test_sets_all+=" remix_${test_set}_absent"
+[ "${n_zeroshot}" -gt 0 ] && test_sets_all+=" remix_${test_set}_2s remix_${test_set}_2s1a remix_${test_set}_1s2a remix_${test_set}_unseen"
+
+record_run
+decode_outputs() {  # <decode dir> ... -> the remixes' lists (wav.scp, or one part per job), for skip_or_run
+    local d f any
+    for d in "$@"; do
+        any=false
+        for f in "${d}/wav.scp" "${d}"/wav.scp.*; do [ -f "${f}" ] && { echo "scp:${f}"; any=true; }; done
+        [ "${any}" = true ] || echo "${d}/wav.scp"
+    done
+}
+model_digest() {  # <model dir> -> checksum of its config and checkpoints (what inference reads)
+    digest "$1/config.yaml" $(find "$1" -maxdepth 1 -name '*.pth' | LC_ALL=C sort)
+}
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log "Stage 1: data preparation (speech ${train_set} ${valid_set} ${test_set}; sound bank ${sound_prefix}_*)"
-    # shellcheck disable=SC2086
-    local/data.sh --nj "${nj}" --cmd "${cmd}" --fs "${fs}" ${local_data_opts}
-    dirs=()
-    for d in ${train_set} ${valid_set} ${test_set}; do
-        for f in utt2spk spk2gender utt2style; do
-            [ -f "data/${d}/${f}" ] || die "local/data.sh did not write data/${d}/${f}"
-        done
-        dirs+=("data/${d}")
-    done
-    for s in train valid test; do
-        [ -f "data/${sound_prefix}_${s}/utt2category" ] || die "local/data.sh did not write data/${sound_prefix}_${s}/utt2category"
-        dirs+=("data/${sound_prefix}_${s}")
-    done
-    python -m tse2.bin.validate_data_dir --fs "${fs}" "${dirs[@]}" || die "invalid data dirs (see the messages above)"
+    speech_dirs="${train_set} ${valid_set} ${test_set}"
+    sound_dirs="${sound_prefix}_train ${sound_prefix}_valid ${sound_prefix}_test"
+    prepare_data() {  # speech dirs need these files, the sound banks utt2category
+        run_local_data $(for d in ${speech_dirs}; do echo "data/${d}"; done) -- utt2spk spk2gender utt2style
+        local d
+        for d in ${sound_dirs}; do [ -f "data/${d}/utt2category" ] || die "local/data.sh did not write data/${d}/utt2category"; done
+        python -m tse2.bin.validate_data_dir --fs "${fs}" $(for d in ${sound_dirs}; do echo "data/${d}"; done) \
+            || die "invalid data dirs (see the messages above)"
+    }
+    # shellcheck disable=SC2046
+    skip_or_run "Stage 1" data/.stage1.done "local_data_opts=${local_data_opts} fs=${fs} sets=${speech_dirs} ${sound_dirs} corpora=$(corpus_locations | tr '\n' ' ')" \
+        $(for d in ${speech_dirs} ${sound_dirs}; do echo "data/${d}/wav.scp"; done) -- prepare_data
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     log "Stage 2: ${n_train_slots} training slots (dynamic mixing) in ${remix_dump}/${train_set}"
-    python -m tse2.bin.remix_data slots --out "${remix_dump}/${train_set}" --num "${n_train_slots}" \
-        --length "${length}" --fs "${fs}"
+    skip_or_run "Stage 2: training slots" "${remix_dump}/.stage2.${train_set}.done" \
+        "num=${n_train_slots} length=${length} fs=${fs}" "${remix_dump}/${train_set}/recipe" -- \
+        python -m tse2.bin.remix_data slots --out "${remix_dump}/${train_set}" --num "${n_train_slots}" \
+            --length "${length}" --fs "${fs}"
     while read -r name speech sound n_s n_a seed num opts; do
         [ -d "data/${sound}" ] || { log "Stage 2: no data/${sound}: ${name} skipped"; continue; }
         log "Stage 2: ${name}: ${num} mixtures of ${n_s} speech + ${n_a} audio"
         # shellcheck disable=SC2086
-        python -m tse2.bin.remix_data set --speech_dir "data/${speech}" --sound_dir "data/${sound}" \
-            --speech_styles "${speech_styles}" --out "data/${name}" --wav_dir "${dumpdir}/remix_wav/${name}" \
-            --num "${num}" --seed "${seed}" --n_speech "${n_s}" --n_audio "${n_a}" --length "${length}" --fs "${fs}" \
-            ${opts} || die "cannot simulate ${name}"
+        skip_or_run "Stage 2: ${name}" "data/.stage2.${name}.done" \
+            "speech=${speech} sound=${sound} n=${n_s}/${n_a} seed=${seed} num=${num} opts=${opts} styles=${speech_styles} length=${length} fs=${fs} wav=${dumpdir} inputs=$(digest "data/.stage1.done" "data/${speech}/wav.scp" "data/${sound}/wav.scp")" \
+            "data/${name}/prompt" scp:"data/${name}/wav.scp" -- \
+            python -m tse2.bin.remix_data set --speech_dir "data/${speech}" --sound_dir "data/${sound}" \
+                --speech_styles "${speech_styles}" --out "data/${name}" --wav_dir "${dumpdir}/remix_wav/${name}" \
+                --num "${num}" --seed "${seed}" --n_speech "${n_s}" --n_audio "${n_a}" --length "${length}" --fs "${fs}" \
+                ${opts} || die "cannot simulate ${name}"
     done < <(set_specs)
 fi
 
-# train <exp> <config> <cmd...>: ESPnet training with a replay script; --resume continues an
-# interrupted run of the same command on the same data, never another's; a finished one is kept
-train_exp() {
-    local exp=$1 config=$2
-    shift 2
-    local train=("$@") key
-    mkdir -p "${exp}"
-    { echo "#!/usr/bin/env bash"; echo "cd $(pwd) && . ./path.sh";
-      echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${train[@]}")"; } > "${exp}/run.sh"
-    chmod +x "${exp}/run.sh"
-    key=$( { printf '%s\n' "${train[@]}"; cat "${config}" "data/${train_set}/wav.scp" \
-             "data/${sound_prefix}_train/wav.scp" "data/remix_${valid_set}/gains"; } | md5sum | cut -c1-32)
-    if [ "$(cat "${exp}/.resume_key" 2>/dev/null)" != "${key}" ]; then
-        rm -rf "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log" "${exp}/.done"
-        echo "${key}" > "${exp}/.resume_key"
-    fi
-    if [ "$(cat "${exp}/.done" 2>/dev/null)" = "${key}" ] && compgen -G "${exp}/valid.*.best.pth" > /dev/null; then
-        log "Stage 3: ${exp} is already trained with these options and data (remove ${exp}/.done to retrain)"
-        return 0
-    fi
-    log "Stage 3: training ${exp} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
-    ${gpu_cmd} --num-threads "${threads}" "${exp}/train.log" "${train[@]}" \
-        || die "training failed (see ${exp}/train.log)"
-    echo "${key}" > "${exp}/.done.tmp" && mv "${exp}/.done.tmp" "${exp}/.done"
-}
-
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
-    threads=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
-    [ "${cpu_threads}" -gt 0 ] && threads=${cpu_threads}
-    [ "${ngpu}" -gt 0 ] && threads=1
     valid=data/remix_${valid_set}
     common=(--fs "${fs}" --speech_dir "data/${train_set}" --sound_dir "data/${sound_prefix}_train"
             --train_data_path_and_name_and_type "${remix_dump}/${train_set}/recipe,recipe,text"
             --train_shape_file "${remix_dump}/${train_set}/utt2num_samples"
             --valid_data_path_and_name_and_type "${valid}/wav.scp,speech_mix,sound"
-            --valid_shape_file "${valid}/utt2num_samples" --ngpu "${ngpu}" --resume true)
+            --valid_shape_file "${valid}/utt2num_samples")
     [ -z "${speech_styles}" ] || common+=(--speech_styles "${speech_styles}")
+    inputs=$(digest "data/${train_set}/wav.scp" "data/${sound_prefix}_train/wav.scp" "${valid}/gains" \
+                    "${remix_dump}/${train_set}/recipe")
     if [ -z "${remix_model}" ]; then
         args=(python -m tse2.bin.remix_train --config "${remix_config}" --output_dir "${remix_exp}" "${common[@]}"
               --valid_data_path_and_name_and_type "${valid}/spk1.scp,speech_ref1,sound"
               --valid_data_path_and_name_and_type "${valid}/prompt,prompt,text")
         # shellcheck disable=SC2206
         args+=(${remix_args})
-        train_exp "${remix_exp}" "${remix_config}" "${args[@]}"
+        skip_or_run "Stage 3: ${remix_exp}" "${remix_exp}/.stage3.done" \
+            "config=$(digest "${remix_config}") args=${remix_args} styles=${speech_styles} ngpu=${ngpu} inputs=${inputs}" \
+            "${remix_exp}/config.yaml" -- launch_training 3 "${remix_exp}" remixer "${args[@]}"
     fi
     if [ "${cascade}" = true ] && [ -z "${cascade_model}" ]; then
         args=(python -m tse2.bin.remix_cascade_train --config "${cascade_config}" --output_dir "${cascade_exp}" "${common[@]}")
         for k in 1 2 3 4; do args+=(--valid_data_path_and_name_and_type "${valid}/src${k}.scp,speech_ref${k},sound"); done
         # shellcheck disable=SC2206
         args+=(${cascade_args})
-        train_exp "${cascade_exp}" "${cascade_config}" "${args[@]}"
+        skip_or_run "Stage 3: ${cascade_exp}" "${cascade_exp}/.stage3.done" \
+            "config=$(digest "${cascade_config}") args=${cascade_args} styles=${speech_styles} ngpu=${ngpu} inputs=${inputs}" \
+            "${cascade_exp}/config.yaml" -- launch_training 3 "${cascade_exp}" "cascade separator" "${args[@]}"
     fi
 fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    # decode <remix_eval command> <model> <decode root> <what>: the --item list in ${items[@]}, their
+    # output dirs in ${outs[@]}; one JOB array over every set, logs <root>/log/<command>.JOB.log
+    decode() {
+        local sub=$1 mdl=$2 root=$3 what=$4
+        run_decode() {
+            resume_or_clear "${root}/.stage4.${sub}.key" "${outs[@]}"  # another model's outputs are not kept
+            log "Stage 4: ${what} with ${mdl} (${nj} jobs, logs: ${root}/log/${sub}.*.log)"
+            ${cmd} JOB=1:"${nj}" "${root}/log/${sub}.JOB.log" \
+                python -m tse2.bin.remix_eval "${sub}" --model_dir "${mdl}" "${items[@]}" --job JOB --njobs "${nj}" \
+                || die "${what} failed (see ${root}/log/${sub}.*.log)"
+        }
+        # shellcheck disable=SC2046
+        skip_or_run "Stage 4: ${root} ${sub}" "${root}/.stage4.${sub}.done" \
+            "model=$(model_digest "${mdl}") nj=${nj} inputs=$(digest $(for d in ${test_sets_all}; do echo "data/.stage2.${d}.done"; done))" \
+            $(decode_outputs "${outs[@]}") -- run_decode
+    }
     [ -f "${model}/config.yaml" ] || die "${model}: no trained remixer (run stage 3, or give --remix_model)"
-    items=()
-    for dset in ${test_sets}; do
+    items=() outs=()
+    for dset in ${test_sets_all}; do
         [ -f "data/${dset}/prompt" ] || continue
         items+=(--item "data/${dset},prompt,${dec_root}/decode_${dset}/prompt"
                 --item "data/${dset},prompt_heldout,${dec_root}/decode_${dset}/heldout")
+        outs+=("${dec_root}/decode_${dset}/prompt" "${dec_root}/decode_${dset}/heldout")
     done
-    log "Stage 4: remixing ${test_sets} (training and held-out phrasings) with ${model} (${nj} jobs, logs: ${dec_root}/log/infer.*.log)"
-    ${cmd} JOB=1:"${nj}" "${dec_root}/log/infer.JOB.log" \
-        python -m tse2.bin.remix_eval infer --model_dir "${model}" "${items[@]}" --job JOB --njobs "${nj}" \
-        || die "remixing failed (see ${dec_root}/log/infer.*.log)"
+    decode infer "${model}" "${dec_root}" "remixing ${test_sets_all} (training and held-out phrasings)"
     if [ "${cascade}" = true ]; then
         [ -f "${cascade_sep}/config.yaml" ] || die "${cascade_sep}: no trained cascade separator (run stage 3, or give --cascade_model)"
-        items=()
-        for dset in ${test_sets}; do
-            [ -f "data/${dset}/src1.scp" ] && items+=(--item "data/${dset},${cascade_dec}/decode_${dset}/cascade")
+        items=() outs=()
+        for dset in ${test_sets_all}; do
+            [ -f "data/${dset}/src1.scp" ] || continue
+            items+=(--item "data/${dset},${cascade_dec}/decode_${dset}/cascade")
+            outs+=("${cascade_dec}/decode_${dset}/cascade")
         done
-        log "Stage 4: the ideal cascade on ${test_sets} with ${cascade_sep} (logs: ${cascade_dec}/log/cascade.*.log)"
-        ${cmd} JOB=1:"${nj}" "${cascade_dec}/log/cascade.JOB.log" \
-            python -m tse2.bin.remix_eval cascade --model_dir "${cascade_sep}" "${items[@]}" --job JOB --njobs "${nj}" \
-            || die "the cascade failed (see ${cascade_dec}/log/cascade.*.log)"
+        decode cascade "${cascade_sep}" "${cascade_dec}" "the ideal cascade on ${test_sets_all}"
     fi
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     results=${expdir}/results_remix_${remix_tag}
     rows=()
-    for dset in ${test_sets}; do
+    summaries=()
+    score_dir() {  # <set> <decode dir> <stage-4 marker>: SNRi per task -> <decode dir>/summary.json
+        skip_or_run "Stage 5: $2" "$2/.stage5.done" "decoded=$(digest "$3") data=$(digest "data/.stage2.$1.done")" \
+            "$2/summary.json" -- python -m tse2.bin.remix_eval score --data_dir "data/$1" --decode_dir "$2" \
+            || die "scoring $2 failed"
+        summaries+=("$2/summary.json")
+    }
+    for dset in ${test_sets_all}; do
         [ -f "data/${dset}/prompt" ] || continue
         for p in prompt heldout; do
             out=${dec_root}/decode_${dset}/${p}
-            python -m tse2.bin.remix_eval score --data_dir "data/${dset}" --decode_dir "${out}" \
-                || die "scoring ${out} failed"
-            label="${dset#remix_}, ${p/prompt/training} phrasings"
-            rows+=(--row "${label}=${out}")
+            score_dir "${dset}" "${out}" "${dec_root}/.stage4.infer.done"
+            rows+=(--row "${dset#remix_}, ${p/prompt/training} phrasings=${out}")
         done
         out=${cascade_dec}/decode_${dset}/cascade
         if [ "${cascade}" = true ] && [ -d "${out}" ]; then
-            python -m tse2.bin.remix_eval score --data_dir "data/${dset}" --decode_dir "${out}" || die "scoring ${out} failed"
+            score_dir "${dset}" "${out}" "${cascade_dec}/.stage4.cascade.done"
             rows+=(--row "${dset#remix_}, ideal cascade (PIT + true gains)=${out}")
         fi
     done
-    mkdir -p "${results}"
-    python -m tse2.bin.remix_eval report --out "${results}/RESULTS.md" "${rows[@]}" \
-        --title "Remixing with $(basename "${model}"): SNRi (dB) per task" || die "cannot write ${results}/RESULTS.md"
-    if [ -n "${figure_tasks}" ]; then
-        python -m tse2.bin.remix_eval figure --data_dir "data/remix_${test_set}" \
-            --decode_dir "${dec_root}/decode_remix_${test_set}/prompt" --tasks "${figure_tasks}" \
-            --out "${results}/spectrograms.png" || die "cannot draw ${results}/spectrograms.png"
-    fi
+    report() {
+        mkdir -p "${results}"
+        python -m tse2.bin.remix_eval report --out "${results}/RESULTS.md" "${rows[@]}" \
+            --title "Remixing with $(basename "${model}"): SNRi (dB) per task" || die "cannot write ${results}/RESULTS.md"
+        if [ -n "${figure_tasks}" ]; then
+            python -m tse2.bin.remix_eval figure --data_dir "data/remix_${test_set}" \
+                --decode_dir "${dec_root}/decode_remix_${test_set}/prompt" --tasks "${figure_tasks}" \
+                --out "${results}/spectrograms.png" || die "cannot draw ${results}/spectrograms.png"
+        fi
+    }
+    skip_or_run "Stage 5: ${results}" "${results}/.stage5.done" \
+        "model=$(basename "${model}") rows=${rows[*]} figure=${figure_tasks} scores=$(digest "${summaries[@]}")" \
+        "${results}/RESULTS.md" -- report
     log "Stage 5: ${results}/RESULTS.md"
 fi
 log "Done"

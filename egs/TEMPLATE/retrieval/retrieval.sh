@@ -6,6 +6,9 @@
 #
 #   ./run.sh [--stage N] [--stop_stage M] [--nj 2] [--ngpu 1] [--cmd "queue.pl --mem 4G"]
 #
+# Every stage (or each set or model of it) leaves a marker holding the options and inputs it ran
+# with and is skipped on a rerun with the same ones (utils/lib/stages.sh; --force true reruns).
+#
 # Stages:
 #   1  data: local/data.sh writes Kaldi data dirs with utt2style, validated
 #   2  style labels and prompts: dump/ret/<set>/{wav.scp,style,utt2style,utt2num_samples},
@@ -17,16 +20,9 @@ set -euo pipefail
 # one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
 . utils/lib/stage_guard.sh
 guard_stages
-stage_args=$(printf "%q " "$0" "$@")
-
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
-die() {
-    log "Error: $*" >&2
-    exit 1
-}
+# log, die, skip_or_run, digest, run_jobs, parts, launch_training, record_run (utils/lib/stages.sh)
+. utils/lib/stages.sh
+run_args=$(printf "%q " "$0" "$@")
 
 stage=1               # first stage to run
 stop_stage=10000      # last stage to run
@@ -35,6 +31,7 @@ ngpu=0                # GPUs of the training job
 cmd=                  # job runner of CPU stages (default: train_cmd of cmd.sh)
 gpu_cmd=              # job runner of training (default: cuda_cmd of cmd.sh)
 cpu_threads=0         # threads of a CPU training job (0: every core)
+force=false           # rerun stages even when their done-marker matches
 fs=16000
 train_set=train
 valid_set=dev
@@ -58,7 +55,7 @@ example_queries=      # '|'-separated user phrasings shown in RESULTS.md with th
 # shellcheck disable=SC1091
 . ./cmd.sh
 . utils/parse_options.sh
-guard_recipe_dir "${stage_args}"
+guard_recipe_dir "${run_args}"
 [ $# -eq 0 ] || die "unknown arguments: $*"
 cmd=${cmd:-${train_cmd}}
 gpu_cmd=${gpu_cmd:-${cuda_cmd}}
@@ -83,41 +80,45 @@ models() {  # the experiment dirs of this run
     for a in ${ablations}; do echo "${ret_exp}_${a}"; done
 }
 
+record_run
+
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log "Stage 1: data preparation for ${all_sets}"
-    # shellcheck disable=SC2086
-    local/data.sh --nj "${nj}" --cmd "${cmd}" --fs "${fs}" ${local_data_opts}
-    dirs=()
-    for dset in ${all_sets}; do
-        [ -f "data/${dset}/${style_file}" ] || die "local/data.sh did not write data/${dset}/${style_file}"
-        dirs+=("data/${dset}")
-    done
-    python -m tse2.bin.validate_data_dir --fs "${fs}" "${dirs[@]}" || die "invalid data dirs (see the messages above)"
+    # shellcheck disable=SC2046
+    skip_or_run "Stage 1" data/.stage1.done "local_data_opts=${local_data_opts} fs=${fs} sets=${all_sets} corpora=$(corpus_locations | tr '\n' ' ')" \
+        $(for d in ${all_sets}; do echo "data/${d}/wav.scp data/${d}/${style_file}"; done) \
+        -- run_local_data $(for d in ${all_sets}; do echo "data/${d}"; done) -- "${style_file}"
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     log "Stage 2: style labels and prompts in ${ret_dump}"
-    for dset in ${all_sets}; do
-        first=false
-        [ "${dset}" = "${train_set}" ] && first=true
-        python -m tse2.bin.retrieval_data prepare --data_dir "data/${dset}" --out "${ret_dump}/${dset}" \
-            --style_file "${style_file}" --style_list "${ret_dump}/style_list" --write_style_list "${first}" \
-            --fs "${fs}" || die "cannot prepare data/${dset}"
-    done
-    python -c 'import sys; from tse2.cues.styles import StyleVocab; from tse2.models.retrieval import read_style_list
+    prepare_dump() {
+        local dset first
+        for dset in ${all_sets}; do  # the training set first: it writes the style list
+            first=false
+            [ "${dset}" = "${train_set}" ] && first=true
+            python -m tse2.bin.retrieval_data prepare --data_dir "data/${dset}" --out "${ret_dump}/${dset}" \
+                --style_file "${style_file}" --style_list "${ret_dump}/style_list" --write_style_list "${first}" \
+                --fs "${fs}" || die "cannot prepare data/${dset}"
+        done
+        python -c 'import sys; from tse2.cues.styles import StyleVocab; from tse2.models.retrieval import read_style_list
 print(StyleVocab.load(read_style_list(sys.argv[1]), sys.argv[2] or None).to_json())' \
-        "${ret_dump}/style_list" "${style_vocab}" > "${ret_dump}/style_vocab.json.tmp" \
-        && mv "${ret_dump}/style_vocab.json.tmp" "${ret_dump}/style_vocab.json" || die "bad style vocabulary"
+            "${ret_dump}/style_list" "${style_vocab}" > "${ret_dump}/style_vocab.json.tmp" \
+            && mv "${ret_dump}/style_vocab.json.tmp" "${ret_dump}/style_vocab.json" || die "bad style vocabulary"
+    }
+    # shellcheck disable=SC2046
+    skip_or_run "Stage 2" "${ret_dump}/.stage2.done" \
+        "sets=${all_sets} style_file=${style_file} vocab=$(digest "${style_vocab}") fs=${fs} inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}/wav.scp data/${d}/${style_file}"; done))" \
+        "${ret_dump}/style_list" "${ret_dump}/style_vocab.json" \
+        $(for d in ${all_sets}; do echo "${ret_dump}/${d}/wav.scp ${ret_dump}/${d}/style"; done) -- prepare_dump
 fi
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
-    threads=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
-    [ "${cpu_threads}" -gt 0 ] && threads=${cpu_threads}
-    [ "${ngpu}" -gt 0 ] && threads=1
+    inputs=$(digest "${ret_dump}/style_list" "${ret_dump}/style_vocab.json" "${ret_dump}/${train_set}/"{wav.scp,style,utt2num_samples} \
+                    "${ret_dump}/${valid_set}/"{wav.scp,style})
     for exp in $(models); do
         extra=""
         [ "${exp}" = "${ret_exp}" ] || extra=$(ablation_args "${exp#"${ret_exp}_"}")
-        mkdir -p "${exp}"
         train=(python -m tse2.bin.retrieval_train --config "${ret_config}" --output_dir "${exp}"
                --style_list "${ret_dump}/style_list" --style_vocab "${ret_dump}/style_vocab.json"
                --train_data_path_and_name_and_type "${ret_dump}/${train_set}/wav.scp,speech,sound"
@@ -125,41 +126,32 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
                --train_shape_file "${ret_dump}/${train_set}/utt2num_samples"
                --valid_data_path_and_name_and_type "${ret_dump}/${valid_set}/wav.scp,speech,sound"
                --valid_data_path_and_name_and_type "${ret_dump}/${valid_set}/style,style,text_int"
-               --valid_shape_file "${ret_dump}/${valid_set}/utt2num_samples"
-               --ngpu "${ngpu}" --resume true)
+               --valid_shape_file "${ret_dump}/${valid_set}/utt2num_samples")
         # shellcheck disable=SC2206
         train+=(${extra} ${ret_args})
-        { echo "#!/usr/bin/env bash"; echo "cd $(pwd) && . ./path.sh";
-          echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${train[@]}")"; } > "${exp}/run.sh"
-        chmod +x "${exp}/run.sh"
-        # --resume continues an interrupted run of the same command on the same data, never another's
-        key=$( { printf '%s\n' "${train[@]}"; cat "${ret_config}" "${ret_dump}/style_list" "${ret_dump}/style_vocab.json" \
-                 "${ret_dump}/${train_set}/"{wav.scp,style,utt2num_samples} "${ret_dump}/${valid_set}/"{wav.scp,style}; } | md5sum | cut -c1-32)
-        if [ "$(cat "${exp}/.resume_key" 2>/dev/null)" != "${key}" ]; then
-            rm -rf "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log" "${exp}/.done"
-            echo "${key}" > "${exp}/.resume_key"
-        fi
-        # a finished training of this same key is kept, with its train.log (a rerun would overwrite it)
-        if [ "$(cat "${exp}/.done" 2>/dev/null)" = "${key}" ] && compgen -G "${exp}/valid.*.best.pth" > /dev/null; then
-            log "Stage 3: ${exp} is already trained with these options and data (remove ${exp}/.done to retrain)"
-            continue
-        fi
-        log "Stage 3: training ${exp} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
-        ${gpu_cmd} --num-threads "${threads}" "${exp}/train.log" "${train[@]}" \
-            || die "training failed (see ${exp}/train.log)"
-        echo "${key}" > "${exp}/.done.tmp" && mv "${exp}/.done.tmp" "${exp}/.done"
+        skip_or_run "Stage 3: ${exp}" "${exp}/.stage3.done" \
+            "config=$(digest "${ret_config}") args=${extra} ${ret_args} ngpu=${ngpu} inputs=${inputs}" \
+            "${exp}/config.yaml" -- launch_training 3 "${exp}" "retrieval model" "${train[@]}"
     done
 fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    embed() {  # <exp> <set>
+        local out=$1/index_$2
+        # embed keeps the finished chunks of this same model and data (a digest in each chunk)
+        log "Stage 4: embedding $2 with $1 (${nj} jobs, logs: ${out}/log/)"
+        ${cmd} JOB=1:"${nj}" "${out}/log/embed.JOB.log" \
+            python -m tse2.bin.retrieval_index embed --model_dir "$1" \
+                --wav_scp "${ret_dump}/$2/wav.scp" --out "${out}" --job JOB --njobs "${nj}" \
+            || die "embedding failed (see ${out}/log/)"
+        python -m tse2.bin.retrieval_index merge --out "${out}" --njobs "${nj}"
+    }
     for exp in $(models); do
+        [ -f "${exp}/.stage3.done" ] || die "${exp} has no trained model: run stage 3"
         for dset in ${test_sets}; do
-            log "Stage 4: embedding ${dset} with ${exp} (${nj} jobs, logs: ${exp}/index_${dset}/log/)"
-            ${cmd} JOB=1:"${nj}" "${exp}/index_${dset}/log/embed.JOB.log" \
-                python -m tse2.bin.retrieval_index embed --model_dir "${exp}" \
-                    --wav_scp "${ret_dump}/${dset}/wav.scp" --out "${exp}/index_${dset}" --job JOB --njobs "${nj}" \
-                || die "embedding failed (see ${exp}/index_${dset}/log/)"
-            python -m tse2.bin.retrieval_index merge --out "${exp}/index_${dset}" --njobs "${nj}"
+            skip_or_run "Stage 4: ${exp} ${dset}" "${exp}/.stage4.${dset}.done" \
+                "trained=$(digest "${exp}/.stage3.done") nj=${nj} inputs=$(digest "${ret_dump}/${dset}/wav.scp")" \
+                "${exp}/index_${dset}/index.json" -- embed "${exp}" "${dset}"
         done
     done
 fi
@@ -172,24 +164,33 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     report=()
     for exp in $(models); do
         for dset in ${test_sets}; do
-            log "Stage 5: scoring ${exp} on ${dset}"
             durs=()
             [ -f "data/${dset}/utt2dur" ] && durs=(--utt2dur "data/${dset}/utt2dur")
-            python -m tse2.bin.retrieval_score score --model_dir "${exp}" --index "${exp}/index_${dset}" \
-                --utt2style "${ret_dump}/${dset}/utt2style" "${durs[@]}" --out "${exp}/score_${dset}" \
-                --n_trials "${n_trials}" --n_distractors "${n_distractors}" "${queries[@]}" > /dev/null \
-                || die "scoring failed"
+            score_set() {  # <exp> <set>
+                python -m tse2.bin.retrieval_score score --model_dir "$1" --index "$1/index_$2" \
+                    --utt2style "${ret_dump}/$2/utt2style" "${durs[@]}" --out "$1/score_$2" \
+                    --n_trials "${n_trials}" --n_distractors "${n_distractors}" "${queries[@]}" > /dev/null \
+                    || die "scoring $1 on $2 failed"
+            }
+            skip_or_run "Stage 5: scoring ${exp} on ${dset}" "${exp}/.stage5.${dset}.done" \
+                "index=$(digest "${exp}/.stage4.${dset}.done") trials=${n_trials}/${n_distractors} queries=${example_queries} labels=$(digest "${ret_dump}/${dset}/utt2style" "${durs[@]:1}")" \
+                "${exp}/score_${dset}/results.json" -- score_set "${exp}" "${dset}"
             report+=(--score "${exp}/score_${dset}")
         done
     done
     sep=()
     if [ "${separability}" = true ]; then
         set -- ${test_sets}
-        log "Stage 5: style separability (acoustic features, ${train_set} -> $1)"
-        python -m tse2.bin.retrieval_score separability --train "${ret_dump}/${train_set}" --test "${ret_dump}/$1" \
-            --out "${expdir}/separability" > /dev/null || die "separability failed"
+        separability() {  # <train set> <test set>
+            python -m tse2.bin.retrieval_score separability --train "${ret_dump}/$1" --test "${ret_dump}/$2" \
+                --out "${expdir}/separability" > /dev/null || die "separability failed"
+        }
+        skip_or_run "Stage 5: style separability (acoustic features, ${train_set} -> $1)" "${expdir}/separability/.stage5.done" \
+            "train=$(digest "${ret_dump}/${train_set}/wav.scp" "${ret_dump}/${train_set}/utt2style") test=$(digest "${ret_dump}/$1/wav.scp" "${ret_dump}/$1/utt2style")" \
+            "${expdir}/separability/separability.json" -- separability "${train_set}" "$1"
         sep=(--separability "${expdir}/separability")
     fi
+    # the report only reads the scores: it is cheap and always rewritten
     python -m tse2.bin.retrieval_score report "${report[@]}" "${sep[@]}" --out "${results}/RESULTS.md" > /dev/null
     log "Stage 5: ${results}/RESULTS.md"
 fi

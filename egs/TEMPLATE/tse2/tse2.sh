@@ -24,15 +24,8 @@ set -euo pipefail
 # one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
 . utils/lib/stage_guard.sh
 guard_stages
-
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
-die() {
-    log "Error: $*" >&2
-    exit 1
-}
+# log, die, skip_or_run, digest, run_jobs, parts, launch_training, record_run (utils/lib/stages.sh)
+. utils/lib/stages.sh
 
 # General options
 stage=1           # first stage to run
@@ -107,8 +100,6 @@ pack_system=               # selector packed with the separator (default: the fi
 
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
-help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
-
 log "$0 $*"
 run_args=$(printf '%q ' "$0" "$@")
 # shellcheck disable=SC1091
@@ -162,110 +153,21 @@ system_info() {  # <system> -> sets kind cue kinds source sys_dir
 }
 
 # ---------------------------------------------------------------------------------------- helpers
-# One restart mechanism: a unit of work (a stage, or one set or system of it) is done when its
-# marker holds exactly the signature (options, input checksums) it would run with now and its
-# outputs are still there.  An earlier stage rerun changes the checksums the later ones hold.
-stage_done() {  # <marker> <signature> [<output file that must exist> | scp:<list of them> ...]
-    [ "${force}" = false ] && [ -f "$1" ] && [ "$(cat "$1")" = "$2" ] || return 1
-    local f missing
-    for f in "${@:3}"; do
-        if [ "${f#scp:}" != "${f}" ]; then  # every file an scp lists, e.g. the wavs of a mixture dir
-            f=${f#scp:}
-            [ -s "${f}" ] || { log "${f} is missing: rerunning"; return 1; }
-            missing=$(awk '{ print $2 }' "${f}" | while read -r p; do [ -s "${p}" ] || { echo "${p}"; break; }; done)
-            [ -z "${missing}" ] || { log "${missing} (listed in ${f}) is missing or empty: rerunning"; return 1; }
-        else
-            [ -s "${f}" ] || { log "${f} is missing: rerunning"; return 1; }
-        fi
-    done
-}
-mark_done() {  # <marker> <signature>
-    mkdir -p "$(dirname "$1")"
-    printf '%s\n' "$2" > "$1.tmp" && mv "$1.tmp" "$1"
-}
-skip_or_run() {  # <what> <marker> <signature> [<output> ...] -- <command ...>
-    local what=$1 marker=$2 signature=$3 outputs=()
-    shift 3
-    while [ "$1" != -- ]; do outputs+=("$1"); shift; done
-    shift
-    if stage_done "${marker}" "${signature}" "${outputs[@]}"; then
-        log "${what}: already done with the same options and inputs (${marker}); skipping"
-        return 0
-    fi
-    rm -f "${marker}"
-    "$@"
-    mark_done "${marker}" "${signature}"
-}
-digest() {  # <file> ... -> md5 of their concatenation; missing files count as empty
-    local f
-    for f in "$@"; do [ ! -f "${f}" ] || cat "${f}"; done | md5sum | cut -c1-32
-}
+# The restart rule, job splitting and training launch are utils/lib/stages.sh's.
 sep_outputs() {  # <set> ... -> checksum of the stage-6 markers of those sets
     local d files=()
     for d in "$@"; do files+=("${sep_exp}/.stage6.${d}.done"); done
     digest "${files[@]}"
 }
-# Split <list> into at most --nj parts, run <command> (JOB = part number) as a JOB array through
-# <runner>, log to <log prefix>.JOB.log; then `parts <pattern with JOB>` lists the part files.
-run_jobs() {  # <runner> <list> <split dir> <part name> <log prefix> <command ...>
-    local runner=$1 list=$2 split=$3 name=$4 logs=$5
-    shift 5
-    _nj=$(utils/split_list.sh "${list}" "${split}" "${nj}" "${name}")
-    log "  ${_nj} jobs (logs: ${logs}.*.log)"
-    # shellcheck disable=SC2086
-    ${runner} JOB=1:"${_nj}" "${logs}.JOB.log" "$@"
-}
-parts() {  # <pattern with JOB> -> one path per part of the last run_jobs
-    local n
-    for n in $(seq "${_nj}"); do printf '%s\n' "${1//JOB/${n}}"; done
-}
-train_threads() {  # threads of a training job: one per GPU process, else --cpu_threads or every core
-    # (nproc alone would answer 1: it honours the OMP_NUM_THREADS=1 that path.sh sets)
-    if [ "${ngpu}" -gt 0 ]; then echo 1; elif [ "${cpu_threads}" -gt 0 ]; then echo "${cpu_threads}";
-    else env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc; fi
-}
-# Runs an ESPnet training command through ESPnet's launcher (--ngpu GPUs, --num_nodes nodes, DDP;
-# fp16 on GPU as in the paper; --resume: an interrupted run continues) and saves it as
-# <exp>/run.sh, a replay script runnable on its own.
-launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
-    local stage_no=$1 exp=$2 what=$3 use_amp=false threads
-    shift 3
-    [ "${ngpu}" -gt 0 ] && use_amp=true
-    threads=$(train_threads)
-    mkdir -p "${exp}"
-    # the fixed options go first, so that options given by the user (last) win
-    local cmd_line=("${@:1:3}" --ngpu "${ngpu}" --use_amp "${use_amp}" --resume true "${@:4}")
-    { echo "#!/usr/bin/env bash"; echo "# Stage ${stage_no} of $(pwd)/tse2.sh; run from $(pwd)"; echo "cd $(pwd) && . ./path.sh";
-      echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${cmd_line[@]}")"; } > "${exp}/run.sh"
-    chmod +x "${exp}/run.sh"
-    log "Stage ${stage_no}: training the ${what} (log: ${exp}/train.log; replay: ${exp}/run.sh)"
-    # the job runner gives the job its threads (path.sh, which every job sources, pins one)
-    python -m espnet2.bin.launch \
-        --cmd "${gpu_cmd} --num-threads ${threads}" --log "${exp}/train.log" --ngpu "${ngpu}" --num_nodes "${num_nodes}" \
-        --init_file_prefix "${exp}/.dist_init_" --multiprocessing_distributed true -- \
-        "${cmd_line[@]}" || die "${what} training failed (see ${exp}/train.log)"
-}
-
-mkdir -p "${expdir}"
-printf '%s\n' "${run_args}" >> "${expdir}/run_history.txt"
+record_run
 
 # ----------------------------------------------------------------------------------------- stages
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log "Stage 1: data preparation for ${all_sets}"
-    prepare_data() {
-        # shellcheck disable=SC2086
-        local/data.sh --nj "${nj}" --cmd "${cmd}" --fs "${fs}" ${local_data_opts}
-        local dset dirs=()
-        for dset in ${all_sets}; do
-            [ -d "data/${dset}" ] || die "local/data.sh did not create data/${dset}"
-            dirs+=("data/${dset}")
-        done
-        python -m tse2.bin.validate_data_dir --fs "${fs}" "${dirs[@]}" || die "invalid data dirs (see the messages above)"
-    }
     # shellcheck disable=SC2046
-    skip_or_run "Stage 1" data/.stage1.done "local_data_opts=${local_data_opts} fs=${fs} sets=${all_sets}" \
-        $(for d in ${all_sets}; do echo "data/${d}/wav.scp"; done) -- prepare_data
+    skip_or_run "Stage 1" data/.stage1.done "local_data_opts=${local_data_opts} fs=${fs} sets=${all_sets} corpora=$(corpus_locations | tr '\n' ' ')" \
+        $(for d in ${all_sets}; do echo "data/${d}/wav.scp"; done) -- run_local_data $(for d in ${all_sets}; do echo "data/${d}"; done)
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then

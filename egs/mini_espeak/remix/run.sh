@@ -10,7 +10,7 @@ set -euo pipefail
     --fs 16000 \
     --train_set train \
     --valid_set dev \
-    --test_set test \
+    --test_sets test \
     --nj 2 \
     --remix_config conf/remix.yaml \
     --remix_model released/remix_blstm_minilm \

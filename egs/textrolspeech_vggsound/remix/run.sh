@@ -10,7 +10,7 @@ set -euo pipefail
     --fs 16000 \
     --train_set train \
     --valid_set dev \
-    --test_set test \
+    --test_sets test \
     --length 5.0 \
     --n_train_slots 20000 \
     --n_valid 800 \
