@@ -82,7 +82,7 @@ def test_make_install_and_tamper(exp_dir, tmp_path):
     data = bytearray((rel / "model.pth").read_bytes())  # one flipped byte: refused, naming the file
     data[-100] ^= 1
     (rel / "model.pth").write_bytes(bytes(data))
-    with pytest.raises(ReleaseError, match="model.pth: its sha256 does not match"):
+    with pytest.raises(ReleaseError, match="model.pth: its sha256 differs"):
         read_release(rel)
     assert tool.main(["install", "--release_dir", str(rel), "--exp_dir", str(tmp_path / "other")]) == 1
     assert not (tmp_path / "other").exists()

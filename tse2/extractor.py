@@ -3,8 +3,8 @@
     from tse2 import TextGuidedExtractor
 
     ex = TextGuidedExtractor.from_pretrained("exp/packed/tflocoformer_tiny_minilm_whisper")
-    result = ex(wav, "Extract the speaker who starts first.", fs=44100)
-    result.target, result.other, result.scores, result.selected
+    result = ex(wav, "Extract the speaker who starts first.", rate=44100)
+    result.target, result.other, result.scores, result.selected, result.fs
 
 A packed model dir (``tse2.bin.pack``, stage 10; layout in :mod:`tse2.packing`) holds the
 separator and the selector, loaded through the runtimes of :mod:`tse2.inference`.
@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from tse2.inference import AttributeSelector, ClassifierSelector, Separator
-from tse2.packing import PackError, read_meta
+from tse2.packing import META, PackError, read_meta
 from tse2.utils.audio import MIN_RATE, AudioError, back_to_rate, check_recording, read_audio, to_model_input  # noqa: F401
 from tse2.utils.audio import check_waveform as check_audio  # noqa: F401  (this module's name for it)
 
@@ -52,14 +52,22 @@ class Extraction:
 class TextGuidedExtractor:
     """Separator + selector.  Call it with a waveform (or a path) and a prompt."""
 
-    def __init__(self, separator, selector, fs: int) -> None:
-        self.separator, self.selector, self.fs = separator, selector, int(fs)
+    def __init__(self, separator, selector, fs: Optional[int] = None) -> None:
+        self.separator, self.selector = separator, selector
+        self.fs = int(fs or separator.fs)  # the rate the models run at (the separator's config's fs)
+        sel_fs = getattr(selector, "fs", None)
+        if sel_fs is not None and int(sel_fs) != self.fs:
+            raise ValueError(f"the separator runs at {self.fs} Hz and the classifier at {sel_fs} Hz; "
+                             "pair models trained at one rate")
 
     @classmethod
     def from_pretrained(cls, model_dir: Union[str, Path], device: str = "cpu",
                         selector: str = "classifier") -> "TextGuidedExtractor":
         root = Path(model_dir).resolve()
         meta = read_meta(root)
+        if meta.get("kind") != "extractor":
+            raise PackError(f"{root}: a packed {meta.get('kind')}, not an extractor (load it with tse2.Remixer "
+                            "or tse2.StyleRetrieval)")
         if selector not in SELECTORS:
             raise ValueError(f"unknown selector {selector!r}; choose one of {', '.join(SELECTORS)}")
         sep = meta["separator"]
@@ -72,16 +80,20 @@ class TextGuidedExtractor:
             chooser = ClassifierSelector(root / c["config"], root / c["model"], device)
         else:
             chooser = AttributeSelector()
-        return cls(separator, chooser, meta["fs"])
+        if int(meta["fs"]) != separator.fs:
+            raise PackError(f"{root}: {META} says {meta['fs']} Hz, the separator's config {separator.fs} Hz; repack it")
+        return cls(separator, chooser)
 
-    def __call__(self, wav: Union[np.ndarray, str, Path], prompt: Optional[str] = None, fs: Optional[int] = None,
-                 enroll: Optional[np.ndarray] = None, name: str = "input") -> Extraction:
-        """Extracts from ``wav`` (samples or (samples, channels) at ``fs``, default the model's rate,
-        or a file path); ``enroll`` (at the same rate) for an enrollment classifier; ``name`` for messages."""
+    def __call__(self, wav: Union[np.ndarray, str, Path], prompt: Optional[str] = None, rate: Optional[int] = None,
+                 enroll: Optional[np.ndarray] = None, name: str = "input", fs: Optional[int] = None) -> Extraction:
+        """Extracts from ``wav`` (samples or (samples, channels) at ``rate``, default the model's
+        rate, or a file path); ``enroll`` (at the same rate) for an enrollment classifier; ``name``
+        for messages.  ``fs`` is the 0.1 name of ``rate``."""
+        rate = rate or fs
         if isinstance(wav, (str, Path)):
             name = str(wav)
-            wav, fs = read_audio(str(wav), mono=False)
-        rate = int(fs or self.fs)
+            wav, rate = read_audio(str(wav), mono=False)
+        rate = int(rate or self.fs)
         wav = check_recording(wav, rate, name)
         length = len(wav)
         x = to_model_input(wav, rate, self.fs, name)

@@ -1,22 +1,26 @@
-"""The packed model dir: a separator and a selector in one self-contained, relocatable directory.
+"""The packed model dir: a model of any kind in one self-contained, relocatable directory.
 
-    tse2_model.json            format, sample rate, software versions, what was packed from where,
-                               and the sha256 of every file in the pack (``files``)
-    separator/config.yaml      the ESPnet enhancement config of stage 5
-    separator/model.pth        its checkpoint
-    classifier/config.yaml     the ESPnet classifier config of stage 7, model dirs made relative
-    classifier/model.pth       its checkpoint
-    classifier/text_encoder/   the text model dir with its tokenizer, when it is a local dir
-    classifier/speech_encoder/ the pretrained speech model (dir or file), when it is a local one
+    tse2_model.json            the manifest (:mod:`tse2.manifest`): format, kind, sample rate,
+                               software versions, what was packed from where, and the sha256 of
+                               every file in the pack (``files``)
+    <part>/config.yaml         the part's ESPnet config, pretrained model dirs made relative
+    <part>/model.pth           its checkpoint
+    <part>/text_encoder/       the text model dir with its tokenizer, when it is a local dir
+    <part>/speech_encoder/     the pretrained speech model (dir or file), when it is a local one
+
+The parts of each kind (:data:`KINDS`): an ``extractor`` holds ``separator/`` (stage 5) and
+``classifier/`` (stage 7, optional: without it the pack serves the training-free selector); a
+``remixer``, ``cascade`` or ``retrieval`` pack holds one part of that name (a retrieval config
+names its styles itself).  Each kind loads with its runtime's ``from_pretrained``.
 
 Checkpoints hold only what was trained (frozen pretrained weights are left out, see
 ``tse2.models.encoders.exclude_frozen_from_state_dict``), and each pretrained model is stored once:
 a local model dir is copied, a model a Python package ships (``pkg://module``) is referenced and
-the package's name and version recorded in ``packages`` of ``tse2_model.json``.
+the package's name and version recorded in ``packages`` of ``tse2_model.json``.  The sample rate
+is the one the parts' configs record (they must agree).
 
-:func:`pack` writes it (``tse2.bin.pack``, stage 10); :func:`read_meta` checks and reads it for
-:class:`tse2.extractor.TextGuidedExtractor`, and verifies every file's checksum.  Every path inside
-is relative to the dir.
+:func:`pack_parts` writes it (``tse2.bin.pack``, stage 10); :func:`read_meta` checks and reads it
+and verifies every file's checksum.  Every path inside is relative to the dir.
 
 ``pack`` removes nothing it did not write: it writes a fresh temporary dir next to ``out_dir`` and
 renames it into place.  An existing ``out_dir`` must be empty or a tse2 pack holding only what a
@@ -33,53 +37,30 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, List, Optional
 
-from tse2.inference.classifier import MODEL_DIR_KEYS
-from tse2.utils.fileio import read_yaml_config, sha256, umask
+from tse2.models.checkpoint import MODEL_DIR_KEYS
+from tse2.manifest import FORMAT, digests, read_manifest
+from tse2.utils.fileio import read_yaml_config, umask
 
-FORMAT = 1
 META = "tse2_model.json"
 # what a pack holds at its top level (``check/``: the wavs of ``tse2.bin.pack --check_mix_dir``)
-PACK_ENTRIES = (META, "separator", "classifier", "check")
+PACK_ENTRIES = (META, "separator", "classifier", "remixer", "cascade", "retrieval", "check")
 
 
 class PackError(ValueError):
     """A pack that cannot be written or read as asked; the message names the path."""
 
 
-def _files(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            yield Path(dirpath, name)
-
-
 def read_meta(root: Path, verify: bool = True) -> Dict:
-    """The pack's ``tse2_model.json``, or an error saying what ``root`` is not.
-
-    With ``verify``, every file the pack recorded is checked against its sha256: a truncated,
-    replaced or missing file is an error naming it (before anything is unpickled or loaded)."""
+    """The pack's ``tse2_model.json`` (:func:`tse2.manifest.read_manifest`), or an error saying what
+    ``root`` is not.  With ``verify``, every file the pack recorded is checked against its sha256."""
     root = Path(root)
-    meta_path = root / META
-    if not meta_path.is_file():
+    if not (root / META).is_file():
         raise FileNotFoundError(f"{root} is not a packed tse2 model ({META} is missing; "
                                 "make one with python -m tse2.bin.pack or stage 10)")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackError(f"{meta_path}: not valid JSON ({exc}); repack the model") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise PackError(f"{meta_path}: format {meta.get('format') if isinstance(meta, dict) else None!r}; "
-                        f"this tse2 reads format {FORMAT}")
-    if verify:
-        for rel, digest in (meta.get("files") or {}).items():
-            path = root / rel
-            if not path.is_file():
-                raise PackError(f"{path}: missing from the pack ({META} lists it); repack the model")
-            if sha256(path) != digest:
-                raise PackError(f"{path}: its sha256 differs from the one {META} recorded (a changed, "
-                                "truncated or replaced file); repack the model")
+    meta = read_manifest(root, META, verify, PackError, fix="repack the model")
+    meta.setdefault("kind", "extractor")  # packs written before every kind could be packed
     return meta
 
 
@@ -176,20 +157,46 @@ def file_mode_dir(path: Path) -> int:
         return 0o777 & ~umask()
 
 
+KINDS = {  # pack kind: the parts it holds, each loaded by its runtime (PACK_KIND of the runtime)
+    "extractor": ("separator", "classifier"),  # a separator and (optionally) a classifier
+    "remixer": ("remixer",),
+    "cascade": ("cascade",),
+    "retrieval": ("retrieval",),
+}
+
+
 def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[Path], cls_model: Optional[Path],
-         fs: int, sources: Optional[Dict] = None) -> Path:
-    """Copies everything an extractor needs into ``out_dir``: written to a new temporary dir next
-    to it, then renamed into place (an existing pack there is swapped out whole, then removed)."""
+         fs: Optional[int] = None, sources: Optional[Dict] = None) -> Path:
+    """Packs an extractor (:func:`pack_parts` of kind ``extractor``); ``fs``, when given, must be
+    the rate the models' configs record."""
+    parts = {"separator": (sep_config, sep_model)}
+    if cls_config:
+        parts["classifier"] = (cls_config, cls_model)
+    return pack_parts(out_dir, "extractor", parts, sources, fs)
+
+
+def pack_parts(out_dir: Path, kind: str, parts: Dict[str, tuple], sources: Optional[Dict] = None,
+               fs: Optional[int] = None) -> Path:
+    """Copies every part ``{name: (config, checkpoint)}`` of a model of ``kind`` (:data:`KINDS`)
+    and the pretrained models they name into ``out_dir``: written to a new temporary dir next to
+    it, then renamed into place (an existing pack there is swapped out whole, then removed)."""
     out_dir = Path(out_dir)
-    for f in (sep_config, sep_model) + ((cls_config, cls_model) if cls_config else ()):
-        if not Path(f).is_file():
-            raise FileNotFoundError(f"{f}: missing, cannot pack it")
+    if kind not in KINDS:
+        raise PackError(f"unknown pack kind {kind!r}; one of {', '.join(KINDS)}")
+    unknown = [p for p in parts if p not in KINDS[kind]]
+    if unknown or KINDS[kind][0] not in parts:
+        raise PackError(f"a packed {kind} holds {' and '.join(KINDS[kind])}, got {', '.join(parts) or 'nothing'}")
+    for config, model in parts.values():
+        for f in (config, model):
+            if not Path(f).is_file():
+                raise FileNotFoundError(f"{f}: missing, cannot pack it")
+    rate = _common_rate(parts, fs)
     check_out_dir(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         os.chmod(tmp, file_mode_dir(out_dir))  # mkdtemp's 0700 would make the pack private
-        _write(tmp, sep_config, sep_model, cls_config, cls_model, fs, sources)
+        _write(tmp, kind, parts, rate, sources)
         old = None
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
@@ -203,39 +210,66 @@ def pack(out_dir: Path, sep_config: Path, sep_model: Path, cls_config: Optional[
     return out_dir
 
 
-def _write(tmp: Path, sep_config: Path, sep_model: Path, cls_config: Optional[Path], cls_model: Optional[Path],
-           fs: int, sources: Optional[Dict]) -> None:
+def _common_rate(parts: Dict[str, tuple], fs: Optional[int]) -> int:
+    """The rate every part's config records (they must agree, and agree with ``fs`` when given)."""
+    from tse2.utils.audio import model_rate
+
+    rates = {name: model_rate(read_yaml_config(config), str(config)) for name, (config, _) in parts.items()}
+    if fs is not None:
+        rates["--fs"] = int(fs)
+    if len(set(rates.values())) > 1:
+        raise PackError("the parts run at different rates (" + ", ".join(f"{k}: {v} Hz" for k, v in rates.items())
+                        + "); pack models trained at one rate")
+    return next(iter(rates.values()))
+
+
+def _write(tmp: Path, kind: str, parts: Dict[str, tuple], fs: int, sources: Optional[Dict]) -> None:
+    meta = {"format": FORMAT, "kind": kind, "fs": int(fs), "versions": _versions(), "sources": sources or {}}
+    for name, (config, model) in parts.items():
+        (tmp / name).mkdir(parents=True)
+        conf = _write_config(tmp / name, Path(config), meta)
+        shutil.copyfile(model, tmp / name / "model.pth")
+        meta[name] = {"config": f"{name}/config.yaml", "model": f"{name}/model.pth"}
+        if name == "classifier":
+            meta[name]["cue"] = conf.get("cue", "text")
+    meta["files"] = digests(tmp)
+    (tmp / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+
+
+def _write_config(part_dir: Path, config: Path, meta: Dict) -> Dict:
+    """Writes ``part_dir/config.yaml``: the config as it is when nothing in it points outside (a
+    separator's), else with its pretrained model dirs copied in (or, for a ``pkg://`` model,
+    referenced with the package's version) and a retrieval model's style names written in.
+    Returns the config as written."""
     import yaml
 
-    (tmp / "separator").mkdir(parents=True)
-    shutil.copyfile(sep_config, tmp / "separator/config.yaml")
-    shutil.copyfile(sep_model, tmp / "separator/model.pth")
-    meta = {"format": FORMAT, "fs": int(fs), "versions": _versions(), "sources": sources or {},
-            "separator": {"config": "separator/config.yaml", "model": "separator/model.pth"}}
-    if cls_config:
-        (tmp / "classifier").mkdir()
-        conf = read_yaml_config(cls_config)
-        for key, dirname in MODEL_DIR_KEYS:
-            sub = conf.get(key) or {}
-            sub.pop("cache_dir", None)  # a feature cache belongs to the recipe, not to the pack
-            md = str(sub.get("model_dir") or "")
-            if md.startswith("pkg://"):  # shipped by an installed package: referenced, not copied
-                meta.setdefault("packages", {})[dirname] = _package_of(md)
-            elif md:
-                src = Path(md).expanduser()
-                if not src.exists():
-                    raise FileNotFoundError(f"{cls_config}: {key}.model_dir {md} does not exist")
-                if src.is_dir():
-                    shutil.copytree(src, tmp / "classifier" / dirname, ignore=shutil.ignore_patterns("__pycache__"))
-                else:
-                    (tmp / "classifier" / dirname).mkdir()
-                    shutil.copyfile(src, tmp / "classifier" / dirname / src.name)
-                    dirname = f"{dirname}/{src.name}"
-                sub["model_dir"] = dirname  # relative to classifier/
-        with open(tmp / "classifier/config.yaml", "w", encoding="utf-8") as f:
+    conf = read_yaml_config(config)
+    changed = any(key in conf for key, _ in MODEL_DIR_KEYS)  # rewritten (model dirs made relative)
+    for key, dirname in MODEL_DIR_KEYS:
+        sub = conf.get(key) or {}
+        sub.pop("cache_dir", None)  # a feature cache belongs to the recipe, not to the pack
+        md = str(sub.get("model_dir") or "")
+        if md.startswith("pkg://"):  # shipped by an installed package: referenced, not copied
+            meta.setdefault("packages", {})[dirname] = _package_of(md)
+        elif md:
+            src = Path(md).expanduser()
+            if not src.exists():
+                raise FileNotFoundError(f"{config}: {key}.model_dir {md} does not exist")
+            if src.is_dir():
+                shutil.copytree(src, part_dir / dirname, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                (part_dir / dirname).mkdir()
+                shutil.copyfile(src, part_dir / dirname / src.name)
+                dirname = f"{dirname}/{src.name}"
+            sub["model_dir"] = dirname  # relative to the part's dir
+    if "style_list" in conf and not conf.get("styles"):  # a retrieval model trained before it named its styles
+        from tse2.models.retrieval import read_style_list
+
+        conf["styles"] = read_style_list(conf["style_list"])
+        changed = True
+    if changed:
+        with open(part_dir / "config.yaml", "w", encoding="utf-8") as f:
             yaml.safe_dump(conf, f, allow_unicode=True, sort_keys=False)
-        shutil.copyfile(cls_model, tmp / "classifier/model.pth")
-        meta["classifier"] = {"config": "classifier/config.yaml", "model": "classifier/model.pth",
-                              "cue": conf.get("cue", "text")}
-    meta["files"] = {f.relative_to(tmp).as_posix(): sha256(f) for f in _files(tmp)}
-    (tmp / META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    else:
+        shutil.copyfile(config, part_dir / "config.yaml")
+    return conf

@@ -27,9 +27,9 @@ import shutil
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from tse2.manifest import FORMAT, read_manifest
 from tse2.utils.fileio import atomic_open, atomic_path, sha256
 
-FORMAT = 1
 META = "release.json"
 RELEASED_CHECKPOINT = "released.pth"
 FILES = ("config.yaml", "model.pth")
@@ -227,23 +227,16 @@ def readme(meta: Dict) -> str:
 
 
 def read_release(release_dir: Path) -> Dict:
-    """Reads and verifies a release dir: every file present and matching its recorded sha256."""
+    """Reads and verifies a release dir (:func:`tse2.manifest.read_manifest`): every file present
+    and matching its recorded sha256."""
     release_dir = Path(release_dir)
     path = release_dir / META
     if not path.is_file():
         raise ReleaseError(f"{path}: missing; {release_dir} is not a tse2 release")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ReleaseError(f"{path}: not valid JSON ({exc})") from None
-    if meta.get("format") != FORMAT:
-        raise ReleaseError(f"{path}: format {meta.get('format')!r}; this tse2 reads format {FORMAT}")
+    meta = read_manifest(release_dir, META, error=ReleaseError)
     for name in FILES:
-        f = release_dir / name
-        if not f.is_file():
-            raise ReleaseError(f"{f}: missing from the release")
-        if sha256(f) != meta.get("files", {}).get(name):
-            raise ReleaseError(f"{f}: its sha256 does not match {path} (altered or truncated)")
+        if name not in (meta.get("files") or {}):
+            raise ReleaseError(f"{path}: lists no sha256 for {name}")
     return meta
 
 

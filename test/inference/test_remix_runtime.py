@@ -34,12 +34,15 @@ def model_dir(tmp_path_factory):
 def test_any_rate_and_channels_come_back_as_they_went_in(model_dir):
     rm = Remixer.from_pretrained(model_dir)
     stereo = (0.1 * np.random.default_rng(0).standard_normal((22050, 2))).astype(np.float32)
-    out = rm(stereo, 44100, "Remove the birds.")
-    assert out.shape == stereo.shape and np.isfinite(out).all()
-    mono = rm(stereo[:, 0], 16000, "turn up the woman")
-    assert mono.shape == (22050,)
+    res = rm(stereo, "Remove the birds.", rate=44100)
+    assert res.audio.shape == stereo.shape and np.isfinite(res.audio).all() and res.fs == 44100
+    mono = rm(stereo[:, 0], "turn up the woman", 16000)
+    assert mono.audio.shape == (22050,) and mono.fs == 16000 and rm.fs == 8000  # the config's fs
+    with pytest.warns(DeprecationWarning, match="rate=rate"):  # the 0.1 argument order still works
+        old = rm(stereo[:, 0], 16000, "turn up the woman")
+    assert np.array_equal(old.audio, mono.audio)
     with pytest.raises(ValueError, match="prompt is empty"):
-        rm(stereo, 44100, "  ")
+        rm(stereo, "  ", 44100)
 
 
 def test_a_float16_checkpoint_loads_as_float32(model_dir, tmp_path):
@@ -53,7 +56,7 @@ def test_a_float16_checkpoint_loads_as_float32(model_dir, tmp_path):
     full, half = Remixer.from_pretrained(model_dir), Remixer.from_pretrained(tmp_path)
     assert {p.dtype for p in half.model.parameters()} == {torch.float32}
     x = (0.1 * np.random.default_rng(1).standard_normal(8000)).astype(np.float32)
-    a, b = full(x, 8000, "Remove the birds."), half(x, 8000, "Remove the birds.")
+    a, b = full(x, "Remove the birds.", 8000).audio, half(x, "Remove the birds.", 8000).audio
     assert b.dtype == a.dtype and np.allclose(a, b, atol=1e-2) and not np.array_equal(a, b)
 
 

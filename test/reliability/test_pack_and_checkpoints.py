@@ -140,7 +140,7 @@ def test_a_changed_pack_file_is_named_before_anything_loads(sep_exp, tmp_path, c
     mix = _wav(tmp_path / "in.wav")
     assert extract.main(["--model_dir", str(out), "--selector", "attributes", "--prompt", "the louder one",
                          str(mix), str(tmp_path / "o.wav")]) == 1
-    assert "separator/model.pth: missing from the pack" in caplog.text and "Traceback" not in caplog.text
+    assert "separator/model.pth: missing (tse2_model.json lists it)" in caplog.text and "Traceback" not in caplog.text
 
 
 class _Planted:

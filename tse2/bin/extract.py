@@ -57,7 +57,7 @@ def main_(args) -> int:
         audio, e_rate = read_audio(str(args.enroll), mono=False)
         enroll = to_model_input(audio, e_rate, rate, str(args.enroll))
     ex = TextGuidedExtractor.from_pretrained(args.model_dir, "cuda" if args.ngpu > 0 else "cpu", args.selector)
-    result = ex(wav, args.prompt, fs=rate, enroll=enroll, name=str(args.input))
+    result = ex(wav, args.prompt, rate=rate, enroll=enroll, name=str(args.input))
     for path, audio in ((args.output, result.target), (args.other, result.other)):
         if path is not None:
             peak = float(abs(audio).max())

@@ -78,7 +78,7 @@ def main_(args) -> int:
                          f"recording does not seem to contain (extracted at "
                          f"{', '.join(f'{c.level_db:.1f} dB' for c in absent)}, below {args.absent_db:g} dB); "
                          "nothing written (--force remixes anyway)")
-    out = rm(wav, rate, args.prompt)
+    out = rm(wav, args.prompt, rate).audio
     peak = float(np.abs(out).max())
     if peak > 1.0:
         log.info("%s: peak %.2f, scaled to full scale", args.output, peak)

@@ -82,7 +82,7 @@ def infer(args) -> int:
             path = out_dir / "wav" / f"{k}.wav"
             if not path.is_file():
                 x, rate = read_audio(wavs[k])
-                y = rm.remix_mono(x, prompts[k]) if rate == rm.fs else rm(x, rate, prompts[k])
+                y = rm.remix_mono(x, prompts[k]) if rate == rm.fs else rm(x, prompts[k], rate).audio
                 write_wav(path, np.clip(y, -1, 1), rate)
             out[k] = str(path.resolve())
         write_map(out_dir / (f"wav.scp.{args.job}" if args.njobs > 1 else "wav.scp"), out)

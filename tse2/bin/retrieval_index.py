@@ -69,7 +69,7 @@ def chunk_digest(model_digest: str, chunk: List[Tuple[str, str]]) -> str:
 
 
 def embed(args) -> int:
-    from tse2.inference.retrieval import StyleRetrieval, read_any_audio
+    from tse2.inference.retrieval import StyleRetrieval
 
     if not 1 <= args.job <= args.njobs:
         raise ValueError(f"--job must be in 1..{args.njobs}, got {args.job}")
@@ -90,7 +90,7 @@ def embed(args) -> int:
                         continue
             except (OSError, ValueError, KeyError):
                 pass  # a damaged part: embed it again
-        emb = runtime.embed_signals([read_any_audio(p) for _, p in chunk])
+        emb = runtime.embed_signals([runtime.read(p) for _, p in chunk])
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, keys=np.array([k for k, _ in chunk]), emb=emb, digest=np.array(digest),

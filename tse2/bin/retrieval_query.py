@@ -35,7 +35,7 @@ def query(args) -> int:
     if index.model_digest and index.model_digest != runtime.digest:
         raise ValueError(f"{args.index} was embedded by another model ({index.model_digest}); re-embed it")
     for q in args.query:
-        top = runtime.search(index, q, args.k)
+        top = runtime.search(index, q, args.k).hits
         if args.json:
             print(json.dumps({"query": q, "top": [{"key": k, "score": round(s, 4)} for k, s in top]}))
         else:

@@ -94,7 +94,7 @@ def score(args) -> int:
     if args.example_queries:
         lines += ["", "Queries in a user's own words, top 5 (key: its true style):", ""]
         for q in args.example_queries:
-            top = runtime.search(index, q, 5)
+            top = runtime.search(index, q, 5).hits
             lines.append(f"- *{q}*: " + ", ".join(f"{k} (**{table[k]}**, {s:.3f})" for k, s in top))
     args.out.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.out / "results.json") as f:
@@ -107,15 +107,17 @@ def score(args) -> int:
 
 
 def separability(args) -> int:
-    from tse2.inference.retrieval import read_any_audio
+    from tse2.inference.retrieval import MIN_SECONDS
     from tse2.scoring.separability import confusion_markdown, features
     from tse2.scoring.separability import separability as fit
+    from tse2.utils.audio import DEFAULT_FS, read_for_model
     from tse2.utils.datadir import read_map
 
-    def load(d: Path):
+    def load(d: Path):  # the acoustic features are measured at the recipes' rate, whatever the data's
         wavs, styles = read_map(d / "wav.scp"), read_map(d / "utt2style")
         keys = sorted(wavs)
-        return np.stack([features(read_any_audio(wavs[k])) for k in keys]), [styles[k] for k in keys]
+        audio = (read_for_model(wavs[k], DEFAULT_FS, min_seconds=MIN_SECONDS) for k in keys)
+        return np.stack([features(a, DEFAULT_FS) for a in audio]), [styles[k] for k in keys]
 
     res = fit(*load(args.train), *load(args.test))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ import numpy as np
 
 from tse2.inference import Separator
 from tse2.scoring.metrics import si_sdr
-from tse2.utils.audio import read_audio
+from tse2.utils.audio import check_rate, read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, read_targets, write_map
 from tse2.utils.cli import add_merge_and_report, merge_parts, run_tool, write_markdown
 from tse2.utils.fileio import atomic_open, write_wav
@@ -49,7 +49,8 @@ def get_parser() -> argparse.ArgumentParser:
     r.add_argument("--wav_scp", type=Path, default=None, help="the part (default: mix_dir/wav.scp)")
     r.add_argument("--wav_dir", type=Path, required=True)
     r.add_argument("--out", type=Path, required=True)
-    r.add_argument("--fs", type=int, default=16000)
+    r.add_argument("--fs", type=int, default=None,
+                   help="the data's rate (default: the model's, from its config); it must be the model's")
     r.add_argument("--ngpu", type=int, default=0)
     add_merge_and_report(sub, "--mix_dir", "gather the parts into scp files, labels and a summary",
                          "one markdown table over several separated sets")
@@ -62,6 +63,9 @@ def run(args) -> int:
     refs = {k: read_map(args.mix_dir / f"spk{k}.scp") for k in (1, 2)}
     targets = read_targets(args.mix_dir / "utt2target")
     sep = Separator.from_pretrained(args.model_dir, args.model_file, "cuda" if args.ngpu > 0 else "cpu")
+    if args.fs is None:
+        args.fs = sep.fs
+    check_rate(args.fs, sep.fs, f"{args.mix_dir} with {args.model_dir}")
     rows = []
     for mix in sorted(wavs, key=c_sort_key):
         if mix not in targets:

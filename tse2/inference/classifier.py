@@ -15,25 +15,10 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 
 from tse2.inference.common import Runtime
+from tse2.models.checkpoint import resolved_config
+from tse2.utils.audio import model_rate
 
 log = logging.getLogger("tse2.classifier")
-
-# model dirs a classifier config may hold: (config key, the dir name a pack copies it to)
-MODEL_DIR_KEYS = (("text_encoder_conf", "text_encoder"), ("speech_encoder_conf", "speech_encoder"))
-
-
-def resolved_config(config: Path) -> Dict:
-    """A classifier config with its relative model dirs found: next to the config (a pack), else as
-    written (relative to the recipe, where training ran)."""
-    from tse2.utils.fileio import read_yaml_config
-
-    conf = read_yaml_config(config)
-    for key, _ in MODEL_DIR_KEYS:
-        sub = conf.get(key) or {}
-        md = sub.get("model_dir")
-        if md and not str(md).startswith("pkg://") and not Path(md).is_absolute() and (config.parent / md).exists():
-            sub["model_dir"] = str(config.parent / md)
-    return conf
 
 
 class ClassifierSelector(Runtime):
@@ -55,6 +40,7 @@ class ClassifierSelector(Runtime):
         load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
         self.cue = getattr(self.args, "cue", "text")
+        self.fs = model_rate(self.args, str(config))
         self.preprocess = build_preprocess(self.args, False)
         self.device, self.model_file = device, Path(model_file)
 

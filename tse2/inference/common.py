@@ -1,4 +1,14 @@
-"""What every runtime shares: finding its config and checkpoint in a directory (:class:`Runtime`)."""
+"""What every runtime shares: finding its config and checkpoint in a directory (:class:`Runtime`).
+
+The end-user contract of tse2's three systems (:class:`tse2.TextGuidedExtractor`,
+:class:`tse2.Remixer`, :class:`tse2.StyleRetrieval`):
+
+- ``from_pretrained(dir)``: an experiment dir, a release dir or a pack (``tse2-pack``), from any
+  working directory;
+- ``.fs``: the rate the model runs at, read from its own config (``fs``);
+- ``model(audio, prompt, rate=None)`` returning a result dataclass (retrieval: ``index(audio)``
+  and ``search(index, query)``); ``audio`` is samples at ``rate`` (default the model's) or a path.
+"""
 
 from __future__ import annotations
 
@@ -40,10 +50,21 @@ class Runtime:
     CHECKPOINTS: Tuple[str, ...] = ()
     WHAT = "model"
     STAGE = 0
+    PACK_KIND: Optional[str] = None  # the kind of pack (tse2_model.json "kind") that holds this model alone
+    fs: int  # the model's rate: its config's fs (tse2.utils.audio.model_rate)
 
     @classmethod
     def locate(cls, path: PathLike, checkpoint: Optional[PathLike] = None) -> Tuple[Path, Path]:
-        """(config, checkpoint) the runtime would load from ``path``."""
+        """(config, checkpoint) the runtime would load from ``path`` (a pack of ``PACK_KIND`` too)."""
+        from tse2.packing import META, PackError, read_meta
+
+        root = Path(path)
+        if cls.PACK_KIND and checkpoint is None and (root / META).is_file():
+            meta = read_meta(root)
+            if meta.get("kind") != cls.PACK_KIND or cls.PACK_KIND not in meta:
+                raise PackError(f"{root}: a packed {meta.get('kind')}, not a packed {cls.PACK_KIND}")
+            part = meta[cls.PACK_KIND]
+            return root / part["config"], root / part["model"]
         return locate(path, checkpoint, cls.CHECKPOINTS, cls.WHAT, cls.STAGE)
 
     @classmethod

@@ -1,12 +1,15 @@
 """The remix runtime and end-user API: a recording and an instruction in, the remixed recording out.
 
-    from tse2.inference.remix import Remixer
+    from tse2 import Remixer
 
     rm = Remixer.from_pretrained("egs/mini_espeak/remix/released/remix_blstm_minilm")
-    out = rm(wav, 44100, "turn the birds down and remove the man")   # same shape and rate as wav
+    result = rm(wav, "turn the birds down and remove the man", rate=44100)
+    result.audio, result.fs, result.problems           # same shape and rate as wav
 
-Any rate and channel count comes in: the model runs at its own rate on each channel (the same
-instruction for every channel) and the result goes back at the input's rate.
+Any rate and channel count comes in: the model runs at its own rate (``rm.fs``, its config's
+``fs``) on each channel (the same instruction for every channel) and the result goes back at the
+input's rate.  ``from_pretrained`` takes an experiment dir, a release or a pack (``tse2-pack
+--kind remixer``).
 
 :meth:`Remixer.check_prompt` answers a prompt that names a sound the recording does not seem to
 hold: for each sound category named in the prompt (the sound bank's words), it extracts that
@@ -20,15 +23,28 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List
+from typing import List, Optional, Union
 
 import numpy as np
 
 from tse2.inference.common import Runtime
+from tse2.models.checkpoint import resolved_config
+from tse2.utils.audio import model_rate
 
 log = logging.getLogger("tse2.remix")
+
+
+@dataclass
+class Remix:
+    """The remixer's answer: ``audio`` in the input's shape, at ``fs`` (the input's rate)."""
+
+    audio: np.ndarray
+    fs: int
+    prompt: str
+    problems: List[str] = field(default_factory=list)  # what the prompt reader found wrong (remixed anyway)
 
 
 @dataclass
@@ -40,17 +56,16 @@ class CategoryCheck:
 
 
 class Remixer(Runtime):
-    """A trained LCR model (``tse2.bin.remix_train``): ``remixer(audio, rate, prompt) -> audio``."""
+    """A trained LCR model (``tse2.bin.remix_train``): ``remixer(audio, prompt, rate=None) -> Remix``."""
 
     CHECKPOINTS = ("model.pth", "valid.snri.best.pth", "valid.loss.best.pth", "latest.pth")
-    WHAT, STAGE = "trained remixer", 3
+    WHAT, STAGE, PACK_KIND = "trained remixer", 3, "remixer"
 
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
         from tse2.models.checkpoint import build_named, load_state
         from tse2.tasks.remix import Tse2RemixTask
-        from tse2.utils.fileio import read_yaml_config
 
-        conf = read_yaml_config(config)
+        conf = resolved_config(config)
         rconf = dict(conf.get("remixer_conf") or {})
         rconf.pop("init_from", None)  # the checkpoint has every weight
         conf["remixer_conf"] = rconf
@@ -59,7 +74,7 @@ class Remixer(Runtime):
         load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
         self.preprocess = Tse2RemixTask.build_preprocess_fn(args, False)
-        self.fs = int(conf.get("fs", 16000))
+        self.fs = model_rate(conf, str(config))
         self.device, self.model_file = device, Path(model_file)
 
     def remix_mono(self, mixture: np.ndarray, prompt: str) -> np.ndarray:
@@ -75,22 +90,32 @@ class Remixer(Runtime):
             est = self.model.remix(x, p, torch.tensor([x.shape[1]]))
         return est[0].cpu().numpy()
 
-    def __call__(self, audio: np.ndarray, rate: int, prompt: str) -> np.ndarray:
-        """``audio`` (samples,) or (samples, channels) at ``rate`` → the remix, same shape and rate.
-        A prompt the reader finds a problem with is remixed all the same, with a warning per problem
-        (the CLI refuses it instead)."""
-        from tse2.utils.audio import back_to_rate, check_recording, to_model_input
+    def __call__(self, audio: Union[np.ndarray, str, Path], prompt: str, rate: Optional[int] = None) -> Remix:
+        """``audio`` (samples,) or (samples, channels) at ``rate`` (default the model's), or a file
+        → the remix, same shape and rate.  A prompt the reader finds a problem with is remixed all
+        the same, with a warning per problem (the CLI refuses it instead)."""
+        from tse2.utils.audio import back_to_rate, check_recording, read_audio, to_model_input
 
-        for problem in self.prompt_problems(prompt):
+        if isinstance(prompt, (int, np.integer)) and isinstance(rate, str):  # the 0.1 order: (audio, rate, prompt)
+            warnings.warn("Remixer(audio, rate, prompt) is deprecated: call remixer(audio, prompt, rate=rate)",
+                          DeprecationWarning, stacklevel=2)
+            prompt, rate = rate, int(prompt)
+        name = "input"
+        if isinstance(audio, (str, Path)):
+            name = str(audio)
+            audio, rate = read_audio(name, mono=False)
+        rate = int(rate or self.fs)
+        problems = self.prompt_problems(prompt)
+        for problem in problems:
             log.warning("prompt %r: %s", prompt, problem)
 
-        audio = check_recording(audio, rate)
+        audio = check_recording(audio, rate, name)
         chans = audio[:, None] if audio.ndim == 1 else audio
         out = np.zeros_like(chans, dtype=np.float32)
         for c in range(chans.shape[1]):
-            x = to_model_input(chans[:, c], rate, self.fs, name=f"channel {c + 1}")
+            x = to_model_input(chans[:, c], rate, self.fs, name=f"{name}, channel {c + 1}")
             out[:, c] = back_to_rate(self.remix_mono(x, prompt), self.fs, rate, chans.shape[0])
-        return out[:, 0] if audio.ndim == 1 else out
+        return Remix(audio=out[:, 0] if audio.ndim == 1 else out, fs=rate, prompt=prompt, problems=problems)
 
     def prompt_problems(self, prompt: str) -> List[str]:
         """What is wrong with ``prompt`` for this model, in words (:func:`read_prompt`'s problems and
@@ -234,19 +259,18 @@ class CascadeSeparator(Runtime):
     the ground-truth gains (paper Table II, "PIT + G.T. actions")."""
 
     CHECKPOINTS = ("model.pth", "valid.snr.best.pth", "valid.loss.best.pth", "latest.pth")
-    WHAT, STAGE = "trained cascade separator", 3
+    WHAT, STAGE, PACK_KIND = "trained cascade separator", 3, "cascade"
 
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
         from tse2.models.checkpoint import build_named, load_state
         from tse2.tasks.remix import Tse2RemixCascadeTask
-        from tse2.utils.fileio import read_yaml_config
 
-        conf = read_yaml_config(config)
+        conf = resolved_config(config)
         conf["separator_conf"] = {k: v for k, v in dict(conf.get("separator_conf") or {}).items() if k != "init_from"}
         self.model = build_named(Tse2RemixCascadeTask.build_model, argparse.Namespace(**conf), config, "cascade")
         load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
-        self.fs, self.device = int(conf.get("fs", 16000)), device
+        self.fs, self.device = model_rate(conf, str(config)), device
 
     def ideal_remix(self, mixture: np.ndarray, sources: np.ndarray, gains) -> np.ndarray:
         """(N,) mixture, (S, N) reference sources, S gains → (N,) the cascade's remix."""

@@ -1,15 +1,18 @@
 """The retrieval runtime: embed a speech collection once, then rank it by style descriptions.
 
-    from tse2.inference.retrieval import StyleRetrieval, StyleIndex
-    r = StyleRetrieval.from_pretrained("exp/ret_minilm_whisper")
-    index = r.index_signals(keys, signals)          # or: tse2.bin.retrieval_index embed ... / merge
-    index.save("exp/ret_minilm_whisper/index_test")
-    for key, score in r.search(StyleIndex.load("exp/.../index_test"), "someone whispering slowly", k=5):
+    from tse2 import StyleRetrieval, StyleIndex
+    r = StyleRetrieval.from_pretrained("exp/ret_minilm_whisper")   # an experiment dir or a pack
+    index = r.index("my_recordings/")      # a dir, a list of paths, or {key: samples} with rate=
+    index.save("my_recordings.index")      # or: tse2.bin.retrieval_index embed ... / merge
+    result = r.search(StyleIndex.load("my_recordings.index"), "someone whispering slowly", k=5)
+    for key, score in result.hits:
         ...
 
 Any sample rate and channel count comes in: audio is averaged to mono and resampled to the
-model's 16 kHz. The index keeps the projected, unnormalised speech embeddings (the auxiliary
-classifier reads them for the classification baseline); search uses their cosine similarity.
+model's rate (``r.fs``, its config's ``fs``).  The model dir names its own styles (``styles`` in
+its config), so it loads from any working directory.  The index keeps the projected, unnormalised
+speech embeddings (the auxiliary classifier reads them for the classification baseline); search
+uses their cosine similarity.
 """
 
 from __future__ import annotations
@@ -17,25 +20,35 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from tse2.inference.common import Runtime
+from tse2.models.checkpoint import resolved_config
+from tse2.utils.audio import read_for_model, to_model_input
 from tse2.utils.fileio import atomic_open, atomic_path
 
 log = logging.getLogger("tse2.retrieval")
 
-FS = 16000
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+MIN_SECONDS = 0.1  # the shortest clip worth indexing (a style needs a word or two)
 
 
-def read_any_audio(path: str) -> np.ndarray:
-    """Mono float32 at 16 kHz from any rate and channel count, at least 0.1 s (errors name the file)."""
-    from tse2.utils.audio import read_for_model
+class Hit(NamedTuple):
+    key: str
+    score: float  # mean cosine similarity to the query's prompts
 
-    return read_for_model(str(path), FS, min_seconds=0.1)
+
+@dataclass
+class Search:
+    """The answer to a query: the best ``hits`` first, and what the query reader found wrong."""
+
+    query: Union[str, List[str]]
+    hits: List[Hit]
+    problems: List[str] = field(default_factory=list)
 
 
 def audio_paths(audio_dir: str) -> List[Tuple[str, str]]:
@@ -99,22 +112,24 @@ class StyleRetrieval(Runtime):
 
     name = "retrieval"
     CHECKPOINTS = ("model.pth", "valid.match.best.pth", "valid.loss.best.pth", "latest.pth")
-    WHAT, STAGE = "trained retrieval model", 3
+    WHAT, STAGE, PACK_KIND = "trained retrieval model", 3, "retrieval"
 
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
         import torch
 
-        from tse2.inference.classifier import resolved_config
         from tse2.models.checkpoint import build_named, load_state
         from tse2.models.encoders import load_tokenizer
         from tse2.models.retrieval import build_retriever, read_style_list
+        from tse2.utils.audio import model_rate
 
         conf = resolved_config(Path(config))
-        sl = Path(conf["style_list"])
-        if not sl.is_file() and (Path(config).parent / sl.name).is_file():
-            conf["style_list"] = str(Path(config).parent / sl.name)  # a copied model dir
+        if not conf.get("styles"):  # a model trained before configs named their styles
+            sl = Path(conf["style_list"])
+            beside = Path(config).parent / sl.name  # a copied model dir holds its list
+            conf["styles"] = read_style_list(beside if beside.is_file() else sl)
         self.args = argparse.Namespace(**conf)
-        self.styles = read_style_list(self.args.style_list)
+        self.styles = list(conf["styles"])
+        self.fs = model_rate(conf, str(config))
         self.model = build_named(build_retriever, self.args, config, "retrieval model")
         load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
@@ -123,8 +138,12 @@ class StyleRetrieval(Runtime):
         st = Path(model_file).stat()
         self.digest = f"{Path(model_file).resolve()}:{st.st_size}:{int(st.st_mtime)}"
 
+    def read(self, path: str) -> np.ndarray:
+        """A file as the model's input: mono float32 at ``fs``, at least 0.1 s (errors name the file)."""
+        return read_for_model(str(path), self.fs, min_seconds=MIN_SECONDS)
+
     def embed_signals(self, signals: Sequence[np.ndarray]) -> np.ndarray:
-        """(N, D) unnormalised embeddings of 16 kHz mono signals, one at a time (no padding)."""
+        """(N, D) unnormalised embeddings of mono signals at ``fs``, one at a time (no padding)."""
         torch = self.torch
         out = []
         with torch.no_grad():
@@ -134,7 +153,22 @@ class StyleRetrieval(Runtime):
         return torch.stack(out).numpy() if out else np.zeros((0, self.model.speech_proj.out_features), np.float32)
 
     def embed_audio(self, path: str) -> np.ndarray:
-        return self.embed_signals([read_any_audio(path)])[0]
+        return self.embed_signals([self.read(path)])[0]
+
+    def index(self, audio: Union[str, Path, Sequence, Dict[str, np.ndarray]], rate: Optional[int] = None) -> StyleIndex:
+        """The index of a collection: a directory (every audio file under it, keyed by its relative
+        path, :func:`audio_paths`), a list of files (keyed by their names), or ``{key: samples}``
+        at ``rate`` (default the model's; any channel count)."""
+        if isinstance(audio, (str, Path)):
+            items = audio_paths(str(audio))
+        elif isinstance(audio, dict):
+            rate = int(rate or self.fs)
+            keys = list(audio)
+            return self.index_signals(keys, [to_model_input(audio[k], rate, self.fs, name=str(k),
+                                                            min_seconds=MIN_SECONDS) for k in keys])
+        else:
+            items = [(Path(p).stem, str(p)) for p in audio]
+        return self.index_signals([k for k, _ in items], [self.read(p) for _, p in items])
 
     def embed_text(self, prompts: Sequence[str]) -> np.ndarray:
         """(N, D) L2-normalised prompt embeddings."""
@@ -175,16 +209,18 @@ class StyleRetrieval(Runtime):
                             f"{clip_middle(tail)!r} is ignored")
         return problems
 
-    def search(self, index: StyleIndex, query, k: int = 5) -> List[Tuple[str, float]]:
-        """The top ``k`` (key, score) for a description (or a list of them, averaged); a description
-        with a problem (:meth:`query_problems`) is ranked all the same, with a warning."""
+    def search(self, index: StyleIndex, query, k: int = 5) -> Search:
+        """The top ``k`` hits (key, score) for a description (or a list of them, averaged); a
+        description with a problem (:meth:`query_problems`) is ranked all the same, with a warning."""
         prompts = [query] if isinstance(query, str) else list(query)
+        problems = []
         for p in prompts:
             for problem in self.query_problems(p):
                 log.warning("query %r: %s", p, problem)
+                problems.append(problem)
         s = self.scores(index, prompts)
         top = np.argsort(-s, kind="stable")[:k]
-        return [(index.keys[i], float(s[i])) for i in top]
+        return Search(query, [Hit(index.keys[i], float(s[i])) for i in top], problems)
 
     def index_signals(self, keys: Sequence[str], signals: Sequence[np.ndarray]) -> StyleIndex:
         return StyleIndex(keys, self.embed_signals(signals), self.digest)

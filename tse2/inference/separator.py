@@ -20,6 +20,7 @@ import numpy as np
 
 from tse2.inference.common import Runtime
 from tse2.release import RELEASED_CHECKPOINT
+from tse2.utils.audio import check_rate, model_rate
 
 log = logging.getLogger("tse2.separator")
 
@@ -44,12 +45,16 @@ class Separator(Runtime):
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
         from tse2.models.enh_build import load_model  # not the ESPnet task: 8 s less to start
 
-        self.model, _ = load_model(config, model_file, device)
+        self.model, args = load_model(config, model_file, device)
         self.model.eval()
+        self.fs = model_rate(args, str(config))
         self.device, self.model_file = device, Path(model_file)
 
-    def __call__(self, wav: np.ndarray, fs: int = 16000) -> np.ndarray:
-        """(num_spk, N) float32 outputs of a (N,) waveform at ``fs`` (the model's rate)."""
+    def __call__(self, wav: np.ndarray, fs: Optional[int] = None) -> np.ndarray:
+        """(num_spk, N) float32 outputs of a (N,) waveform at the model's rate (``fs``, when given,
+        must be it: :func:`tse2.utils.audio.to_model_input` brings other rates to it)."""
+        fs = self.fs if fs is None else fs
+        check_rate(fs, self.fs, "separator input")
         chunk = int(round(self.CHUNK_S * fs))
         if len(wav) <= chunk:
             return self.one_pass(wav)

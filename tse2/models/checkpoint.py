@@ -9,9 +9,27 @@ pickle with code, a truncated or empty file, or another model's checkpoint is a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Dict, Union
 
 PathLike = Union[str, Path]
+
+# the config keys that name a pretrained model dir, and the dir a pack copies each one into
+MODEL_DIR_KEYS = (("text_encoder_conf", "text_encoder"), ("speech_encoder_conf", "speech_encoder"))
+
+
+def resolved_config(config: PathLike) -> Dict:
+    """A model config with its relative pretrained-model dirs found: next to the config (a pack),
+    else as written (relative to the recipe, where training ran)."""
+    from tse2.utils.fileio import read_yaml_config
+
+    config = Path(config)
+    conf = read_yaml_config(config)
+    for key, _ in MODEL_DIR_KEYS:
+        sub = conf.get(key) or {}
+        md = sub.get("model_dir")
+        if md and not str(md).startswith("pkg://") and not Path(md).is_absolute() and (config.parent / md).exists():
+            sub["model_dir"] = str(config.parent / md)
+    return conf
 
 
 def build_named(build, args, config_file: PathLike, what: str):

@@ -161,7 +161,10 @@ def build_retriever(args: argparse.Namespace) -> StyleRetriever:
     """The :class:`StyleRetriever` of a training config (its parsed arguments)."""
     from tse2.models.cls_build import SPEECH_ENCODERS, TEXT_ENCODERS, _choice
 
-    styles = read_style_list(args.style_list)
+    styles = list(getattr(args, "styles", None) or read_style_list(args.style_list))
+    # the names go into the args, which ESPnet dumps to config.yaml after building the model: the
+    # model dir names its own styles and does not need the recipe's style_list to be loaded
+    args.styles = styles
     speech = _choice(SPEECH_ENCODERS, "speech_encoder", args.speech_encoder)(**args.speech_encoder_conf)
     conf = dict(args.text_encoder_conf)
     if "model_dir" not in conf:

@@ -32,6 +32,7 @@ from espnet2.train.trainer import Trainer
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str2bool
 
+from tse2.tasks import add_fs_argument
 from tse2.models.classifier import TargetClassifier
 from tse2.models.cls_build import (SPEECH_ENCODERS, TEXT_ENCODERS, ClassifierPreprocess, build_classifier,
                                    build_preprocess)
@@ -47,6 +48,7 @@ def add_prompt_and_choice_arguments(group, class_choices_list) -> None:
     """Options shared by the tasks that read prompts: truncation, ``--init`` (ignored: pretrained
     encoders keep their weights; ESPnet's CLI expects it) and one option pair per class choice."""
     group.add_argument("--max_prompt_tokens", type=int, default=128, help="prompts are truncated to this")
+    add_fs_argument(group)
     group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
                        help="unused: pretrained encoders keep their weights (kept for ESPnet's CLI)")
     for class_choices in class_choices_list:

@@ -105,6 +105,9 @@ def build_iter_factory(task, args: argparse.Namespace, distributed_option: Distr
         raise ValueError("dynamic_mixing: true needs dynamic_mixing_conf.mix_dir, the training mixture dir "
                          "(tse2.sh passes data/<train_set>_mix)")
     mixer = DynamicMixer(conf["mix_dir"], seed=args.seed, chunk_length=int(conf.get("chunk_length", 0)))
+    from tse2.utils.audio import check_rate, model_rate
+
+    check_rate(mixer.cfg.fs, model_rate(args), f"dynamic mixing from {conf['mix_dir']}")
     world, rank = 1, 0
     if distributed_option.distributed:
         world, rank = distributed_option.dist_world_size or 1, distributed_option.dist_rank or 0

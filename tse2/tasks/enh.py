@@ -25,6 +25,7 @@ from espnet2.iterators.abs_iter_factory import AbsIterFactory
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.distributed_utils import DistributedOption
 
+from tse2.tasks import add_fs_argument
 from tse2.models.blstm_mask import BLSTMMaskSeparator
 from tse2.models.enh_build import build_model, load_model
 from tse2.models.tf_locoformer import TFLocoformerSeparator
@@ -65,6 +66,7 @@ class Tse2EnhancementTask(espnet_enh.EnhancementTask):
         super().add_task_arguments(parser)
         # ESPnet's own --dynamic_mixing flag switches it on (module doc); tse2 adds its options
         dynamic_mixing.add_arguments(parser.add_argument_group(description="tse2: dynamic mixing"), flag=False)
+        add_fs_argument(parser.add_argument_group(description="tse2"))
 
     @classmethod
     def build_model_from_file(cls, config_file, model_file=None, device: str = "cpu"):

@@ -38,6 +38,8 @@ from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
 from espnet2.utils.types import str2bool, str_or_none
 
+from tse2.utils.audio import DEFAULT_FS, model_rate
+from tse2.tasks import add_fs_argument
 from tse2.models.dpt import DPTExtractor
 from tse2.models.encoders import TextEncoder, load_tokenizer
 from tse2.models.remix import BLSTMRemixer, CascadeModel, PITSeparator, SoundRemixerModel
@@ -57,7 +59,7 @@ class RemixPreprocess:
     in training with a ``recipe`` slot, first draws and renders a fresh mixture and instruction."""
 
     def __init__(self, tokenizer, max_prompt_tokens: int = 128, train: bool = True, seed: int = 0,
-                 speech_dir: Optional[str] = None, sound_dir: Optional[str] = None, fs: int = 16000,
+                 speech_dir: Optional[str] = None, sound_dir: Optional[str] = None, fs: int = DEFAULT_FS,
                  styles: Optional[str] = None, sources: bool = False, absent_prob: float = 0.0) -> None:
         self.tokenizer, self.max_prompt_tokens, self.train = tokenizer, max_prompt_tokens, train
         self.sources = sources  # the cascade's separator: the sources as speech_ref1..N, no prompt
@@ -134,7 +136,6 @@ class Tse2RemixTask(AbsTask):
                            help="dynamic mixing: sound-bank data dir (wav.scp, utt2category)")
         group.add_argument("--speech_styles", type=str_or_none, default=None,
                            help="dynamic mixing: only utterances of these styles (comma-separated)")
-        group.add_argument("--fs", type=int, default=16000, help="sample rate of every source")
         group.add_argument("--absent_prob", type=float, default=0.0,
                            help="dynamic mixing: the share of prompts that name a source the mixture lacks "
                                 "(extract it: silence; remove or re-level it: the mixture unchanged)")
@@ -151,7 +152,7 @@ class Tse2RemixTask(AbsTask):
         tokenizer = load_tokenizer(args.text_encoder_conf["model_dir"])
         return RemixPreprocess(tokenizer, getattr(args, "max_prompt_tokens", 128), train, getattr(args, "seed", 0),
                                getattr(args, "speech_dir", None), getattr(args, "sound_dir", None),
-                               getattr(args, "fs", 16000), getattr(args, "speech_styles", None),
+                               model_rate(args), getattr(args, "speech_styles", None),
                                absent_prob=getattr(args, "absent_prob", 0.0) if train else 0.0)
 
     @classmethod
@@ -196,14 +197,14 @@ class Tse2RemixCascadeTask(Tse2RemixTask):
                            help="PITSeparator options (num_src, n_fft, hop_length, hidden, layers, init_from)")
         for name, kw in (("speech_dir", {}), ("sound_dir", {}), ("speech_styles", {})):
             group.add_argument(f"--{name}", type=str_or_none, default=None, **kw)
-        group.add_argument("--fs", type=int, default=16000)
+        add_fs_argument(group)
         group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
                            help="unused (kept for ESPnet's CLI)")
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
         return RemixPreprocess(None, 0, train, getattr(args, "seed", 0), getattr(args, "speech_dir", None),
-                               getattr(args, "sound_dir", None), getattr(args, "fs", 16000),
+                               getattr(args, "sound_dir", None), model_rate(args),
                                getattr(args, "speech_styles", None), sources=True)
 
     @classmethod

@@ -34,6 +34,7 @@ from espnet2.train.trainer import Trainer
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str2bool
 
+from tse2.tasks import add_fs_argument
 from tse2.cues.styles import StyleVocab
 from tse2.models.cls_build import SPEECH_ENCODERS, TEXT_ENCODERS
 from tse2.models.encoders import load_tokenizer
@@ -107,6 +108,7 @@ class Tse2RetrievalTask(AbsTask):
                            help="a new template x phrase per example (false: one fixed prompt per style)")
         group.add_argument("--disc_lr", type=float, default=2e-5, help="learning rate of the discriminator")
         group.add_argument("--max_prompt_tokens", type=int, default=64)
+        add_fs_argument(group)
         group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
                            help="unused: pretrained encoders keep their weights (kept for ESPnet's CLI)")
         group.add_argument("--model_conf", action=NestedDictAction, default=dict(),

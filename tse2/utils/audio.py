@@ -12,7 +12,9 @@ Every layer goes through it (corpora, data tools, runtimes, CLIs), so one set of
   ratios of audio rates, 22050 -> 16000, 44100 -> 16000, and deterministic);
   :func:`to_model_input` (checked, mono, at the model's rate, saying what it did) and
   :func:`back_to_rate` (a model's output at the input's rate and length); :func:`read_for_model`
-  (a file to a model's input).
+  (a file to a model's input);
+- the model's rate: every model records ``fs`` in its config (:func:`model_rate` reads it);
+  :data:`DEFAULT_FS` is the one place the recipes' default rate is written.
 """
 
 from __future__ import annotations
@@ -24,12 +26,37 @@ import numpy as np
 
 log = logging.getLogger("tse2.audio")
 
+DEFAULT_FS = 16000  # the rate the recipes make data at and train at by default (every model records its own)
 MIN_RATE = 8000  # below this there is no speech band left (and no model was trained there)
 MIN_SECONDS = 0.25  # the shortest recording a separator or remixer takes
 
 
 class AudioError(ValueError):
     """An audio file is missing, unreadable or not in the expected format."""
+
+
+def model_rate(conf, where: str = "config") -> int:
+    """The sample rate a model config (a dict or the parsed args) records as ``fs``.  Configs
+    written before every task recorded it belong to models trained at :data:`DEFAULT_FS`, the only
+    rate tse2 trained at then."""
+    fs = conf.get("fs") if isinstance(conf, dict) else getattr(conf, "fs", None)
+    if fs is None:
+        return DEFAULT_FS
+    try:
+        fs = int(fs)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: fs {fs!r} is not a sample rate in Hz") from None
+    if fs < MIN_RATE:
+        raise ValueError(f"{where}: fs {fs} Hz is below {MIN_RATE} Hz")
+    return fs
+
+
+def check_rate(data_fs: int, model_fs: int, what: str) -> None:
+    """A data rate that differs from the model's is an error (never a silent resample in a recipe)."""
+    if int(data_fs) != int(model_fs):
+        raise ValueError(f"{what}: the data is at {int(data_fs)} Hz but the model runs at {int(model_fs)} Hz "
+                         f"(its config's fs); make the data at {int(model_fs)} Hz or use a model trained at "
+                         f"{int(data_fs)} Hz")
 
 
 def audio_info(path: str) -> Tuple[int, int, int]:

@@ -119,7 +119,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     for exp in $(models); do
         extra=""
         [ "${exp}" = "${ret_exp}" ] || extra=$(ablation_args "${exp#"${ret_exp}_"}")
-        train=(python -m tse2.bin.retrieval_train --config "${ret_config}" --output_dir "${exp}"
+        train=(python -m tse2.bin.retrieval_train --config "${ret_config}" --output_dir "${exp}" --fs "${fs}"
                --style_list "${ret_dump}/style_list" --style_vocab "${ret_dump}/style_vocab.json"
                --train_data_path_and_name_and_type "${ret_dump}/${train_set}/wav.scp,speech,sound"
                --train_data_path_and_name_and_type "${ret_dump}/${train_set}/style,style,text_int"
@@ -130,7 +130,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         # shellcheck disable=SC2206
         train+=(${extra} ${ret_args})
         skip_or_run "Stage 3: ${exp}" "${exp}/.stage3.done" \
-            "config=$(digest "${ret_config}") args=${extra} ${ret_args} ngpu=${ngpu} inputs=${inputs}" \
+            "config=$(digest "${ret_config}") args=${extra} ${ret_args} fs=${fs} ngpu=${ngpu} inputs=${inputs}" \
             "${exp}/config.yaml" -- launch_training 3 "${exp}" "retrieval model" "${train[@]}"
     done
 fi

@@ -266,13 +266,13 @@ elif [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         done
         # shellcheck disable=SC2086
         launch_training 5 "${sep_exp}" separator python -m tse2.bin.sep_train --config "${sep_config}" \
-            --output_dir "${sep_exp}" --dynamic_mixing_conf "mix_dir=data/${train_set}_mix" \
+            --output_dir "${sep_exp}" --fs "${fs}" --dynamic_mixing_conf "mix_dir=data/${train_set}_mix" \
             --train_shape_file "data/${train_set}_mix/utt2num_samples" \
             --valid_shape_file "data/${valid_set}_mix/utt2num_samples" "${data_args[@]}" ${sep_args}
     }
     # dynamic mixing (dynamic_mixing: true in the config) also reads the clean training set and its RIR bank
     skip_or_run "Stage 5" "${sep_exp}/.stage5.done" \
-        "config=$(digest "${sep_config}") args=${sep_args} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
+        "config=$(digest "${sep_config}") args=${sep_args} fs=${fs} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
         "${sep_exp}/config.yaml" -- train_separator
 fi
 
@@ -309,8 +309,8 @@ system_data() {  # <system> <set> <train|valid|eval> [more options of tse2.bin.s
 
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     train_system() {  # <system> <config> <extra options>
-        local data_args train=(python -m tse2.bin.cls_train --config "$2" --output_dir "${sys_dir}" --cue "${cue}")
-        [ "${kind}" = single_stage ] && train=(python -m tse2.bin.tse_train --config "$2" --output_dir "${sys_dir}"
+        local data_args train=(python -m tse2.bin.cls_train --config "$2" --output_dir "${sys_dir}" --cue "${cue}" --fs "${fs}")
+        [ "${kind}" = single_stage ] && train=(python -m tse2.bin.tse_train --config "$2" --output_dir "${sys_dir}" --fs "${fs}"
                                                --dynamic_mixing_conf "mix_dir=data/${train_set}_mix")
         mkdir -p "${sys_dir}"
         { system_data "$1" "${train_set}" train --with_clean "${with_clean}" | tail -n +2 \
@@ -338,7 +338,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         [[ " ${cls_train_clean} " == *" ${system} "* ]] && with_clean=true
         log "Stage 7: ${system} (${config}) in ${sys_dir}"
         skip_or_run "Stage 7: ${system}" "${sys_dir}/.stage7.done" \
-            "config=$(digest "${config}") args=${args} ngpu=${ngpu} separated=${sep_done}$([ "${with_clean}" = false ] || echo " with_clean=true") inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
+            "config=$(digest "${config}") args=${args} fs=${fs} ngpu=${ngpu} separated=${sep_done}$([ "${with_clean}" = false ] || echo " with_clean=true") inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
             "${sys_dir}/config.yaml" -- train_system "${system}" "${config}" "${args}"
     done
 fi
