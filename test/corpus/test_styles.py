@@ -61,7 +61,7 @@ VOICES_DIR = MAIN_ROOT / "tools" / "voices"
 
 
 def _mbrola_or_skip():
-    from tse2.corpus.styles import MbrolaMissing, mbrola_synth
+    from tse2.corpus.mbrola import MbrolaMissing, mbrola_synth
 
     try:
         return mbrola_synth(VOICES_DIR)
@@ -70,7 +70,7 @@ def _mbrola_or_skip():
 
 
 def test_mbrola_voices_are_split_by_voice_and_keep_the_espeak_plan():
-    from tse2.corpus.styles import MBROLA_VOICES
+    from tse2.corpus.mbrola import MBROLA_VOICES
 
     base = make_style_plan(SENTS, {"train": 1, "dev": 1, "test": 1}, 1, seed=0)
     speakers, utts = make_style_plan(SENTS, {"train": 1, "dev": 1, "test": 1}, 1, seed=0,
@@ -91,7 +91,7 @@ def test_mbrola_voices_are_split_by_voice_and_keep_the_espeak_plan():
 
 
 def test_mbrola_voice_splits_are_disjoint_and_balanced():
-    from tse2.corpus.styles import MBROLA_VOICES
+    from tse2.corpus.mbrola import MBROLA_VOICES
 
     test = [g for _, g, split in MBROLA_VOICES.values() if split == "test_real"]
     assert len(test) == 6 and test.count("f") == 2
@@ -101,7 +101,7 @@ def test_mbrola_voice_splits_are_disjoint_and_balanced():
 
 
 def test_missing_mbrola_is_one_line_naming_the_make_target(tmp_path):
-    from tse2.corpus.styles import MbrolaMissing, mbrola_paths
+    from tse2.corpus.mbrola import MbrolaMissing, mbrola_paths
 
     with pytest.raises(MbrolaMissing, match=r"make -C tools voices-mbrola.*drop mbrola from --voices"):
         mbrola_paths(tmp_path)
@@ -110,7 +110,7 @@ def test_missing_mbrola_is_one_line_naming_the_make_target(tmp_path):
 def test_whisperize_removes_the_pitch_and_keeps_level_timing_and_seed():
     import librosa
 
-    from tse2.corpus.styles import whisperize
+    from tse2.corpus.mbrola import whisperize
 
     fs = 16000
     t = np.arange(int(1.5 * fs)) / fs

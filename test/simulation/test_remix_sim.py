@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tse2.cues.remix import remix_target
+from tse2.simulation.remix_tasks import remix_target
 from tse2.simulation.mixing import mixture_rng
 from tse2.simulation.remix import AudioCache, MixRecipe, draw_recipe, load_pool, render, write_set, write_slots
 from tse2.utils.datadir import read_map

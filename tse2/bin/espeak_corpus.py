@@ -40,7 +40,7 @@ def get_parser() -> argparse.ArgumentParser:
                         "these styles ('all': the 13 of the table); --utts_per_speaker is then per style")
     p.add_argument("--mbrola_splits", default="",
                    help="with --styles: also the MBROLA voices of these splits (train, dev, test_real; "
-                        "tse2.corpus.styles.MBROLA_VOICES), e.g. 'train dev test_real'")
+                        "tse2.corpus.mbrola.MBROLA_VOICES), e.g. 'train dev test_real'")
     p.add_argument("--mbrola_utts_per_style", type=int, default=8, help="utterances of each style per MBROLA voice")
     p.add_argument("--voices_dir", type=Path, default=None,
                    help="tools/voices: the MBROLA voices of languages without a sentence list read tuxpaint's "
@@ -75,7 +75,8 @@ def plan(args) -> int:
         mbrola_splits = args.mbrola_splits.replace(",", " ").split()
         extra = None
         if args.voices_dir is not None and mbrola_splits:
-            from tse2.corpus.styles import MBROLA_VOICES, stamp_sentences
+            from tse2.corpus.mbrola import MBROLA_VOICES
+            from tse2.corpus.styles import stamp_sentences
 
             langs = sorted({lang for lang, _, split in MBROLA_VOICES.values()
                             if split in mbrola_splits and lang not in sentences})

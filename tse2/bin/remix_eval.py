@@ -122,12 +122,6 @@ def cascade(args) -> int:
     return 0
 
 
-def snr_db(est: np.ndarray, ref: np.ndarray) -> float:
-    n = min(len(est), len(ref))
-    est, ref = est[:n].astype(np.float64), ref[:n].astype(np.float64)
-    return float(10 * np.log10((np.sum(ref ** 2) + 1e-12) / (np.sum((est - ref) ** 2) + 1e-12)))
-
-
 def decoded(decode_dir: Path) -> Dict[str, str]:
     from tse2.utils.datadir import read_map
 
@@ -143,15 +137,9 @@ def decoded(decode_dir: Path) -> Dict[str, str]:
     return out
 
 
-def level_db(est: np.ndarray, mix: np.ndarray) -> float:
-    """The output's level against the mixture, in dB (the remix CLI's absence check)."""
-    n = min(len(est), len(mix))
-    return float(10 * np.log10((np.sum(est[:n].astype(np.float64) ** 2) + 1e-12)
-                               / (np.sum(mix[:n].astype(np.float64) ** 2) + 1e-12)))
-
-
 def score(args) -> int:
-    from tse2.cues.remix import ABSENT_TASKS, TASK_LABELS, TASKS
+    from tse2.scoring.remix import score_mixture, summarize, summary_lines
+    from tse2.simulation.remix_tasks import ABSENT_TASKS, TASKS
     from tse2.utils.audio import read_audio
     from tse2.utils.datadir import c_sort_key, read_map
     from tse2.utils.fileio import atomic_open
@@ -164,57 +152,21 @@ def score(args) -> int:
     unknown = sorted({t for t in task.values() if t not in TASKS and t not in ABSENT_TASKS})
     if unknown:
         raise ValueError(f"{args.data_dir}/task: unknown tasks {unknown}")
-    rows = []
-    for k in sorted(mix, key=c_sort_key):
-        x, y, e = (read_audio(p)[0] for p in (mix[k], ref[k], est[k]))
-        row = dict(mix=k, task=task[k], level=round(level_db(e, x), 3))
-        if task[k] == "ABSE":  # the answer is silence: no SNR, only how quiet the output is
-            pass
-        elif task[k] in ABSENT_TASKS:  # the answer is the mixture itself: SNR against it
-            row.update(snr=round(snr_db(e, x), 3))
-        else:
-            s0, s1 = snr_db(x, y), snr_db(e, y)
-            row.update(snr_mix=round(s0, 3), snr=round(s1, 3), snri=round(s1 - s0, 3))
-        rows.append(row)
+    rows = [score_mixture(k, task[k], *(read_audio(p)[0] for p in (mix[k], ref[k], est[k])))
+            for k in sorted(mix, key=c_sort_key)]
     with atomic_open(args.decode_dir / "scores.jsonl") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
-    summary = {}
-    for t in TASKS:
-        sel = [r for r in rows if r["task"] == t]
-        if sel:
-            summary[t] = dict(label=TASK_LABELS[t], mixtures=len(sel), snri=round(float(np.mean([r["snri"] for r in sel])), 2),
-                              snr_mix=round(float(np.mean([r["snr_mix"] for r in sel])), 2),
-                              improved=round(100 * float(np.mean([r["snri"] > 0 for r in sel])), 1))
-            if t in ("TSE", "TAE"):  # the named source is there: how often the absence check agrees
-                summary[t]["found"] = round(100 * float(np.mean([r["level"] > args.absent_db for r in sel])), 1)
-    tasks = list(summary)
-    if tasks:
-        heard = [r for r in rows if "snri" in r]
-        summary["average"] = dict(label="Average", mixtures=len(heard),
-                                  snri=round(float(np.mean([summary[t]["snri"] for t in tasks])), 2),
-                                  improved=round(100 * float(np.mean([r["snri"] > 0 for r in heard])), 1))
-        print(f"{args.decode_dir}: average SNRi over {len(tasks)} tasks {summary['average']['snri']:.2f} dB, "
-              f"{summary['average']['improved']:.1f} % of mixtures improved")
-    for t in ABSENT_TASKS:
-        sel = [r for r in rows if r["task"] == t]
-        if sel:
-            summary[t] = dict(label=TASK_LABELS[t], mixtures=len(sel), level=round(float(np.mean([r["level"] for r in sel])), 2))
-            if t == "ABSE":
-                summary[t]["absent"] = round(100 * float(np.mean([r["level"] <= args.absent_db for r in sel])), 1)
-            else:
-                summary[t]["snr"] = round(float(np.mean([r["snr"] for r in sel])), 2)
-            print(f"{args.decode_dir}: {t} ({len(sel)} prompts naming a missing source): output level "
-                  f"{summary[t]['level']:.1f} dB" + (f", {summary[t]['absent']:.0f} % reported absent" if t == "ABSE"
-                                                     else f", SNR against the unchanged mixture {summary[t]['snr']:.1f} dB"))
-    summary["absent_db"] = args.absent_db
+    summary = summarize(rows, args.absent_db)
+    for line in summary_lines(summary):
+        print(f"{args.decode_dir}: {line}")
     with atomic_open(args.decode_dir / "summary.json") as f:
         json.dump(summary, f, indent=1)
     return 0
 
 
 def figure(args) -> int:
-    from tse2.cues.remix import TASK_LABELS
+    from tse2.simulation.remix_tasks import TASK_LABELS
     from tse2.scoring.figures import remix_spectrograms
     from tse2.utils.audio import read_audio
     from tse2.utils.datadir import read_map
@@ -241,7 +193,7 @@ def figure(args) -> int:
 
 
 def report(args) -> int:
-    from tse2.cues.remix import TASK_LABELS, TASKS
+    from tse2.scoring.remix import report_lines
     from tse2.utils.cli import write_markdown
 
     rows = []
@@ -253,52 +205,7 @@ def report(args) -> int:
         if not p.is_file():
             raise FileNotFoundError(f"{p}: missing (run score on {d})")
         rows.append((name, json.loads(p.read_text())))
-    absent_rows = [(n, s) for n, s in rows if "ABSE" in s]
-    rows = [(n, s) for n, s in rows if "average" in s]
-    tasks = [t for t in TASKS if any(t in s for _, s in rows)]
-    head = ["system"] + [TASK_LABELS[t] for t in tasks] + ["Average"]
-    lines = [f"# {args.title}", "",
-             "Regenerated by the remix recipe's scoring stage (`tse2.bin.remix_eval report`). SNRi: SNR of the "
-             "output against the target remix minus that of the unprocessed mixture (paper Table II); the "
-             "average is over tasks. The silence row is what an empty output scores (an extraction's SNRi starts "
-             "there, not at 0). Second table: the share of mixtures with SNRi > 0 (paper Fig. 5).", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, s in rows:
-        lines.append("| " + " | ".join([name] + [f"{s[t]['snri']:.1f}" if t in s else "n/a" for t in tasks]
-                                       + [f"**{s['average']['snri']:.2f}**"]) + " |")
-    if rows:  # what answering nothing scores on the first row's set: SNRi = -SNR(mixture, target)
-        name, s = rows[0]
-        quiet = {t: -s[t]["snr_mix"] for t in tasks if t in s}
-        lines.append("| " + " | ".join([f"*{name.split(',')[0]}, outputting silence*"]
-                                       + [f"{quiet[t]:.1f}" if t in quiet else "n/a" for t in tasks]
-                                       + [f"*{float(np.mean(list(quiet.values()))):.2f}*"]) + " |")
-    lines += ["", "| system | " + " | ".join(TASK_LABELS[t] for t in tasks) + " | all |",
-              "|" + "---|" * (len(tasks) + 2)]
-    for name, s in rows:
-        lines.append("| " + " | ".join([name] + [f"{s[t]['improved']:.0f} %" if t in s else "n/a" for t in tasks]
-                                       + [f"{s['average']['improved']:.1f} %"]) + " |")
-    n = {name: s["average"]["mixtures"] for name, s in rows}
-    lines += ["", "Mixtures scored: " + ", ".join(f"{k} {v}" for k, v in n.items())]
-    if absent_rows:
-        # the check on named sources that are there: the first two rows (stage 5 puts the main test
-        # set's training and held-out phrasings first; the cascade is given its gains, so not it)
-        present = [(n, s) for n, s in rows if "TAE" in s and "TSE" in s and "cascade" not in n][:2]
-        lines += ["", "## Prompts naming a source the mixture lacks", "",
-                  "Each prompt names a sound category (or a speaker gender) that is not in the mixture. "
-                  "∅E (\"keep only the train\"): the answer is silence; the output's level against the mixture, "
-                  "and the share the remix CLI reports absent (level at most "
-                  f"{absent_rows[0][1].get('absent_db', -25.0):g} dB). ∅R / ∅↑ / ∅↓: the answer is the mixture "
-                  "unchanged; the SNR of the output against it.", "",
-                  "| system | ∅E level (dB) | ∅E reported absent | ∅R SNR (dB) | ∅↑ SNR (dB) | ∅↓ SNR (dB) |",
-                  "|---|---|---|---|---|---|"]
-        for name, s in absent_rows:
-            cells = [f"{s['ABSE']['level']:.1f}", f"{s['ABSE']['absent']:.0f} %"]
-            cells += [f"{s[t]['snr']:.1f}" if t in s else "n/a" for t in ("ABSR", "ABSU", "ABSD")]
-            lines.append("| " + " | ".join([name] + cells) + " |")
-        if present:
-            lines += ["", "The same check on the named sources that are there (TSE / TAE of the rows above): "
-                      + "; ".join(f"{name}: TSE {s['TSE']['found']:.0f} %, TAE {s['TAE']['found']:.0f} % found"
-                                  for name, s in present) + "."]
+    lines = report_lines(args.title, rows)
     write_markdown(args.out, lines)
     return 0
 

@@ -46,6 +46,7 @@ import numpy as np
 
 from tse2.utils.datadir import CtmWord, spk2utt_from_utt2spk, text_lines, write_ctm, write_map
 from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
+from tse2.utils.audio import DEFAULT_FS
 
 log = logging.getLogger(__name__)
 
@@ -237,25 +238,25 @@ _EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
 
 def render_digest(u: Utterance) -> str:
     """What a synthesized utterance's sidecar must hold: the plan line's digest, and for an MBROLA
-    voice the version of its rendering (:data:`tse2.corpus.styles.MBROLA_RENDER`)."""
+    voice the version of its rendering (:data:`tse2.corpus.mbrola.MBROLA_RENDER`)."""
     if u.voice.startswith("mb-"):
-        from tse2.corpus.styles import MBROLA_RENDER
+        from tse2.corpus.mbrola import MBROLA_RENDER
 
         return f"{u.digest()}/{MBROLA_RENDER}"
     return u.digest()
 
 
 def synthesize_plan(
-    utts: Sequence[Utterance], wav_dir: Path, sample_rate: int = 16000, synth=None,
+    utts: Sequence[Utterance], wav_dir: Path, sample_rate: int = DEFAULT_FS, synth=None,
     voices_dir: Optional[Path] = None,
 ) -> int:
     """Synthesizes every utterance not yet done; returns how many were synthesized now.
 
-    MBROLA voices (``mb-*``, :mod:`tse2.corpus.styles`) need ``voices_dir``, where ``make -C tools
+    MBROLA voices (``mb-*``, :mod:`tse2.corpus.mbrola`) need ``voices_dir``, where ``make -C tools
     voices-mbrola`` put them; a voice ending in ``+whisper`` there is whisperized after synthesis.
     """
     from tse2.corpus.espeak import EspeakSynth
-    from tse2.corpus.styles import MbrolaRenderer, mbrola_synth
+    from tse2.corpus.mbrola import MbrolaRenderer, mbrola_synth
 
     if synth is None:
         if any(u.voice.startswith("mb-") for u in utts):

@@ -34,7 +34,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tse2.utils.audio import resample
+from tse2.utils.audio import DEFAULT_FS, resample
 
 # espeak_AUDIO_OUTPUT
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -221,7 +221,7 @@ class EspeakSynth:
         pitch: int = 50,
         pitch_range: int = 50,
         volume: int = 100,
-        sample_rate: int = 16000,
+        sample_rate: int = DEFAULT_FS,
     ) -> Synthesis:
         """Speak ``text`` with ``voice`` (e.g. ``"en-us+f3"``).
 

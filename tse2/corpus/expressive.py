@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
 from tse2.utils.datadir import spk2utt_from_utt2spk, write_map
+from tse2.utils.audio import DEFAULT_FS
 
 PAPER_STYLES = ("angry", "awe", "bored", "calm", "confused", "desire", "disgusted", "enunciated", "excited", "fast",
                 "fearful", "frustrated", "happy", "laughing", "neutral", "projected", "sad", "sarcastic", "sleepy",
@@ -141,7 +142,7 @@ def read_expresso(root: Path) -> Tuple[List[Item], Dict[str, int]]:
     return items, skipped
 
 
-def audio_at_rate(src: str, dest: Path, fs: int = 16000) -> Tuple[str, float]:
+def audio_at_rate(src: str, dest: Path, fs: int = DEFAULT_FS) -> Tuple[str, float]:
     """(path, seconds) of ``src`` as ``fs`` mono: itself when it is, else ``dest``, written once
     (averaged to mono and resampled; a rerun reuses it)."""
     from tse2.utils.audio import audio_info, read_for_model
@@ -158,12 +159,12 @@ def audio_at_rate(src: str, dest: Path, fs: int = 16000) -> Tuple[str, float]:
     return str(path), frames / rate
 
 
-def write_sets(items: Iterable[Item], data_root: Path, resample_dir: Path, fs: int = 16000) -> Dict[str, int]:
+def write_sets(items: Iterable[Item], data_root: Path, resample_dir: Path, fs: int = DEFAULT_FS) -> Dict[str, int]:
     """``data/<split>/{wav.scp,utt2spk,spk2utt,utt2style,utt2corpus,utt2dur}``. Audio that is not
     ``fs`` mono (Expresso is 48 kHz) is averaged to mono and resampled once into ``resample_dir``
     (written atomically; a rerun reuses it)."""
-    if fs != 16000:
-        raise ValueError(f"the retrieval recipes run at 16000 Hz, not {fs}")
+    if fs != DEFAULT_FS:
+        raise ValueError(f"the retrieval recipes run at {DEFAULT_FS} Hz, not {fs}")
     by_split: Dict[str, List[Item]] = {}
     for it in items:
         by_split.setdefault(it.split, []).append(it)

@@ -42,6 +42,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tse2.corpus.expressive import Item
 from tse2.utils.datadir import spk2utt_from_utt2spk, write_map
+from tse2.utils.audio import DEFAULT_FS
 
 TEXTROL_COLUMNS = ("wav_fp", "gender", "pitch", "tempo", "emotion")
 TEXTROL_EMOTIONS = {"neutral": "neutral", "happy": "happy", "sad": "sad", "angry": "angry",
@@ -122,7 +123,7 @@ def read_textrolspeech(root: Path, captions: Path) -> Tuple[List[SpeechRow], Dic
     return rows, skipped
 
 
-def write_speech(rows: Sequence[SpeechRow], data_root: Path, resample_dir: Path, fs: int = 16000) -> Dict[str, int]:
+def write_speech(rows: Sequence[SpeechRow], data_root: Path, resample_dir: Path, fs: int = DEFAULT_FS) -> Dict[str, int]:
     """The speech data dirs (``train``, ``dev``, ``test``) with ``spk2gender`` besides what
     :func:`tse2.corpus.expressive.write_sets` writes."""
     from tse2.corpus.expressive import write_sets
@@ -208,7 +209,7 @@ def read_fsd50k(root: Path) -> Tuple[List[SoundRow], Dict[str, int]]:
     return rows, skipped
 
 
-def write_sounds(rows: Iterable[SoundRow], data_root: Path, resample_dir: Path, fs: int = 16000,
+def write_sounds(rows: Iterable[SoundRow], data_root: Path, resample_dir: Path, fs: int = DEFAULT_FS,
                  unseen: Sequence[str] = (), prefix: str = "sounds") -> Dict[str, int]:
     """``<prefix>_{train,valid,test,unseen}`` with ``wav.scp``, ``utt2category`` (spaces as "_"),
     ``utt2spk``/``spk2utt`` (the category as speaker), ``utt2dur`` and ``utt2source``; clips of the
@@ -216,8 +217,8 @@ def write_sounds(rows: Iterable[SoundRow], data_root: Path, resample_dir: Path, 
     averaged to mono and resampled once into ``resample_dir``."""
     from tse2.corpus.expressive import audio_at_rate
 
-    if fs != 16000:
-        raise ValueError(f"the remix recipes resample to 16000 Hz, not {fs}")
+    if fs != DEFAULT_FS:
+        raise ValueError(f"the remix recipes resample to {DEFAULT_FS} Hz, not {fs}")
     unseen_set = {_label(u) for u in unseen}
     tables: Dict[str, Dict[str, Dict[str, str]]] = {}
     for r in sorted(rows, key=lambda r: (r.category, r.uid)):

@@ -60,6 +60,8 @@ import numpy as np
 from tse2.utils.audio import resample
 from tse2.utils.datadir import spk2utt_from_utt2spk, write_map
 
+VAD_RATE = 16000  # the rate Silero VAD runs at (it knows 8 and 16 kHz)
+
 VOICES_DIR = "tools/voices"  # where `make -C tools voices` unpacks the Debian packages
 NEVER_USED = ("flite", "asterisk-core-sounds-en", "asterisk-core-sounds-es", "asterisk-core-sounds-fr",
               "asterisk-core-sounds-it")
@@ -336,8 +338,8 @@ def clean_clip(audio: np.ndarray, fs: int, vad) -> Tuple[Optional[np.ndarray], s
         return None, "empty or not finite"
     if np.mean(np.abs(audio) >= 0.999) > CLIPPED_SHARE:
         return None, "clipped"
-    vad_in = audio if fs == 16000 else resample(audio, fs, 16000)
-    segs = vad(vad_in, 16000)
+    vad_in = audio if fs == VAD_RATE else resample(audio, fs, VAD_RATE)
+    segs = vad(vad_in, VAD_RATE)
     if not segs:
         return None, "no speech"
     start, end = int(segs[0][0] * fs), int(segs[-1][1] * fs)
@@ -359,7 +361,7 @@ def cut_long(audio: np.ndarray, fs: int, vad, max_len: float = 6.0) -> List[np.n
     """A long recording cut at its VAD pauses into pieces of at most ``max_len`` s."""
     if len(audio) <= max_len * fs:
         return [audio]
-    segs = vad(audio if fs == 16000 else resample(audio, fs, 16000), 16000)
+    segs = vad(audio if fs == VAD_RATE else resample(audio, fs, VAD_RATE), VAD_RATE)
     pieces, cur = [], None
     for s, e, _ in segs:
         s, e = int(s * fs), int(e * fs)

@@ -164,7 +164,7 @@ def named_categories(prompt: str) -> List[tuple]:
 def named_speakers(prompt: str) -> List[tuple]:
     """("female speaker" | "male speaker", the words used) for every gender the prompt names
     ("the woman", "the gentleman", "the female voice"...: the prompts' own words)."""
-    from tse2.cues.remix import GENDER_NOUNS, GENDER_NOUNS_HELD_OUT
+    from tse2.simulation.remix_tasks import GENDER_NOUNS, GENDER_NOUNS_HELD_OUT
 
     text = " " + re.sub(r"[^a-z' -]", " ", prompt.lower()) + " "
     found = []
@@ -179,7 +179,7 @@ def named_speakers(prompt: str) -> List[tuple]:
 def _action_patterns() -> List[tuple]:
     """(action, regex) for every verb frame of the prompt generator (training and held-out),
     longest first: "make {x} louder" is ``\bmake\b.{0,80}?\blouder\b``."""
-    from tse2.cues.remix import VERBS, VERBS_HELD_OUT
+    from tse2.simulation.remix_tasks import VERBS, VERBS_HELD_OUT
 
     out = []
     for verbs in (VERBS, VERBS_HELD_OUT):
@@ -210,7 +210,7 @@ def read_prompt(prompt: str) -> PromptReading:
     the background, everything).  Each verb governs the words up to the next verb.  Problems: no
     verb frame, nothing named that the remixer knows, or one source given two actions ("remove the
     woman and keep only the woman")."""
-    from tse2.cues.remix import (AUDIO_GROUP, AUDIO_GROUP_HELD_OUT, EVERYTHING, EVERYTHING_HELD_OUT, NEUTRAL_NOUNS,
+    from tse2.simulation.remix_tasks import (AUDIO_GROUP, AUDIO_GROUP_HELD_OUT, EVERYTHING, EVERYTHING_HELD_OUT, NEUTRAL_NOUNS,
                                  NEUTRAL_NOUNS_HELD_OUT, SPEECH_GROUP, SPEECH_GROUP_HELD_OUT, STYLE_WORDS,
                                  STYLE_WORDS_HELD_OUT)
 

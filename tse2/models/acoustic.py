@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import torch
 
-FRAME = 320  # 20 ms at 16 kHz
+from tse2.models.backbones import SAMPLE_RATE  # the speech encoders' input rate, where these statistics are taken
+
+FRAME = SAMPLE_RATE // 50  # 20 ms
 ACTIVE_DB = 30.0
 NUM_STATS = 8
 
@@ -39,7 +41,7 @@ def frame_level_db(wav: torch.Tensor, lengths: torch.Tensor, frame: int = FRAME)
     return db, valid
 
 
-def level_stats(wav: torch.Tensor, lengths: torch.Tensor, frame: int = FRAME, fs: int = 16000) -> torch.Tensor:
+def level_stats(wav: torch.Tensor, lengths: torch.Tensor, frame: int = FRAME, fs: int = SAMPLE_RATE) -> torch.Tensor:
     """(B, N) waveforms → (B, 8) level and timing statistics (see the module docstring), scaled to
     roughly unit range (dB / 20, seconds / 5)."""
     db, valid = frame_level_db(wav, lengths, frame)
@@ -65,7 +67,7 @@ def level_stats(wav: torch.Tensor, lengths: torch.Tensor, frame: int = FRAME, fs
 NUM_PROSODY = 5
 
 
-def prosody_stats(wav, fs: int = 16000, piece_s: float = 0.0):
+def prosody_stats(wav, fs: int = SAMPLE_RATE, piece_s: float = 0.0):
     """(N,) waveform (numpy) → 5 numbers the pitch and rate cues compare, measured as the attribute
     selector measures them (:mod:`tse2.attributes`): log2 of the mean F0 / 150 Hz and of the F0 span
     / 50 Hz over voiced frames (Praat), the voiced share of the frames, log2 of the syllable-nucleus

@@ -46,6 +46,7 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from tse2.models.aux import AuxHeads, aux_loss
+from tse2.models.backbones import SAMPLE_RATE
 from tse2.models.encoders import SpeechEncoder, TextEncoder
 
 
@@ -134,7 +135,7 @@ class TargetClassifier(AbsESPnetModel):
             lens.append(enroll_lengths)
         n = max(w.shape[1] for w in wavs)
         long_s = getattr(self.speech_encoder, "LONG_S", None)
-        if not self.training and long_s is not None and n > long_s * 16000:
+        if not self.training and long_s is not None and n > long_s * SAMPLE_RATE:
             # hour-long talkers: each one on its own (no padded copy of both), in pieces
             z = [self.speech_encoder(w, l) for w, l in zip(wavs, lens)]
         else:

@@ -38,9 +38,16 @@ def light_class(slot: str, name: str):
     if target is not None:
         module, _, cls = target.partition(":")
         return getattr(importlib.import_module(module), cls)
-    from tse2.tasks import enh
+    return espnet_choices(slot).get_class(name)
 
-    return enh.choices(slot).get_class(name)
+
+def espnet_choices(slot: str):
+    """ESPnet's own registry of one slot of its enhancement task (tse2's separators are in :data:`LIGHT`)."""
+    import espnet2.tasks.enh as espnet_enh
+
+    return {"encoder": espnet_enh.encoder_choices, "separator": espnet_enh.separator_choices,
+            "decoder": espnet_enh.decoder_choices, "mask_module": espnet_enh.mask_module_choices,
+            "criterion": espnet_enh.criterion_choices, "loss_wrapper": espnet_enh.loss_wrapper_choices}[slot]
 
 
 def build_model(args: argparse.Namespace, get_class: Callable[[str, str], type] = light_class):

@@ -212,7 +212,7 @@ class SoundRemixerModel(AbsESPnetModel):
         base = snr(speech_mix, speech_ref1, speech_mix_lengths).detach()
         per = -(score - base) if self.loss_type == "snri" else -score
         # prompts naming a source the mixture lacks: "extract" it has silence as its target, the
-        # other actions the mixture itself (no real task has either: see tse2.cues.remix)
+        # other actions the mixture itself (no real task has either: see tse2.simulation.remix_tasks)
         silent = speech_ref1.abs().amax(-1) == 0
         same = ((speech_ref1 - speech_mix).abs().amax(-1) == 0) & ~silent
         stats = {}

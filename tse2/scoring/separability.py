@@ -13,8 +13,10 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from tse2.utils.audio import DEFAULT_FS
 
-def features(wav: np.ndarray, fs: int = 16000) -> np.ndarray:
+
+def features(wav: np.ndarray, fs: int = DEFAULT_FS) -> np.ndarray:
     import librosa
     import torch
 

@@ -28,6 +28,7 @@ from scipy.signal import fftconvolve
 
 from tse2.attributes.energy import active_rms_db
 from tse2.attributes.segments import speaking_duration
+from tse2.utils.audio import DEFAULT_FS
 from tse2.utils.datadir import read_map, read_map_if_present
 
 # optional per-utterance / per-speaker metadata of a clean data dir, carried into mixtures.jsonl
@@ -38,7 +39,7 @@ ATTRIBUTE_KEYS = ("f0_mean", "f0_span", "speaking_rate", "syllables", "duration"
 
 @dataclass(frozen=True)
 class MixConfig:
-    fs: int = 16000
+    fs: int = DEFAULT_FS
     short: float = 3.0  # s: below this, the "shorter signal" branch of the overlap rule
     max_len: float = 6.0  # s: sources are cropped to this; the mixture of two long ones is this long
     sir_range: Tuple[float, float] = (-6.0, 6.0)  # dB

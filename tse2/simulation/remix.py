@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tse2.cues.remix import AUDIO, SPEECH, Source
+from tse2.simulation.remix_tasks import AUDIO, SPEECH, Source
 
 
 @dataclass
@@ -212,9 +212,9 @@ def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: i
     Mixtures whose wavs exist are not rewritten (a rerun completes an interrupted one).
 
     ``absent``: every prompt names a source the mixture lacks (the tasks of
-    :data:`tse2.cues.remix.ABSENT_TASKS` in turn; a missing speaker gender every third cycle where
+    :data:`tse2.simulation.remix_tasks.ABSENT_TASKS` in turn; a missing speaker gender every third cycle where
     the speakers share one, else a missing sound category of the pool)."""
-    from tse2.cues.remix import (ABSENT_TASKS, absent_instruction, absent_source, available_tasks, remix_target,
+    from tse2.simulation.remix_tasks import (ABSENT_TASKS, absent_instruction, absent_source, available_tasks, remix_target,
                                  sample_instruction, write_prompt)
     from tse2.simulation.mixing import mixture_rng
     from tse2.utils.datadir import write_map

@@ -27,6 +27,8 @@ from typing import Dict, Tuple
 
 import numpy as np
 
+from tse2.utils.audio import DEFAULT_FS
+
 SPEED_OF_SOUND = 343.0
 RIR_BACKENDS = ("ism_diffuse", "gpurir")
 
@@ -98,7 +100,7 @@ class IsmDiffuseRIR:
 
     name = "ism_diffuse"
 
-    def __init__(self, fs: int = 16000, diffuse_db: float = 15.0, end_db: float = 60.0) -> None:
+    def __init__(self, fs: int = DEFAULT_FS, diffuse_db: float = 15.0, end_db: float = 60.0) -> None:
         self.fs, self.diffuse_db, self.end_db = fs, diffuse_db, end_db
 
     def __call__(self, room: RoomSpec, rng: np.random.Generator) -> np.ndarray:
@@ -127,7 +129,7 @@ class GpuRIR:
 
     name = "gpurir"
 
-    def __init__(self, fs: int = 16000, diffuse_db: float = 15.0, end_db: float = 60.0) -> None:
+    def __init__(self, fs: int = DEFAULT_FS, diffuse_db: float = 15.0, end_db: float = 60.0) -> None:
         try:
             import gpuRIR  # noqa: F401
         except ImportError:
@@ -147,7 +149,7 @@ class GpuRIR:
         return np.asarray(rirs[:, 0, :], dtype=np.float32)
 
 
-def make_rir_backend(name: str, fs: int = 16000):
+def make_rir_backend(name: str, fs: int = DEFAULT_FS):
     if name == "ism_diffuse":
         return IsmDiffuseRIR(fs)
     if name == "gpurir":

@@ -27,7 +27,7 @@ from espnet2.train.distributed_utils import DistributedOption
 
 from tse2.tasks import add_fs_argument
 from tse2.models.blstm_mask import BLSTMMaskSeparator
-from tse2.models.enh_build import build_model, load_model
+from tse2.models.enh_build import build_model, espnet_choices, load_model
 from tse2.models.tf_locoformer import TFLocoformerSeparator
 from tse2.tasks import dynamic_mixing
 
@@ -43,11 +43,7 @@ separator_choices = ClassChoices(
 
 def choices(slot: str) -> ClassChoices:
     """The registry of one slot: tse2's separators, ESPnet's others."""
-    if slot == "separator":
-        return separator_choices
-    return {"encoder": espnet_enh.encoder_choices, "decoder": espnet_enh.decoder_choices,
-            "mask_module": espnet_enh.mask_module_choices, "criterion": espnet_enh.criterion_choices,
-            "loss_wrapper": espnet_enh.loss_wrapper_choices}[slot]
+    return separator_choices if slot == "separator" else espnet_choices(slot)
 
 
 def task_class(slot: str, name: str):

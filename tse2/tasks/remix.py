@@ -8,10 +8,10 @@ One example = the mixture, the target remix and a prompt.  Data names, as given 
     prompt       text    the prompt (tokenized here by the text encoder's tokenizer)
     recipe       text    training with ``dynamic_mixing``: a slot (its composition, JSON);
                          each read draws a fresh mixture, task and prompt
-                         (:mod:`tse2.simulation.remix`, :mod:`tse2.cues.remix`); with
+                         (:mod:`tse2.simulation.remix`, :mod:`tse2.simulation.remix_tasks`); with
                          ``absent_prob`` p, a share p of the prompts name a sound category (or a
                          speaker's gender) the mixture lacks, with silence or the unchanged
-                         mixture as the target (:func:`tse2.cues.remix.absent_instruction`)
+                         mixture as the target (:func:`tse2.simulation.remix_tasks.absent_instruction`)
 
 Dynamic mixing reads its sources from ``--speech_dir`` (a speech data dir with speaker, gender
 and style) and ``--sound_dir`` (a sound-bank data dir).  One ``ClassChoices`` per slot:
@@ -72,7 +72,7 @@ class RemixPreprocess:
         self._pool = self._cache = None
 
     def _draw(self, uid: str, slot: str) -> Dict[str, np.ndarray]:
-        from tse2.cues.remix import remix_target, sample_instruction
+        from tse2.simulation.remix_tasks import remix_target, sample_instruction
         from tse2.simulation.remix import AudioCache, draw_recipe, load_pool, render
 
         if self._pool is None:
@@ -91,7 +91,7 @@ class RemixPreprocess:
             return dict(speech_mix=src.sum(0), **{f"speech_ref{k + 1}": x for k, x in enumerate(src)})
         ins = None
         if self.absent_prob and self.rng.random() < self.absent_prob:
-            from tse2.cues.remix import absent_instruction, absent_source
+            from tse2.simulation.remix_tasks import absent_instruction, absent_source
 
             kind = "speech" if self.rng.random() < 0.25 else "audio"
             absent = absent_source(recipe.described(), self.rng, self._pool.categories(), kind)

@@ -42,7 +42,7 @@ done
 [ "${real_test}" = true ] && mbrola_splits="${mbrola_splits} test_real"
 if [ -n "${mbrola_splits}" ]; then  # a one-line error when the voices are not installed
     python -c 'import sys
-from tse2.corpus.styles import MbrolaMissing, mbrola_paths
+from tse2.corpus.mbrola import MbrolaMissing, mbrola_paths
 try:
     mbrola_paths(sys.argv[1])
 except MbrolaMissing as exc:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tse2.cues.remix import (AUDIO, SPEECH, TASKS, Source, available_tasks, classify, remix_target,
+from tse2.simulation.remix_tasks import (AUDIO, SPEECH, TASKS, Source, available_tasks, classify, remix_target,
                              sample_instruction, speaker_phrase, task_patterns, write_prompt)
 
 S, A = SPEECH, AUDIO
@@ -90,7 +90,7 @@ def test_a_task_the_composition_lacks_is_an_error():
 
 def test_a_prompt_naming_a_missing_source_asks_for_silence_or_the_mixture_unchanged():
     from tse2.corpus.sounds import category_words
-    from tse2.cues.remix import ABSENT_TASKS, absent_instruction, absent_source
+    from tse2.simulation.remix_tasks import ABSENT_TASKS, absent_instruction, absent_source
 
     rng = np.random.default_rng(4)
     for task in ABSENT_TASKS:
