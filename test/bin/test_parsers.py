@@ -88,4 +88,4 @@ def test_remix_sh_help_and_unknown_argument(bash):
     out = bash(["bash", str(ROOT / "egs/TEMPLATE/remix/remix.sh"), "--help"], cwd=cwd, check=False)
     assert out.returncode == 0 and "4  inference" in out.stderr
     out = bash(["bash", str(ROOT / "egs/TEMPLATE/remix/remix.sh"), "--stage", "9", "extra"], cwd=cwd, check=False)
-    assert out.returncode == 1 and "unknown arguments: extra" in out.stderr
+    assert out.returncode == 1 and "unexpected arguments: extra" in out.stderr

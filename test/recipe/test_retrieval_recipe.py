@@ -76,9 +76,9 @@ def test_the_index_is_restartable(recipe):
     kept = {p: p.stat().st_mtime_ns for p in files}
     files[0].unlink()
     out = _tool(recipe, "tse2.bin.retrieval_index", "embed", "--model_dir", "exp/ret_retrieval", "--wav_scp",
-                "dump/ret/test/wav.scp", "--out", "exp/ret_retrieval/index_test", "--job", "1", "--njobs", "2")
+                "exp/ret_retrieval/index_test/split/wav.scp.1", "--out", "exp/ret_retrieval/index_test", "--part", "1")
     assert out.returncode == 0, out.stderr
-    assert "job 1/2: 7 items, 1 chunks embedded now, 0 kept" in out.stderr
+    assert "part 1: 7 items, 1 chunks embedded now, 0 kept" in out.stderr
     assert all(p.stat().st_mtime_ns == t for p, t in kept.items() if p != files[0] and p.exists())
     assert files[0].is_file()
 

@@ -26,24 +26,19 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from tse2.inference import ClassifierSelector
-from tse2.utils.cli import add_merge_and_report, merge_parts, run_tool, write_markdown
+from tse2.utils.cli import (add_merge_and_report, add_run_parser, merge_parts, run_tool, tool_parser,
+                            write_markdown)
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 log = logging.getLogger("cls_inference")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="similarities and selections for one part of the examples")
-    r.add_argument("--model_dir", type=Path, required=True, help="ESPnet output dir of stage 7")
-    r.add_argument("--model_file", type=Path, default=None,
-                   help="checkpoint: a path or a file name in --model_dir (default: the best one kept)")
-    r.add_argument("--data_dir", type=Path, required=True, help="a tse2.bin.cls_data output dir")
-    r.add_argument("--key_file", type=Path, default=None, help="only these examples (default: all)")
+    parser, sub = tool_parser(__doc__)
+    r = add_run_parser(sub, "similarities and selections for one part of the examples", 7,
+                       examples="the model's cue: text or enrollment")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--batch_size", type=int, default=8)
-    r.add_argument("--ngpu", type=int, default=0)
     add_merge_and_report(sub, "--data_dir", "join the parts with the example list; accuracy per cue type",
                          "one markdown table (accuracy per cue type) over several sets")
     return parser

@@ -18,13 +18,12 @@ from typing import List, Optional
 
 from tse2.corpus import embedded
 from tse2.utils.datadir import c_sort_key
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import run_tool, tool_parser
 from tse2.utils.fileio import atomic_open
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
 
     p = sub.add_parser("plan", help="draw speakers and utterances")
     p.add_argument("--sentence_dir", type=Path, required=True, help="holds <lang>.txt sentence lists")

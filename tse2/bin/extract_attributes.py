@@ -33,7 +33,7 @@ from tse2.attributes.segments import TextGridError, mfa_available, read_textgrid
 from tse2.attributes.syllables import LANGUAGES
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import CTM_FILE, DataDirError, c_sort_key, read_ctm, read_map, read_map_if_present
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import add_merge_parser, run_tool, tool_parser
 from tse2.utils.fileio import atomic_open, inputs_digest, read_jsonl
 
 log = logging.getLogger("extract_attributes")
@@ -41,8 +41,7 @@ SUMMARY_FIELDS = ("f0_mean", "speaking_duration", "speaking_rate", "rms_db")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     e = sub.add_parser("extract", help="attributes of the utterances of one wav.scp part")
     e.add_argument("--data_dir", type=Path, required=True, help="data dir with utt2lang, text, words.ctm")
     e.add_argument("--wav_scp", type=Path, default=None, help="the part to process (default: data_dir/wav.scp)")
@@ -61,10 +60,7 @@ def get_parser() -> argparse.ArgumentParser:
     e.add_argument("--vad_threshold", type=float, default=0.5)
     e.add_argument("--syllable_fallback", choices=LANGUAGES, default=None,
                    help="count syllables of other languages with this language's rule (logged)")
-    m = sub.add_parser("merge", help="merge the parts into the data dir's attributes.jsonl")
-    m.add_argument("--data_dir", type=Path, required=True)
-    m.add_argument("--out", type=Path, required=True)
-    m.add_argument("parts", type=Path, nargs="+")
+    add_merge_parser(sub, "--data_dir", "merge the parts into the data dir's attributes.jsonl", "--out")
     return parser
 
 

@@ -30,15 +30,14 @@ import numpy as np
 
 from tse2.cues.labels import CONTINUOUS, CUE_TYPES, DISCRETE, SAME, SIMILAR, IndependentBins, fit_values, label_mixture
 from tse2.cues.prompts import TEMPLATE_SETS, choose_cue_sets, prompt_pair
-from tse2.utils.cli import run_tool, str2bool
+from tse2.utils.cli import run_tool, str2bool, tool_parser
 from tse2.utils.fileio import atomic_open, read_jsonl
 
 log = logging.getLogger("make_prompts")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     lab = sub.add_parser("label", help="cue labels and prompts of one mixture dir")
     lab.add_argument("--mix_dir", type=Path, required=True)
     lab.add_argument("--bins", type=Path, required=True, help="independent-cue bin edges (JSON)")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from tse2.corpus import expressive
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import print_written, report_read, run_tool
 
 log = logging.getLogger("tse2.prep_expressive")
 
@@ -42,17 +42,15 @@ def prepare(args) -> int:
         if not root:
             continue
         got, skipped = read(Path(root))
-        log.info("%s: %d utterances%s", name, len(got),
-                 "; left out: " + ", ".join(f"{k} ({v})" for k, v in sorted(skipped.items())) if skipped else "")
+        report_read(log, name, len(got), skipped, "utterances")
         items += [replace(it, split=f"test_{name}") if it.split == "test" else it for it in got]
     if not items:
         raise ValueError("no corpus given: set IEMOCAP, ESD or EXPRESSO in db.sh")
     shared = expressive.shared_speakers(items)
     if shared:
         log.info("%d speakers are in more than one split (the corpora's standard splits are by utterance)", len(shared))
-    counts = expressive.write_sets(items, args.data_root, args.resample_dir, args.fs)
-    for split, n in sorted(counts.items()):
-        print(f"{args.data_root / split}: {n} utterances")
+    print_written(expressive.write_sets(items, args.data_root, args.resample_dir, args.fs), args.data_root,
+                  "utterances")
     return 0
 
 

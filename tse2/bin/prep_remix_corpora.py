@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from tse2.corpus import remix_corpora as rc
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import print_written, report_read, run_tool
 
 log = logging.getLogger("tse2.prep_remix_corpora")
 
@@ -37,31 +37,25 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _skipped(what: str, n: int, skipped) -> None:
-    log.info("%s: %d items%s", what, n, "; left out: " + ", ".join(f"{k} ({v})" for k, v in sorted(skipped.items()))
-             if skipped else "")
-
-
 def prepare(args) -> int:
     captions = args.captions or args.textrolspeech / "caption.csv"
     speech, skipped = rc.read_textrolspeech(args.textrolspeech, captions)
-    _skipped("TextrolSpeech", len(speech), skipped)
+    report_read(log, "TextrolSpeech", len(speech), skipped)
     sounds = []
     if args.vggsound:
         got, skipped = rc.read_vggsound(Path(args.vggsound), Path(args.vggsound_audio) if args.vggsound_audio else None)
-        _skipped("VGGSound", len(got), skipped)
+        report_read(log, "VGGSound", len(got), skipped)
         sounds += got
     if args.fsd50k:
         got, skipped = rc.read_fsd50k(Path(args.fsd50k))
-        _skipped("FSD50K", len(got), skipped)
+        report_read(log, "FSD50K", len(got), skipped)
         sounds += got
     if not sounds:
         raise ValueError("no sound clip: set VGGSOUND or FSD50K in db.sh (and extract their audio)")
     unseen = [u for u in args.unseen.split(",") if u.strip()]
-    for split, n in sorted(rc.write_speech(speech, args.data_root, args.resample_dir, args.fs).items()):
-        print(f"{args.data_root / split}: {n} utterances")
-    for split, n in sorted(rc.write_sounds(sounds, args.data_root, args.resample_dir, args.fs, unseen).items()):
-        print(f"{args.data_root}/sounds_{split}: {n} clips")
+    print_written(rc.write_speech(speech, args.data_root, args.resample_dir, args.fs), args.data_root, "utterances")
+    print_written(rc.write_sounds(sounds, args.data_root, args.resample_dir, args.fs, unseen), args.data_root,
+                  "clips", prefix="sounds_")
     return 0
 
 

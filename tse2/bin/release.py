@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import List, Optional
 
 from tse2.release import STORED_DTYPES, compact_release, install_separator, make_release, summary
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import run_tool, tool_parser
 
 log = logging.getLogger("release")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     m = sub.add_parser("make", help="write a release dir from an ESPnet experiment dir")
     m.add_argument("--exp_dir", type=Path, required=True)
     m.add_argument("--checkpoint", type=Path, required=True)

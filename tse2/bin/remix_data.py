@@ -18,12 +18,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import run_tool, tool_parser
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     b = sub.add_parser("bank", help="the sound bank's wavs and data dirs")
     b.add_argument("--wav_dir", type=Path, required=True)
     b.add_argument("--data_root", type=Path, required=True)

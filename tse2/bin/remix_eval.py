@@ -1,13 +1,16 @@
 """Evaluation of a remixer: remix a fixed set, score it per task, and report.
 
   python -m tse2.bin.remix_eval infer --model_dir exp/remix_x \\
-      --item data/remix_test,prompt,exp/remix_x/decode_test/prompt [--item ...] [--job 1 --njobs 2]
+      --item data/remix_test,prompt,exp/remix_x/decode_test/prompt [--item ...] [--keys part.1 --part 1]
   python -m tse2.bin.remix_eval score --data_dir data/remix_test --decode_dir exp/remix_x/decode_test/prompt
   python -m tse2.bin.remix_eval report --out exp/results/RESULTS.md --row "name=DIR" ...
 
 ``infer`` remixes each ``--item`` (a data dir, its prompt file, an output dir; the model loads
-once for all) into ``<out>/wav/<mix>.wav`` and ``<out>/wav.scp`` (with ``--njobs``, job ``--job``
-does every njobs-th mixture and writes ``wav.scp.<job>``; ``score`` reads every part).  A remix already written is kept (a rerun finishes an interrupted job).
+once for all) into ``<out>/wav/<mix>.wav`` and ``<out>/wav.scp``.  Parallel jobs follow the
+recipes' one convention (``run_jobs`` of ``utils/lib/stages.sh``): a list of ``<item number>:<mix>``
+lines is split into parts, and job JOB remixes ``--keys`` part JOB with ``--part JOB``, writing
+``wav.scp.<JOB>``; ``score`` reads every part.  A remix already written is kept (a rerun finishes
+an interrupted job).
 ``score`` writes ``<decode_dir>/scores.jsonl`` (per mixture: task, SNR of the mixture and of the
 remix, SNRi) and ``summary.json`` (per task: mean SNRi, the share of mixtures improved).
 ``report`` writes the Markdown table of several scored decodings, the paper's Table II layout.
@@ -23,25 +26,22 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import run_tool, tool_parser
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     i = sub.add_parser("infer", help="remix every mixture of a set")
     i.add_argument("--model_dir", type=Path, required=True)
     i.add_argument("--model_file", default=None)
     i.add_argument("--item", action="append", required=True,
                    help="DATA_DIR,PROMPT_FILE,OUT_DIR: remix the data dir's wav.scp with its prompt file into OUT_DIR")
-    i.add_argument("--job", type=int, default=1)
-    i.add_argument("--njobs", type=int, default=1)
+    add_part_arguments(i)
     c = sub.add_parser("cascade", help="the ideal cascade: separate, match by PIT, apply the true gains")
     c.add_argument("--model_dir", type=Path, required=True, help="a trained cascade separator")
     c.add_argument("--model_file", default=None)
     c.add_argument("--item", action="append", required=True, help="DATA_DIR,OUT_DIR (the set needs src<k>.scp)")
-    c.add_argument("--job", type=int, default=1)
-    c.add_argument("--njobs", type=int, default=1)
+    add_part_arguments(c)
     s = sub.add_parser("score", help="SNR improvement per task")
     s.add_argument("--data_dir", type=Path, required=True)
     s.add_argument("--decode_dir", type=Path, required=True)
@@ -59,14 +59,39 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_part_arguments(p) -> None:
+    p.add_argument("--keys", type=Path, default=None,
+                   help="only these mixtures: lines '<item number>:<mix>' (a part of the recipe's list)")
+    p.add_argument("--part", type=int, default=None, help="with --keys: this part's number (writes wav.scp.<part>)")
+
+
+def selected(args, n_items: int) -> Dict[int, set]:
+    """{item index: the mixtures of this job} from ``--keys``, or None for every mixture."""
+    if args.keys is None:
+        return None
+    if args.part is None or args.part < 1:
+        raise ValueError("--keys needs --part (this part's number, 1 or more)")
+    out: Dict[int, set] = {}
+    for ln, line in enumerate(args.keys.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        n, sep, key = line.split()[0].partition(":")
+        if not sep or not n.isdigit() or not 1 <= int(n) <= n_items:
+            raise ValueError(f"{args.keys}:{ln}: expected '<item number 1..{n_items}>:<mix>', got {line.split()[0]!r}")
+        out.setdefault(int(n) - 1, set()).add(key)
+    return out
+
+
+def scp_name(args) -> str:
+    return "wav.scp" if args.keys is None else f"wav.scp.{args.part}"
+
+
 def infer(args) -> int:
     from tse2.inference.remix import Remixer
     from tse2.utils.audio import read_audio
     from tse2.utils.datadir import c_sort_key, read_map, write_map
     from tse2.utils.fileio import write_wav
 
-    if not 1 <= args.job <= args.njobs:
-        raise ValueError(f"--job must be in 1..{args.njobs}, got {args.job}")
     items = []
     for spec in args.item:
         parts = spec.split(",")
@@ -74,9 +99,12 @@ def infer(args) -> int:
             raise ValueError(f"--item must be DATA_DIR,PROMPT_FILE,OUT_DIR, got {spec!r}")
         data_dir, prompt_file, out_dir = Path(parts[0]), parts[1], Path(parts[2])
         items.append((out_dir, read_map(data_dir / "wav.scp"), read_map(data_dir / prompt_file)))
+    mine = selected(args, len(items))
     rm = Remixer.from_pretrained(args.model_dir, args.model_file)
-    for out_dir, wavs, prompts in items:
-        keys = sorted(wavs, key=c_sort_key)[args.job - 1:: args.njobs]
+    for n, (out_dir, wavs, prompts) in enumerate(items):
+        keys = sorted((k for k in wavs if mine is None or k in mine.get(n, ())), key=c_sort_key)
+        if not keys:
+            continue
         out = {}
         for k in keys:
             path = out_dir / "wav" / f"{k}.wav"
@@ -85,7 +113,7 @@ def infer(args) -> int:
                 y = rm.remix_mono(x, prompts[k]) if rate == rm.fs else rm(x, prompts[k], rate).audio
                 write_wav(path, np.clip(y, -1, 1), rate)
             out[k] = str(path.resolve())
-        write_map(out_dir / (f"wav.scp.{args.job}" if args.njobs > 1 else "wav.scp"), out)
+        write_map(out_dir / scp_name(args), out)
         print(f"{out_dir}: {len(out)} remixes")
     return 0
 
@@ -96,10 +124,9 @@ def cascade(args) -> int:
     from tse2.utils.datadir import c_sort_key, read_map, write_map
     from tse2.utils.fileio import write_wav
 
-    if not 1 <= args.job <= args.njobs:
-        raise ValueError(f"--job must be in 1..{args.njobs}, got {args.job}")
+    mine = selected(args, len(args.item))
     sep = CascadeSeparator.from_pretrained(args.model_dir, args.model_file)
-    for spec in args.item:
+    for n, spec in enumerate(args.item):
         parts = spec.split(",")
         if len(parts) != 2:
             raise ValueError(f"--item must be DATA_DIR,OUT_DIR, got {spec!r}")
@@ -109,7 +136,10 @@ def cascade(args) -> int:
         if not srcs:
             raise FileNotFoundError(f"{data_dir}: no src<k>.scp (the cascade needs the reference sources)")
         out = {}
-        for k in sorted(wavs, key=c_sort_key)[args.job - 1:: args.njobs]:
+        keys = sorted((k for k in wavs if mine is None or k in mine.get(n, ())), key=c_sort_key)
+        if not keys:
+            continue
+        for k in keys:
             path = out_dir / "wav" / f"{k}.wav"
             if not path.is_file():
                 x, rate = read_audio(wavs[k], fs=sep.fs)
@@ -117,7 +147,7 @@ def cascade(args) -> int:
                 y = sep.ideal_remix(x, s, [float(g) for g in gains[k].split()])
                 write_wav(path, np.clip(y, -1, 1), rate)
             out[k] = str(path.resolve())
-        write_map(out_dir / (f"wav.scp.{args.job}" if args.njobs > 1 else "wav.scp"), out)
+        write_map(out_dir / scp_name(args), out)
         print(f"{out_dir}: {len(out)} cascade remixes")
     return 0
 

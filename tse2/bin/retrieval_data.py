@@ -18,14 +18,13 @@ from typing import List, Optional
 
 from tse2.models.retrieval import read_style_list
 from tse2.utils.audio import audio_info
-from tse2.utils.cli import run_tool, str2bool
+from tse2.utils.cli import run_tool, str2bool, tool_parser
 from tse2.utils.datadir import read_map, write_map
 from tse2.utils.fileio import atomic_open
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     p = sub.add_parser("prepare", help="write wav.scp, style, utt2style and utt2num_samples of one set")
     p.add_argument("--data_dir", type=Path, required=True, help="a Kaldi data dir with wav.scp and the style file")
     p.add_argument("--out", type=Path, required=True)

@@ -1,14 +1,16 @@
 """Embed a speech collection once with a trained retrieval model (restartable, JOB-array parallel).
 
   python -m tse2.bin.retrieval_index embed --model_dir exp/ret_x (--wav_scp data/test/wav.scp | --audio_dir DIR) \\
-      --out exp/ret_x/index_test [--job 1 --njobs 4]
-  python -m tse2.bin.retrieval_index merge --out exp/ret_x/index_test --njobs 4
+      --out exp/ret_x/index_test [--part 1]
+  python -m tse2.bin.retrieval_index merge --out exp/ret_x/index_test
 
-``embed`` takes every ``njobs``-th item from the ``job``-th on and writes them in chunks of
-``--chunk`` items (``<out>/parts/<job>of<njobs>.<c>.npz``), each with a digest of its keys, their
-files and the model; a rerun skips the chunks whose digest still matches, so a killed job loses
-at most one chunk. ``merge`` joins the parts into the index (``keys``, ``emb.npy``, and
-``index.json`` written last). Audio of any sample rate and channel count is accepted.
+Parallel jobs follow the recipes' one convention (``run_jobs`` of ``utils/lib/stages.sh``): the
+list is split into parts (``split/wav.scp.JOB``) and job JOB embeds ``--wav_scp`` part JOB with
+``--part JOB``.  ``embed`` writes its items in chunks of ``--chunk`` (``<out>/parts/<part>.<c>.npz``),
+each with a digest of its keys, their files and the model; a rerun skips the chunks whose digest
+still matches, so a killed job loses at most one chunk. ``merge`` joins every part into the index
+(``keys`` in sorted order whatever the split, ``emb.npy``, and ``index.json`` written last).
+Audio of any sample rate and channel count is accepted.
 """
 
 from __future__ import annotations
@@ -23,15 +25,14 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import run_tool, tool_parser
 from tse2.utils.fileio import atomic_path
 
 log = logging.getLogger("tse2.retrieval_index")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     e = sub.add_parser("embed", help="embed one job's share of the collection")
     e.add_argument("--model_dir", required=True, help="a trained retrieval model dir (config.yaml + checkpoint)")
     e.add_argument("--model_file", default=None, help="checkpoint in --model_dir (default: model.pth or the best)")
@@ -39,12 +40,10 @@ def get_parser() -> argparse.ArgumentParser:
     src.add_argument("--wav_scp", type=Path, help="utt -> audio path")
     src.add_argument("--audio_dir", type=Path, help="every audio file under it (key: its relative path)")
     e.add_argument("--out", type=Path, required=True)
-    e.add_argument("--job", type=int, default=1)
-    e.add_argument("--njobs", type=int, default=1)
+    e.add_argument("--part", type=int, default=1, help="this job's number (names its chunk files)")
     e.add_argument("--chunk", type=int, default=64)
     m = sub.add_parser("merge", help="join the parts of all jobs into the index")
     m.add_argument("--out", type=Path, required=True)
-    m.add_argument("--njobs", type=int, default=1)
     return parser
 
 
@@ -71,16 +70,16 @@ def chunk_digest(model_digest: str, chunk: List[Tuple[str, str]]) -> str:
 def embed(args) -> int:
     from tse2.inference.retrieval import StyleRetrieval
 
-    if not 1 <= args.job <= args.njobs:
-        raise ValueError(f"--job must be in 1..{args.njobs}, got {args.job}")
-    mine = items(args)[args.job - 1::args.njobs]
+    if args.part < 1:
+        raise ValueError(f"--part must be 1 or more, got {args.part}")
+    mine = items(args)
     runtime = StyleRetrieval.from_pretrained(args.model_dir, args.model_file)
     parts = args.out / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     done = made = 0
     for c in range(0, len(mine), args.chunk):
         chunk = mine[c:c + args.chunk]
-        path = parts / f"{args.job}of{args.njobs}.{c // args.chunk:05d}.npz"
+        path = parts / f"{args.part}.{c // args.chunk:05d}.npz"
         digest = chunk_digest(runtime.digest, chunk)
         if path.is_file():
             try:
@@ -96,16 +95,16 @@ def embed(args) -> int:
                 np.savez(f, keys=np.array([k for k, _ in chunk]), emb=emb, digest=np.array(digest),
                          model_digest=np.array(runtime.digest))
         made += 1
-    log.info("job %d/%d: %d items, %d chunks embedded now, %d kept", args.job, args.njobs, len(mine), made, done)
+    log.info("part %d: %d items, %d chunks embedded now, %d kept", args.part, len(mine), made, done)
     return 0
 
 
 def merge(args) -> int:
     from tse2.inference.retrieval import StyleIndex
 
-    parts = sorted((args.out / "parts").glob(f"*of{args.njobs}.*.npz"))
+    parts = sorted((args.out / "parts").glob("*.npz"))
     if not parts:
-        raise FileNotFoundError(f"{args.out}/parts: no parts of {args.njobs} jobs (run embed first)")
+        raise FileNotFoundError(f"{args.out}/parts: no embedded parts (run embed first)")
     pieces, digests = [], set()
     for p in parts:
         with np.load(p) as z:
@@ -114,6 +113,8 @@ def merge(args) -> int:
     if len(digests) != 1:
         raise ValueError(f"{args.out}/parts: parts embedded by {len(digests)} different models; rerun embed")
     index = StyleIndex.concat(pieces)
+    order = sorted(range(len(index.keys)), key=lambda i: index.keys[i])  # the same index whatever the split
+    index = StyleIndex([index.keys[i] for i in order], index.emb[order], index.model_digest)
     index.save(args.out)
     print(f"{args.out}: {len(index.keys)} items")
     return 0

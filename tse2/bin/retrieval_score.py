@@ -22,13 +22,12 @@ from typing import List, Optional
 
 import numpy as np
 
-from tse2.utils.cli import run_tool, write_markdown
+from tse2.utils.cli import run_tool, tool_parser, write_markdown
 from tse2.utils.fileio import atomic_open
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     s = sub.add_parser("score", help="Recall@k of one model on one embedded set")
     s.add_argument("--model_dir", required=True)
     s.add_argument("--model_file", default=None)

@@ -33,24 +33,20 @@ from tse2.scoring.metrics import pesq_mode, pesq_score, si_sdr
 from tse2.scoring.report import write_report
 from tse2.scoring.tables import db, oracle_selection, pesq_cell
 from tse2.utils.audio import read_audio
-from tse2.utils.cli import merge_parts, run_tool
+from tse2.utils.cli import add_merge_parser, merge_parts, run_tool, tool_parser
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, read_targets
 from tse2.utils.fileio import atomic_open
 
 log = logging.getLogger("score")
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     m = sub.add_parser("metrics", help="SI-SDR and PESQ of both separated outputs and the mixture")
     m.add_argument("--mix_dir", type=Path, required=True, help="stage-3 mixture dir (wav.scp spk1/2.scp utt2target)")
     m.add_argument("--sep_dir", type=Path, required=True, help="stage-6 output dir (sep1.scp sep2.scp)")
     m.add_argument("--wav_scp", type=Path, default=None, help="a part of the mixtures' wav.scp (default: all)")
     m.add_argument("--out", type=Path, required=True)
-    g = sub.add_parser("merge", help="join the metrics parts of one set")
-    g.add_argument("--mix_dir", type=Path, required=True)
-    g.add_argument("--out_dir", type=Path, required=True)
-    g.add_argument("parts", type=Path, nargs="+")
+    add_merge_parser(sub, "--mix_dir", "join the metrics parts of one set")
     r = sub.add_parser("report", help="RESULTS.md, scores.json and figures from stage-8 selections")
     r.add_argument("--out_dir", type=Path, required=True)
     r.add_argument("--bins", type=Path, default=None, help="independent-cue bins (relative vs independent study)")

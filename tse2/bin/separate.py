@@ -32,26 +32,21 @@ from tse2.inference import Separator
 from tse2.scoring.metrics import si_sdr
 from tse2.utils.audio import check_rate, read_audio
 from tse2.utils.datadir import DataDirError, c_sort_key, read_map, read_targets, write_map
-from tse2.utils.cli import add_merge_and_report, merge_parts, run_tool, write_markdown
+from tse2.utils.cli import add_merge_and_report, add_run_parser, merge_parts, run_tool, tool_parser, write_markdown
 from tse2.utils.fileio import atomic_open, write_wav
 
 log = logging.getLogger("separate")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="separate the mixtures of one wav.scp part")
-    r.add_argument("--model_dir", type=Path, required=True, help="ESPnet output dir of stage 5")
-    r.add_argument("--model_file", type=Path, default=None,
-                   help="checkpoint: a path or a file name in --model_dir (default: the release, else the best kept)")
+    parser, sub = tool_parser(__doc__)
+    r = add_run_parser(sub, "separate the mixtures of one wav.scp part", 5, "the release, else the best kept")
     r.add_argument("--mix_dir", type=Path, required=True)
     r.add_argument("--wav_scp", type=Path, default=None, help="the part (default: mix_dir/wav.scp)")
     r.add_argument("--wav_dir", type=Path, required=True)
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--fs", type=int, default=None,
                    help="the data's rate (default: the model's, from its config); it must be the model's")
-    r.add_argument("--ngpu", type=int, default=0)
     add_merge_and_report(sub, "--mix_dir", "gather the parts into scp files, labels and a summary",
                          "one markdown table over several separated sets")
     return parser

@@ -29,15 +29,14 @@ from tse2.simulation.mixing import MixConfig, mixture_row, plan_mixture, read_me
 from tse2.simulation.rir import RIR_BACKENDS
 from tse2.utils.audio import read_audio
 from tse2.utils.datadir import c_sort_key, read_map, spk2utt_from_utt2spk, write_map
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import add_merge_parser, run_tool, tool_parser
 from tse2.utils.fileio import atomic_open, inputs_digest, read_jsonl, write_wav
 
 log = logging.getLogger("simulate_mixtures")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     b = sub.add_parser("bank", help="precompute RIR bank entries")
     b.add_argument("--bank_dir", type=Path, required=True)
     b.add_argument("--split", required=True, help="split name (part of every entry's seed)")
@@ -59,11 +58,8 @@ def get_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--fs", type=int, default=16000)
     m.add_argument("--max_len", type=float, default=6.0, help="sources are cropped to this many seconds")
-    g = sub.add_parser("merge", help="write the mixture data dir")
-    g.add_argument("--data_dir", type=Path, required=True, help="the clean data dir (for the id check)")
-    g.add_argument("--out_dir", type=Path, required=True)
+    g = add_merge_parser(sub, "--data_dir", "write the mixture data dir (--data_dir: the clean one, for the id check)")
     g.add_argument("--mix_list", type=Path, required=True, help="every mixture id of the split")
-    g.add_argument("parts", type=Path, nargs="+")
     return parser
 
 

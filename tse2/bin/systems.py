@@ -26,14 +26,13 @@ from typing import List, Optional
 
 from tse2.examples import CLEAN_PREFIX, combine_examples, write_examples
 from tse2.systems import CLEAN, system
-from tse2.utils.cli import run_tool
+from tse2.utils.cli import run_tool, tool_parser
 
 log = logging.getLogger("systems")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = tool_parser(__doc__)
     d = sub.add_parser("describe", help="one line per system")
     d.add_argument("--expdir", required=True)
     d.add_argument("--sep_tag", required=True)

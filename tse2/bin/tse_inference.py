@@ -26,7 +26,7 @@ import numpy as np
 from tse2.inference import SingleStageExtractor
 from tse2.scoring.metrics import pesq_score, si_sdr
 from tse2.utils.audio import read_audio
-from tse2.utils.cli import merge_parts, run_tool
+from tse2.utils.cli import add_merge_parser, add_run_parser, merge_parts, run_tool, tool_parser
 from tse2.utils.datadir import DataDirError, c_sort_key, check_keys, read_keys, read_map
 from tse2.utils.fileio import atomic_open, read_jsonl, write_wav
 
@@ -34,21 +34,11 @@ log = logging.getLogger("tse_inference")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="extract and score one part of the examples")
-    r.add_argument("--model_dir", type=Path, required=True, help="ESPnet output dir of stage 7")
-    r.add_argument("--model_file", type=Path, default=None,
-                   help="checkpoint: a path or a file name in --model_dir (default: the best one kept)")
-    r.add_argument("--data_dir", type=Path, required=True, help="a tse2.bin.cls_data dir (text cue)")
-    r.add_argument("--key_file", type=Path, default=None, help="only these examples (default: all)")
+    parser, sub = tool_parser(__doc__)
+    r = add_run_parser(sub, "extract and score one part of the examples", 7, examples="text cue")
     r.add_argument("--wav_dir", type=Path, default=None, help="also write the estimates here")
     r.add_argument("--out", type=Path, required=True)
-    r.add_argument("--ngpu", type=int, default=0)
-    m = sub.add_parser("merge", help="join the parts with the example list")
-    m.add_argument("--data_dir", type=Path, required=True)
-    m.add_argument("--out_dir", type=Path, required=True)
-    m.add_argument("parts", type=Path, nargs="+")
+    add_merge_parser(sub, "--data_dir", "join the parts with the example list")
     return parser
 
 

@@ -30,7 +30,7 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from tse2.models.film import FiLM
-from tse2.models.tse import unpad_prompt
+from tse2.models.tse import full_lengths, unpad_prompt
 
 try:
     from espnet2.torch_utils.device_funcs import force_gatherable
@@ -205,8 +205,7 @@ class SoundRemixerModel(AbsESPnetModel):
     def forward(self, speech_mix: torch.Tensor, speech_ref1: torch.Tensor, prompt: torch.Tensor,
                 speech_mix_lengths: Optional[torch.Tensor] = None, prompt_lengths: Optional[torch.Tensor] = None,
                 **kwargs) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
-        if speech_mix_lengths is None:
-            speech_mix_lengths = torch.full((speech_mix.shape[0],), speech_mix.shape[1], device=speech_mix.device)
+        speech_mix_lengths = full_lengths(speech_mix, speech_mix_lengths)
         est = self.remix(speech_mix, prompt, speech_mix_lengths, prompt_lengths)
         score = snr(est, speech_ref1, speech_mix_lengths)
         base = snr(speech_mix, speech_ref1, speech_mix_lengths).detach()

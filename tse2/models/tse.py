@@ -10,8 +10,9 @@ and ``cond_dim``) or the dual-path transformer (:class:`tse2.models.dpt.DPTExtra
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 
 try:
@@ -25,6 +26,20 @@ except ImportError:  # pragma: no cover - espnet is part of the install
 
 
 PROMPT_PAD = -1  # right-padding of prompt ids (a value no tokenizer produces)
+
+
+def pad_prompt(ids: Sequence[int], width: int) -> np.ndarray:
+    """Token ids → int64 array right-padded with ``PROMPT_PAD`` to ``width``: batches stack prompts
+    (ESPnet's chunk iterator too), and :func:`unpad_prompt` recovers each prompt's length."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return np.pad(ids, (0, width - len(ids)), constant_values=PROMPT_PAD)
+
+
+def full_lengths(x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``lengths``, or the full width of each (B, N) row (ESPnet's chunk iterator gives no lengths)."""
+    if lengths is not None:
+        return lengths
+    return torch.full((x.shape[0],), x.shape[1], device=x.device)
 
 
 def si_sdr(est: torch.Tensor, ref: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -44,9 +59,7 @@ def unpad_prompt(prompt: torch.Tensor, prompt_lengths: Optional[torch.Tensor] = 
     if (prompt == PROMPT_PAD).any():
         prompt_lengths = (prompt != PROMPT_PAD).sum(1)
         return prompt[:, : int(prompt_lengths.max())].clamp_min(0), prompt_lengths
-    if prompt_lengths is None:
-        prompt_lengths = torch.full((prompt.shape[0],), prompt.shape[1], device=prompt.device)
-    return prompt, prompt_lengths
+    return prompt, full_lengths(prompt, prompt_lengths)
 
 
 class TextConditionedTSE(AbsESPnetModel):
@@ -69,8 +82,7 @@ class TextConditionedTSE(AbsESPnetModel):
                 speech_mix_lengths: Optional[torch.Tensor] = None, prompt_lengths: Optional[torch.Tensor] = None,
                 **kwargs) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         """ESPnet's training step (the chunk iterator gives no ``*_lengths``: equal-length chunks)."""
-        if speech_mix_lengths is None:
-            speech_mix_lengths = torch.full((speech_mix.shape[0],), speech_mix.shape[1], device=speech_mix.device)
+        speech_mix_lengths = full_lengths(speech_mix, speech_mix_lengths)
         est = self.extract(speech_mix, speech_mix_lengths, prompt, prompt_lengths)
         score = si_sdr(est, speech_ref1, speech_mix_lengths)
         loss = -score.mean()

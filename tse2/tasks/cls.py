@@ -25,14 +25,11 @@ from typing import Callable, List, Optional, Tuple
 
 import torch
 
-from espnet2.tasks.abs_task import AbsTask
 from espnet2.train.class_choices import ClassChoices
-from espnet2.train.collate_fn import CommonCollateFn
-from espnet2.train.trainer import Trainer
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str2bool
 
-from tse2.tasks import add_fs_argument
+from tse2.tasks.base import Tse2Task, add_prompt_and_choice_arguments
 from tse2.models.classifier import TargetClassifier
 from tse2.models.cls_build import (SPEECH_ENCODERS, TEXT_ENCODERS, ClassifierPreprocess, build_classifier,
                                    build_preprocess)
@@ -44,25 +41,12 @@ text_encoder_choices = ClassChoices(
     optional=True)
 
 
-def add_prompt_and_choice_arguments(group, class_choices_list) -> None:
-    """Options shared by the tasks that read prompts: truncation, ``--init`` (ignored: pretrained
-    encoders keep their weights; ESPnet's CLI expects it) and one option pair per class choice."""
-    group.add_argument("--max_prompt_tokens", type=int, default=128, help="prompts are truncated to this")
-    add_fs_argument(group)
-    group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
-                       help="unused: pretrained encoders keep their weights (kept for ESPnet's CLI)")
-    for class_choices in class_choices_list:
-        class_choices.add_arguments(group)
 
-
-class Tse2ClassifierTask(AbsTask):
-    num_optimizers: int = 1
+class Tse2ClassifierTask(Tse2Task):
     class_choices_list = [speech_encoder_choices, text_encoder_choices]
-    trainer = Trainer
 
     @classmethod
-    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group(description="Task related")
+    def add_options(cls, group) -> None:
         group.add_argument("--cue", type=str, default="text", choices=["text", "enroll"],
                            help="what describes the target: a text prompt or an enrollment utterance")
         group.add_argument("--enroll_random_crop", type=str2bool, default=True,
@@ -71,10 +55,6 @@ class Tse2ClassifierTask(AbsTask):
         group.add_argument("--model_conf", action=NestedDictAction,
                            default=dict(temperature=0.2), help="keyword arguments of TargetClassifier")
         add_prompt_and_choice_arguments(group, cls.class_choices_list)
-
-    @classmethod
-    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
-        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0)
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:

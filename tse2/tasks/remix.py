@@ -32,10 +32,7 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from espnet2.tasks.abs_task import AbsTask
 from espnet2.train.class_choices import ClassChoices
-from espnet2.train.collate_fn import CommonCollateFn
-from espnet2.train.trainer import Trainer
 from espnet2.utils.types import str2bool, str_or_none
 
 from tse2.utils.audio import DEFAULT_FS, model_rate
@@ -44,8 +41,8 @@ from tse2.models.dpt import DPTExtractor
 from tse2.models.encoders import TextEncoder, load_tokenizer
 from tse2.models.remix import BLSTMRemixer, CascadeModel, PITSeparator, SoundRemixerModel
 from tse2.models.tf_locoformer import TFLocoformerSeparator
-from tse2.models.tse import PROMPT_PAD
-from tse2.tasks.cls import add_prompt_and_choice_arguments
+from tse2.models.tse import pad_prompt
+from tse2.tasks.base import Tse2Task, add_prompt_and_choice_arguments, build_text_encoder, one_output_conf
 
 remixer_choices = ClassChoices(
     name="remixer", classes=dict(blstm=BLSTMRemixer, tf_locoformer=TFLocoformerSeparator, dpt=DPTExtractor),
@@ -111,22 +108,18 @@ class RemixPreprocess:
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"example {uid}: empty prompt")
             ids = self.tokenizer(text, truncation=True, max_length=self.max_prompt_tokens)["input_ids"]
-            data["prompt"] = np.pad(np.asarray(ids, dtype=np.int64), (0, self.max_prompt_tokens - len(ids)),
-                                    constant_values=PROMPT_PAD)
+            data["prompt"] = pad_prompt(ids, self.max_prompt_tokens)
         for k in [n for n in data if n.startswith("speech_")]:
             if not k.endswith("_lengths"):
                 data[k] = np.asarray(data[k], dtype=np.float32)
         return data
 
 
-class Tse2RemixTask(AbsTask):
-    num_optimizers: int = 1
+class Tse2RemixTask(Tse2Task):
     class_choices_list = [remixer_choices, remix_text_encoder_choices]
-    trainer = Trainer
 
     @classmethod
-    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group(description="Task related")
+    def add_options(cls, group) -> None:
         group.add_argument("--cond_dim", type=int, default=256, help="semantic filter size (FiLM input)")
         group.add_argument("--loss_type", type=str, default="snr", choices=["snr", "snri"],
                            help="negative SNR, or negative SNR improvement (the same gradient)")
@@ -142,10 +135,6 @@ class Tse2RemixTask(AbsTask):
         group.add_argument("--dynamic_mixing", type=str2bool, default=True,
                            help="training examples are recipe slots drawn afresh (else fixed wavs)")
         add_prompt_and_choice_arguments(group, cls.class_choices_list)
-
-    @classmethod
-    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
-        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0)
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
@@ -167,18 +156,10 @@ class Tse2RemixTask(AbsTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> SoundRemixerModel:
-        conf = dict(getattr(args, "text_encoder_conf", None) or {})
-        if "model_dir" not in conf:
-            raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
-        text = remix_text_encoder_choices.get_class(args.text_encoder)(out_dim=args.cond_dim, **conf)
-        rconf = dict(getattr(args, "remixer_conf", None) or {})
-        if args.remixer == "tf_locoformer":
-            rconf.setdefault("num_spk", 1)
-            if rconf["num_spk"] != 1:
-                raise ValueError(f"the remixer estimates one remix: num_spk must be 1, got {rconf['num_spk']}")
-        rconf["cond_dim"] = args.cond_dim
-        remixer = remixer_choices.get_class(args.remixer)(**rconf)
-        return SoundRemixerModel(remixer, text, loss=getattr(args, "loss_type", "snr"))
+        text = build_text_encoder(remix_text_encoder_choices, args)
+        rconf = one_output_conf(args.remixer, getattr(args, "remixer_conf", None), args.cond_dim, "the remixer")
+        return SoundRemixerModel(remixer_choices.get_class(args.remixer)(**rconf), text,
+                                 loss=getattr(args, "loss_type", "snr"))
 
 
 class Tse2RemixCascadeTask(Tse2RemixTask):
@@ -189,10 +170,9 @@ class Tse2RemixCascadeTask(Tse2RemixTask):
     class_choices_list = []
 
     @classmethod
-    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
+    def add_options(cls, group) -> None:
         from espnet2.utils.nested_dict_action import NestedDictAction
 
-        group = parser.add_argument_group(description="Task related")
         group.add_argument("--separator_conf", action=NestedDictAction, default=dict(),
                            help="PITSeparator options (num_src, n_fft, hop_length, hidden, layers, init_from)")
         for name, kw in (("speech_dir", {}), ("sound_dir", {}), ("speech_styles", {})):

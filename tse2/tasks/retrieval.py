@@ -27,14 +27,13 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from espnet2.tasks.abs_task import AbsTask, optim_classes
+from espnet2.tasks.abs_task import optim_classes
 from espnet2.train.class_choices import ClassChoices
-from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str2bool
 
-from tse2.tasks import add_fs_argument
+from tse2.tasks.base import Tse2Task, add_prompt_and_choice_arguments
 from tse2.cues.styles import StyleVocab
 from tse2.models.cls_build import SPEECH_ENCODERS, TEXT_ENCODERS
 from tse2.models.encoders import load_tokenizer
@@ -93,32 +92,21 @@ class StylePromptPreprocess:
         return data
 
 
-class Tse2RetrievalTask(AbsTask):
-    num_optimizers: int = 1
+class Tse2RetrievalTask(Tse2Task):
     class_choices_list = [speech_encoder_choices, text_encoder_choices]
     trainer = ScheduledTrainer
 
     @classmethod
-    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group(description="Task related")
+    def add_options(cls, group) -> None:
         group.add_argument("--style_list", type=str, required=True, help="style names, one per line (index order)")
         group.add_argument("--style_vocab", type=str, default=None,
                            help="JSON of prompt templates and phrases (default: tse2.cues.styles)")
         group.add_argument("--prompt_augmentation", type=str2bool, default=True,
                            help="a new template x phrase per example (false: one fixed prompt per style)")
         group.add_argument("--disc_lr", type=float, default=2e-5, help="learning rate of the discriminator")
-        group.add_argument("--max_prompt_tokens", type=int, default=64)
-        add_fs_argument(group)
-        group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
-                           help="unused: pretrained encoders keep their weights (kept for ESPnet's CLI)")
         group.add_argument("--model_conf", action=NestedDictAction, default=dict(),
                            help="keyword arguments of StyleRetriever")
-        for class_choices in cls.class_choices_list:
-            class_choices.add_arguments(group)
-
-    @classmethod
-    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
-        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0)
+        add_prompt_and_choice_arguments(group, cls.class_choices_list, max_prompt_tokens=64)
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:

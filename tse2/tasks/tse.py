@@ -27,22 +27,19 @@ from __future__ import annotations
 import argparse
 from typing import Callable, Dict, Optional, Tuple
 
-import numpy as np
 import torch
 
 from espnet2.iterators.abs_iter_factory import AbsIterFactory
-from espnet2.tasks.abs_task import AbsTask
 from espnet2.train.class_choices import ClassChoices
-from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.distributed_utils import DistributedOption
-from espnet2.train.trainer import Trainer
 
 from tse2.models.dpt import DPTExtractor
 from tse2.models.encoders import TextEncoder, load_tokenizer
 from tse2.models.tf_locoformer import TFLocoformerSeparator
-from tse2.models.tse import PROMPT_PAD, TextConditionedTSE
+from tse2.models.tse import TextConditionedTSE, pad_prompt
 from tse2.tasks import dynamic_mixing
-from tse2.tasks.cls import ClassifierPreprocess, add_prompt_and_choice_arguments
+from tse2.tasks.base import Tse2Task, add_prompt_and_choice_arguments, build_text_encoder, one_output_conf
+from tse2.tasks.cls import ClassifierPreprocess
 
 extractor_choices = ClassChoices(
     name="extractor", classes=dict(tf_locoformer=TFLocoformerSeparator, dpt=DPTExtractor),
@@ -61,19 +58,15 @@ class PromptPreprocess(ClassifierPreprocess):
     def __call__(self, uid: str, data: Dict) -> Dict:
         data = super().__call__(uid, data)
         if "prompt" in data:
-            ids = data["prompt"]
-            data["prompt"] = np.pad(ids, (0, self.max_prompt_tokens - len(ids)), constant_values=PROMPT_PAD)
+            data["prompt"] = pad_prompt(data["prompt"], self.max_prompt_tokens)
         return data
 
 
-class Tse2TSETask(AbsTask):
-    num_optimizers: int = 1
+class Tse2TSETask(Tse2Task):
     class_choices_list = [extractor_choices, tse_text_encoder_choices]
-    trainer = Trainer
 
     @classmethod
-    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group(description="Task related")
+    def add_options(cls, group) -> None:
         group.add_argument("--cond_dim", type=int, default=128, help="prompt embedding size (FiLM input)")
         add_prompt_and_choice_arguments(group, cls.class_choices_list)
         dynamic_mixing.add_arguments(group, flag=True)
@@ -84,10 +77,6 @@ class Tse2TSETask(AbsTask):
         if mode == "train" and getattr(args, "dynamic_mixing", False):
             return dynamic_mixing.build_iter_factory(cls, args, distributed_option, prompted=True)
         return super().build_iter_factory(args, distributed_option, mode, kwargs)
-
-    @classmethod
-    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
-        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0)
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
@@ -105,15 +94,6 @@ class Tse2TSETask(AbsTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> TextConditionedTSE:
-        conf = dict(getattr(args, "text_encoder_conf", None) or {})
-        if "model_dir" not in conf:
-            raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
-        text = tse_text_encoder_choices.get_class(args.text_encoder)(out_dim=args.cond_dim, **conf)
-        econf = dict(args.extractor_conf or {})
-        if args.extractor == "tf_locoformer":
-            econf.setdefault("num_spk", 1)
-            if econf["num_spk"] != 1:
-                raise ValueError(f"the single-stage TF-Locoformer has one output, got num_spk {econf['num_spk']}")
-        econf["cond_dim"] = args.cond_dim
-        extractor = extractor_choices.get_class(args.extractor)(**econf)
-        return TextConditionedTSE(extractor, text)
+        text = build_text_encoder(tse_text_encoder_choices, args)
+        econf = one_output_conf(args.extractor, args.extractor_conf, args.cond_dim, "the single-stage extractor")
+        return TextConditionedTSE(extractor_choices.get_class(args.extractor)(**econf), text)

@@ -99,15 +99,50 @@ def str2bool(value: str) -> bool:
     return v == "true"
 
 
+def tool_parser(doc: Optional[str]):
+    """(parser, sub-command parsers) of a stage tool with sub-commands: the module docstring as its
+    description, one sub-command required."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser, parser.add_subparsers(dest="command", required=True)
+
+
+def add_run_parser(sub, help_text: str, stage: int, default_checkpoint: str = "the best one kept",
+                   examples: Optional[str] = None):
+    """The ``run`` sub-command of a stage tool (one part of a JOB array) with the model options every
+    one takes: ``--model_dir`` (an ESPnet output dir of ``stage``), ``--model_file``, ``--ngpu``;
+    with ``examples`` (what the dir must hold), ``--data_dir`` (a ``tse2.bin.cls_data`` output dir)
+    and ``--key_file``, the part of its examples to run."""
+    from pathlib import Path
+
+    r = sub.add_parser("run", help=help_text)
+    r.add_argument("--model_dir", type=Path, required=True, help=f"ESPnet output dir of stage {stage}")
+    r.add_argument("--model_file", type=Path, default=None,
+                   help=f"checkpoint: a path or a file name in --model_dir (default: {default_checkpoint})")
+    r.add_argument("--ngpu", type=int, default=0, help="GPUs (0: CPU)")
+    if examples:
+        r.add_argument("--data_dir", type=Path, required=True, help=f"a tse2.bin.cls_data output dir ({examples})")
+        r.add_argument("--key_file", type=Path, default=None, help="only these examples (default: all)")
+    return r
+
+
+def add_merge_parser(sub, input_flag: str, help_text: str, out_flag: str = "--out_dir"):
+    """The ``merge`` sub-command of a stage tool: the parts of one JOB array (positional), the input
+    they were made from (``input_flag``, for the completeness check) and the output (``out_flag``)."""
+    from pathlib import Path
+
+    m = sub.add_parser("merge", help=help_text)
+    m.add_argument(input_flag, type=Path, required=True)
+    m.add_argument(out_flag, type=Path, required=True)
+    m.add_argument("parts", type=Path, nargs="+")
+    return m
+
+
 def add_merge_and_report(sub, input_dir_flag: str, merge_help: str, report_help: str) -> None:
     """The ``merge`` (parts of a JOB array → one output dir) and ``report`` (several output dirs →
     one markdown table) sub-commands shared by the stage tools."""
     from pathlib import Path
 
-    m = sub.add_parser("merge", help=merge_help)
-    m.add_argument(input_dir_flag, type=Path, required=True)
-    m.add_argument("--out_dir", type=Path, required=True)
-    m.add_argument("parts", type=Path, nargs="+")
+    add_merge_parser(sub, input_dir_flag, merge_help)
     rep = sub.add_parser("report", help=report_help)
     rep.add_argument("--out", type=Path, required=True)
     rep.add_argument("out_dirs", type=Path, nargs="+")
@@ -127,6 +162,18 @@ def merge_parts(parts, wanted, key: str, verb: str, source, what: str = "mixture
     if missing:
         raise ValueError(f"{len(missing)} {what}(s) of {source} were not {verb}, e.g. {missing[0]}")
     return {k: rows[k] for k in sorted(wanted, key=c_sort_key)}
+
+
+def report_read(log: logging.Logger, what: str, n: int, skipped: Mapping[str, int], unit: str = "items") -> None:
+    """One log line per corpus a preparation tool read: how many items, and why the others were left out."""
+    left = "; left out: " + ", ".join(f"{k} ({v})" for k, v in sorted(skipped.items())) if skipped else ""
+    log.info("%s: %d %s%s", what, n, unit, left)
+
+
+def print_written(counts: Mapping[str, int], root, unit: str, prefix: str = "") -> None:
+    """What a preparation tool wrote: one ``<root>/<prefix><split>: <n> <unit>`` line per split."""
+    for split, n in sorted(counts.items()):
+        print(f"{root}/{prefix}{split}: {n} {unit}")
 
 
 def write_markdown(path, lines: List[str]) -> None:

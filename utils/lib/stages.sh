@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The stage machinery of every task script (tse2.sh, remix.sh, retrieval.sh), sourced after the
-# options are parsed.  One restart rule, one way to split work into jobs, one way to train:
+# The stage machinery of every task script (tse2.sh, remix.sh, retrieval.sh; sourced by
+# utils/lib/task.sh) and of the recipes' local/data.sh (for log and die).  One restart rule, one
+# way to split work into jobs, one way to train:
 #
 #   log MSG / die MSG        time-stamped messages naming the script, line and function
 #   skip_or_run WHAT MARKER SIGNATURE [OUTPUT | scp:LIST ...] -- COMMAND ...
@@ -10,6 +11,9 @@
 #                            COMMAND runs and MARKER is written (atomically) after it succeeds.  An
 #                            earlier stage rerun changes the checksums a later stage's signature holds.
 #   digest FILE ...          md5 of the files' concatenation (a missing file counts as empty)
+#   check_general_options "$@"
+#                            after utils/parse_options.sh: no arguments left over, --nj, --ngpu,
+#                            --cpu_threads and --fs well-formed, --cmd/--gpu_cmd default to cmd.sh's
 #   run_jobs RUNNER LIST SPLIT_DIR NAME LOG_PREFIX COMMAND ...
 #                            splits LIST (an scp or key list) into at most --nj parts
 #                            SPLIT_DIR/NAME.<n> and runs COMMAND as the JOB array 1..n of RUNNER
@@ -82,6 +86,16 @@ skip_or_run() {  # <what> <marker> <signature> [<output> ...] -- <command ...>
 digest() {  # <file> ... -> md5 of their concatenation; missing files count as empty
     local f
     for f in "$@"; do [ ! -f "${f}" ] || cat "${f}"; done | md5sum | cut -c1-32
+}
+
+check_general_options() {  # "$@" left after parse_options: the general options checked, runners defaulted
+    [ $# -eq 0 ] || die "unexpected arguments: $*"
+    [[ ${nj} =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, got '${nj}'"
+    [[ ${ngpu} =~ ^[0-9]+$ ]] || die "--ngpu must be a non-negative integer, got '${ngpu}'"
+    [[ ${cpu_threads} =~ ^[0-9]+$ ]] || die "--cpu_threads must be a non-negative integer, got '${cpu_threads}'"
+    [[ ${fs} =~ ^[1-9][0-9]*$ ]] || die "--fs must be a sample rate in Hz, got '${fs}'"
+    cmd=${cmd:-${train_cmd}}
+    gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 }
 
 run_jobs() {  # <runner> <list> <split dir> <part name> <log prefix> <command ...>

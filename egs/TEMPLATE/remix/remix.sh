@@ -21,22 +21,10 @@
 #   5  scoring: SNRi per task -> exp/<model>/decode_*/*/summary.json, exp/results_remix_<tag>/RESULTS.md
 #      and spectrograms.png (before / after / target of example prompts)
 set -euo pipefail
-# one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
-. utils/lib/stage_guard.sh
-guard_stages
-# log, die, skip_or_run, digest, run_jobs, parts, launch_training, record_run (utils/lib/stages.sh)
-. utils/lib/stages.sh
-run_args=$(printf "%q " "$0" "$@")
+# the guard, the stage machinery and the general options (stage, stop_stage, nj, ngpu, cmd,
+# gpu_cmd, cpu_threads, force, fs): utils/lib/task.sh
+. utils/lib/task.sh
 
-stage=1               # first stage to run
-stop_stage=10000      # last stage to run
-nj=2                  # parallel jobs of CPU stages
-ngpu=0                # GPUs of the training job
-cmd=                  # job runner of CPU stages (default: train_cmd of cmd.sh)
-gpu_cmd=              # job runner of training (default: cuda_cmd of cmd.sh)
-cpu_threads=0         # threads of a CPU training job (0: every core)
-force=false           # rerun stages even when their done-marker matches
-fs=16000
 train_set=train       # speech data dirs of local/data.sh
 valid_set=dev
 test_sets=test        # the speech test set the fixed test mixtures are drawn from (one)
@@ -68,13 +56,11 @@ figure_tasks=TSE,TAE,SD  # stage 5 draws a test example of each (median SNRi): s
 . ./cmd.sh
 . utils/parse_options.sh
 guard_recipe_dir "${run_args}"
-[ $# -eq 0 ] || die "unknown arguments: $*"
+check_general_options "$@"
 [ -z "${test_set}" ] || test_sets=${test_set}
 read -r -a _sets <<< "${test_sets}"
 [ "${#_sets[@]}" -eq 1 ] || die "--test_sets: remix draws its test mixtures from one speech set, got '${test_sets}'"
 test_set=${_sets[0]}
-cmd=${cmd:-${train_cmd}}
-gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 [ -n "${remix_tag}" ] || remix_tag=$(basename "${remix_config}" .yaml)
 remix_dump=${dumpdir}/remix
 remix_exp=${expdir}/remix_${remix_tag}
@@ -185,14 +171,23 @@ fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     # decode <remix_eval command> <model> <decode root> <what>: the --item list in ${items[@]}, their
-    # output dirs in ${outs[@]}; one JOB array over every set, logs <root>/log/<command>.JOB.log
+    # output dirs in ${outs[@]}; one JOB array over every set (run_jobs splits the list of
+    # '<item number>:<mix>' lines), logs <root>/log/<command>.JOB.log
     decode() {
         local sub=$1 mdl=$2 root=$3 what=$4
         run_decode() {
             resume_or_clear "${root}/.stage4.${sub}.key" "${outs[@]}"  # another model's outputs are not kept
-            log "Stage 4: ${what} with ${mdl} (${nj} jobs, logs: ${root}/log/${sub}.*.log)"
-            ${cmd} JOB=1:"${nj}" "${root}/log/${sub}.JOB.log" \
-                python -m tse2.bin.remix_eval "${sub}" --model_dir "${mdl}" "${items[@]}" --job JOB --njobs "${nj}" \
+            local n=0 spec
+            mkdir -p "${root}"
+            for spec in "${items[@]}"; do
+                [ "${spec}" != --item ] || continue
+                n=$((n + 1))
+                awk -v n="${n}" '{print n ":" $1}' "${spec%%,*}/wav.scp"
+            done > "${root}/${sub}.list"
+            log "Stage 4: ${what} with ${mdl}"
+            run_jobs "${cmd}" "${root}/${sub}.list" "${root}/split_${sub}" list "${root}/log/${sub}" \
+                python -m tse2.bin.remix_eval "${sub}" --model_dir "${mdl}" "${items[@]}" \
+                    --keys "${root}/split_${sub}/list.JOB" --part JOB \
                 || die "${what} failed (see ${root}/log/${sub}.*.log)"
         }
         # shellcheck disable=SC2046

@@ -17,22 +17,10 @@
 #   4  embedding the collection: exp/ret_<tag>/index_<set>/ (nj jobs, restartable)
 #   5  scoring: exp/ret_<tag>/score_<set>/, exp/separability/, exp/results_ret_<tag>/RESULTS.md
 set -euo pipefail
-# one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
-. utils/lib/stage_guard.sh
-guard_stages
-# log, die, skip_or_run, digest, run_jobs, parts, launch_training, record_run (utils/lib/stages.sh)
-. utils/lib/stages.sh
-run_args=$(printf "%q " "$0" "$@")
+# the guard, the stage machinery and the general options (stage, stop_stage, nj, ngpu, cmd,
+# gpu_cmd, cpu_threads, force, fs): utils/lib/task.sh
+. utils/lib/task.sh
 
-stage=1               # first stage to run
-stop_stage=10000      # last stage to run
-nj=2                  # parallel jobs of CPU stages
-ngpu=0                # GPUs of the training job
-cmd=                  # job runner of CPU stages (default: train_cmd of cmd.sh)
-gpu_cmd=              # job runner of training (default: cuda_cmd of cmd.sh)
-cpu_threads=0         # threads of a CPU training job (0: every core)
-force=false           # rerun stages even when their done-marker matches
-fs=16000
 train_set=train
 valid_set=dev
 test_sets=test
@@ -56,9 +44,7 @@ example_queries=      # '|'-separated user phrasings shown in RESULTS.md with th
 . ./cmd.sh
 . utils/parse_options.sh
 guard_recipe_dir "${run_args}"
-[ $# -eq 0 ] || die "unknown arguments: $*"
-cmd=${cmd:-${train_cmd}}
-gpu_cmd=${gpu_cmd:-${cuda_cmd}}
+check_general_options "$@"
 [ -n "${ret_tag}" ] || ret_tag=$(basename "${ret_config}" .yaml)
 all_sets="${train_set} ${valid_set} ${test_sets}"
 ret_dump=${dumpdir}/ret
@@ -139,12 +125,13 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     embed() {  # <exp> <set>
         local out=$1/index_$2
         # embed keeps the finished chunks of this same model and data (a digest in each chunk)
-        log "Stage 4: embedding $2 with $1 (${nj} jobs, logs: ${out}/log/)"
-        ${cmd} JOB=1:"${nj}" "${out}/log/embed.JOB.log" \
+        resume_or_clear "${out}/.stage4.key" "${out}/parts" "${out}/split"  # parts of another split are not kept
+        log "Stage 4: embedding $2 with $1"
+        run_jobs "${cmd}" "${ret_dump}/$2/wav.scp" "${out}/split" wav.scp "${out}/log/embed" \
             python -m tse2.bin.retrieval_index embed --model_dir "$1" \
-                --wav_scp "${ret_dump}/$2/wav.scp" --out "${out}" --job JOB --njobs "${nj}" \
+                --wav_scp "${out}/split/wav.scp.JOB" --out "${out}" --part JOB \
             || die "embedding failed (see ${out}/log/)"
-        python -m tse2.bin.retrieval_index merge --out "${out}" --njobs "${nj}"
+        python -m tse2.bin.retrieval_index merge --out "${out}"
     }
     for exp in $(models); do
         [ -f "${exp}/.stage3.done" ] || die "${exp} has no trained model: run stage 3"

@@ -21,24 +21,12 @@
 #   9  scoring: exp/sep_<tag>/score_<set>/ (SI-SDR, PESQ), exp/results_<sep tag>_<cls tag>/RESULTS.md + figures
 #  10  packing: exp/packed/<sep tag>_<cls tag>_<system>/ (one self-contained dir for tse2.bin.extract)
 set -euo pipefail
-# one run per recipe dir; stopping run.sh or this script stops all of its jobs (utils/lib/stage_guard.sh)
-. utils/lib/stage_guard.sh
-guard_stages
-# log, die, skip_or_run, digest, run_jobs, parts, launch_training, record_run (utils/lib/stages.sh)
-. utils/lib/stages.sh
-
-# General options
-stage=1           # first stage to run
-stop_stage=10000  # last stage to run
+# the guard, the stage machinery and the general options (stage, stop_stage, nj, ngpu, cmd,
+# gpu_cmd, cpu_threads, force, fs): utils/lib/task.sh
+. utils/lib/task.sh
 nj=4              # parallel jobs of CPU stages
-ngpu=0            # GPUs per training job (0: CPU)
-cmd=              # job runner for CPU stages (default: train_cmd of cmd.sh)
-gpu_cmd=          # job runner for GPU stages (default: cuda_cmd of cmd.sh)
-force=false       # rerun stages even when their done-marker matches
-cpu_threads=0     # threads of a training job run on CPU (0: every core)
 
 # Data options
-fs=16000          # sample rate of every data dir, in Hz
 train_set=        # training data dir name under data/
 valid_set=        # validation data dir name under data/
 test_sets=        # space-separated test data dir names under data/
@@ -101,7 +89,6 @@ pack_system=               # selector packed with the separator (default: the fi
 help_message=$(sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0")
 
 log "$0 $*"
-run_args=$(printf '%q ' "$0" "$@")
 # shellcheck disable=SC1091
 . ./path.sh
 # shellcheck disable=SC1091
@@ -109,15 +96,10 @@ run_args=$(printf '%q ' "$0" "$@")
 . utils/parse_options.sh
 guard_recipe_dir "${run_args}"
 
-[ $# -eq 0 ] || die "unexpected positional arguments: $*"
+check_general_options "$@"
 [ -n "${train_set}" ] || die "--train_set is required"
 [ -n "${valid_set}" ] || die "--valid_set is required"
 [ -n "${test_sets}" ] || die "--test_sets is required"
-[[ ${nj} =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, got '${nj}'"
-[[ ${ngpu} =~ ^[0-9]+$ ]] || die "--ngpu must be a non-negative integer, got '${ngpu}'"
-[[ ${cpu_threads} =~ ^[0-9]+$ ]] || die "--cpu_threads must be a non-negative integer, got '${cpu_threads}'"
-cmd=${cmd:-${train_cmd}}
-gpu_cmd=${gpu_cmd:-${cuda_cmd}}
 infer_cmd=${cmd}  # runner of the inference stages (6, 8): on GPUs when --ngpu > 0
 [ "${ngpu}" -gt 0 ] && infer_cmd="${gpu_cmd} --gpu ${ngpu}"
 all_sets="${train_set} ${valid_set} ${test_sets}"

@@ -3,16 +3,10 @@
 # No download: the corpora must already be on disk (see README.md for where to get them).
 set -euo pipefail
 
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
+# log, die, synthesize_plan and the options every local/data.sh takes (nj, cmd, fs, seed):
+# utils/lib/local_data.sh
+. utils/lib/local_data.sh
 
-# shellcheck disable=SC2034  # tse2.sh passes --nj/--cmd to every local/data.sh; one pass needs neither
-nj=4
-# shellcheck disable=SC2034
-cmd=run.pl
-fs=16000
 mls_languages="french german spanish"
 aishell3_dev_speakers=8
 resample_dir=downloads/resampled      # AISHELL-3 (44.1 kHz) is resampled to ${fs} here once

@@ -8,19 +8,14 @@
 # Reruns skip utterances and clips already written.
 set -euo pipefail
 
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
+# log, die, synthesize_plan and the options every local/data.sh takes (nj, cmd, fs, seed):
+# utils/lib/local_data.sh
+. utils/lib/local_data.sh
 
-nj=2                       # parallel synthesis jobs
-cmd=run.pl                 # job runner
-fs=16000                   # output sample rate
 langs="en fr de es zh"     # languages (sentence lists in local/sentences/<lang>.txt)
 speakers_per_lang="12 4 4" # speakers per language in train, dev, test
 utts_per_style=3           # utterances of each style per speaker
 styles="neutral happy sad angry whispered fast slow high-pitched low-pitched"
-seed=0                     # corpus seed: same seed, same corpus
 wav_dir=downloads/mini_espeak_remix/wav
 bank_dir=downloads/sound_bank
 

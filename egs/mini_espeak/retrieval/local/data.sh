@@ -8,20 +8,15 @@
 #                           every training (the real-voice style test set; needs the MBROLA voices)
 set -euo pipefail
 
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
+# log, die, synthesize_plan and the options every local/data.sh takes (nj, cmd, fs, seed):
+# utils/lib/local_data.sh
+. utils/lib/local_data.sh
 
-nj=2                       # parallel synthesis jobs
-cmd=run.pl                 # job runner
-fs=16000                   # output sample rate
 langs="en fr de es zh"     # languages (sentence lists in local/sentences/<lang>.txt)
 speakers_per_lang="12 4 4" # speakers per language in train, dev, test (6 2 2: R@1 0.772, README)
 utts_per_style=4           # utterances of each style per speaker
 styles=all                 # styles (names of tse2/corpus/styles.py), or all
 scale=1                    # multiplies speakers_per_lang
-seed=0                     # corpus seed: same seed, same corpus
 voices=espeak              # who speaks the training and dev styles: espeak, or espeak,mbrola
 real_test=false            # also write data/test_real (held-out MBROLA voices)
 mbrola_utts_per_style=8    # utterances of each style per MBROLA voice
@@ -57,14 +52,7 @@ python -m tse2.bin.espeak_corpus plan --sentence_dir local/sentences --outdir "$
     --mbrola_splits "${mbrola_splits}" --mbrola_utts_per_style "${mbrola_utts_per_style}" \
     --voices_dir "${MAIN_ROOT}/tools/voices"
 
-split_dir=${work}/split
-rm -rf "${split_dir}"
-nj=$(utils/split_list.sh "${work}/utt.list" "${split_dir}" "${nj}" utt.list)
-
-log "Synthesizing $(wc -l < "${work}/utt.list") utterances with ${nj} jobs (logs: ${work}/log/synth.*.log)"
-${cmd} JOB=1:"${nj}" "${work}/log/synth.JOB.log" \
-    python -m tse2.bin.espeak_corpus synth --plan "${work}/plan.jsonl" \
-        --utt_list "${split_dir}/utt.list.JOB" --wav_dir "${wav_dir}" --fs "${fs}" --voices_dir "${MAIN_ROOT}/tools/voices"
+synthesize_plan "${work}" "${wav_dir}" --voices_dir "${MAIN_ROOT}/tools/voices"
 
 log "Writing data dirs"
 python -m tse2.bin.espeak_corpus datadir --plan "${work}/plan.jsonl" --wav_dir "${wav_dir}" \

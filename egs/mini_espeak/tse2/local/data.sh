@@ -4,19 +4,14 @@
 # Reruns skip utterances already synthesized from the same plan.
 set -euo pipefail
 
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
-}
+# log, die, synthesize_plan and the options every local/data.sh takes (nj, cmd, fs, seed):
+# utils/lib/local_data.sh
+. utils/lib/local_data.sh
 
-nj=2                       # parallel synthesis jobs
-cmd=run.pl                 # job runner
-fs=16000                   # output sample rate
 langs="en fr de es zh"     # languages (sentence lists in local/sentences/<lang>.txt)
 speakers_per_lang="20 2 2" # speakers per language in train, dev, test (100 training speakers)
 utts_per_speaker=10        # utterances per speaker
 scale=1                    # multiplies speakers_per_lang (e.g. 10 for ~4000 utterances)
-seed=0                     # corpus seed: same seed, same corpus
 wav_dir=downloads/mini_espeak/wav
 voices=espeak              # + recorded sources / synthesizers of tse2/corpus/voices.py, e.g. "espeak tuxpaint":
                            # any recorded source adds data/dev_real and data/test_real (held-out recorded speakers)
@@ -34,14 +29,7 @@ python -m tse2.bin.espeak_corpus plan --sentence_dir local/sentences --outdir "$
     --langs "${langs}" --speakers_per_lang "${speakers_per_lang}" \
     --utts_per_speaker "${utts_per_speaker}" --scale "${scale}" --seed "${seed}"
 
-split_dir=${work}/split
-rm -rf "${split_dir}"
-nj=$(utils/split_list.sh "${work}/utt.list" "${split_dir}" "${nj}" utt.list)
-
-log "Synthesizing $(wc -l < "${work}/utt.list") utterances with ${nj} jobs (logs: ${work}/log/synth.*.log)"
-${cmd} JOB=1:"${nj}" "${work}/log/synth.JOB.log" \
-    python -m tse2.bin.espeak_corpus synth --plan "${work}/plan.jsonl" \
-        --utt_list "${split_dir}/utt.list.JOB" --wav_dir "${wav_dir}" --fs "${fs}"
+synthesize_plan "${work}" "${wav_dir}"
 
 log "Writing data dirs"
 python -m tse2.bin.espeak_corpus datadir --plan "${work}/plan.jsonl" --wav_dir "${wav_dir}" \

@@ -1,0 +1,75 @@
+"""What the tse2 ESPnet tasks share (the classifier, the single-stage TSE baselines, remix and its
+cascade, retrieval):
+
+- :class:`Tse2Task`: one optimizer, ESPnet's trainer, zero-padded batches, and the task's own
+  options in one "Task related" group (a task writes ``add_options(group)``);
+- :func:`add_prompt_and_choice_arguments`: the options of every task that reads prompts;
+- :func:`build_text_encoder` and :func:`one_output_conf`: the prompt-conditioned models (remix,
+  single-stage TSE) build their text encoder and their one-output backbone the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable, Dict, Optional
+
+import torch
+
+from espnet2.tasks.abs_task import AbsTask
+from espnet2.train.class_choices import ClassChoices
+from espnet2.train.collate_fn import CommonCollateFn
+from espnet2.train.trainer import Trainer
+
+from tse2.tasks import add_fs_argument
+
+
+class Tse2Task(AbsTask):
+    """An ESPnet task of tse2: subclasses give ``add_options`` and the data and model builders."""
+
+    num_optimizers: int = 1
+    trainer = Trainer
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        cls.add_options(parser.add_argument_group(description="Task related"))
+
+    @classmethod
+    def add_options(cls, group) -> None:
+        raise NotImplementedError(f"{cls.__name__} must define add_options(group)")
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
+        return CommonCollateFn(float_pad_value=0.0, int_pad_value=0)
+
+
+def add_prompt_and_choice_arguments(group, class_choices_list, max_prompt_tokens: int = 128) -> None:
+    """Options shared by the tasks that read prompts: truncation, ``--fs``, ``--init`` (ignored:
+    pretrained encoders keep their weights; ESPnet's CLI expects it) and one option pair per class
+    choice."""
+    group.add_argument("--max_prompt_tokens", type=int, default=max_prompt_tokens,
+                       help="prompts are truncated to this")
+    add_fs_argument(group)
+    group.add_argument("--init", type=lambda x: None if x in ("none", "None") else x, default=None,
+                       help="unused: pretrained encoders keep their weights (kept for ESPnet's CLI)")
+    for class_choices in class_choices_list:
+        class_choices.add_arguments(group)
+
+
+def build_text_encoder(choices: ClassChoices, args: argparse.Namespace) -> torch.nn.Module:
+    """The prompt encoder of ``--text_encoder`` with ``--text_encoder_conf``, projected to ``--cond_dim``."""
+    conf = dict(getattr(args, "text_encoder_conf", None) or {})
+    if "model_dir" not in conf:
+        raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
+    return choices.get_class(args.text_encoder)(out_dim=args.cond_dim, **conf)
+
+
+def one_output_conf(kind: str, conf: Optional[Dict], cond_dim: int, what: str) -> Dict:
+    """A backbone's options for a model with one output conditioned by a prompt: TF-Locoformer gets
+    ``num_spk: 1`` (any other count is an error naming ``what``), every backbone ``cond_dim``."""
+    conf = dict(conf or {})
+    if kind == "tf_locoformer":
+        conf.setdefault("num_spk", 1)
+        if conf["num_spk"] != 1:
+            raise ValueError(f"{what} has one output: num_spk must be 1, got {conf['num_spk']}")
+    conf["cond_dim"] = cond_dim
+    return conf
