@@ -186,9 +186,12 @@ def _wait_for(cond, seconds: float = 15.0) -> bool:
 
 
 def test_the_stage_scripts_are_guarded():
+    head = (ROOT / "utils/lib/task.sh").read_text()  # the head every task script sources first
+    assert head.index(". utils/lib/stage_guard.sh") < head.index("guard_stages") < head.index(". utils/lib/stages.sh")
     for script in ("tse2/tse2.sh", "remix/remix.sh", "retrieval/retrieval.sh"):
         text = (ROOT / "egs/TEMPLATE" / script).read_text()
-        assert text.index("guard_stages") < text.index("parse_options.sh") < text.index("guard_recipe_dir"), script
+        assert text.index("set -euo pipefail") < text.index(". utils/lib/task.sh") < text.index("parse_options.sh") \
+            < text.index("guard_recipe_dir"), script
 
 
 def test_one_run_per_recipe_dir_and_killing_run_sh_stops_its_jobs(tmp_path):
