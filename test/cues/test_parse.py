@@ -51,12 +51,55 @@ def test_free_wording(prompt, want):
     assert [(r.cue, r.direction) for r in parse_prompt(prompt)] == want
 
 
+@pytest.mark.parametrize("prompt, want", [
+    # comparatives, superlatives and synonyms without the cue's noun
+    ("whichever of them is squeakiest", [("pitch", 1)]),
+    ("the bassy one", [("pitch", -1)]),
+    ("pick the person whose speech sounds lower", [("pitch", -1)]),
+    ("the quietest of the pair", [("loudness", -1)]),
+    ("the one at a greater volume", [("loudness", 1)]),
+    ("whoever rattles along more rapidly", [("speaking rate", 1)]),
+    ("someone speaking really slow", [("speaking rate", -1)]),
+    ("the animated talker", [("pitch range", 1)]),
+    ("the one who is less expressive", [("pitch range", -1)]),
+    ("the person whose pitch range is larger", [("pitch range", 1)]),
+    ("the one who went on speaking the longest", [("speaking duration", 1)]),
+    ("the talker who is far away from the mic", [("distance", 1)]),
+    ("the elderly speaker", [("age", 1)]),
+    ("whoever kicks off the conversation", [("temporal order", -1)]),
+    ("the one who chimes in", [("temporal order", 1)]),
+    ("who starts after the other one?", [("temporal order", 1)]),
+    # negation and rejection: the word says what the target is not
+    ("not the squeaky one", [("pitch", -1)]),
+    ("anyone but not the faster talker", [("speaking rate", -1)]),
+    ("rather than the one who begins first, the other", [("temporal order", 1)]),
+    ("leave out nobody except the louder one; I want the other", [("loudness", -1)]),
+    ("the louder one, not the quieter", [("loudness", 1)]),
+])
+def test_own_words(prompt, want):
+    assert [(r.cue, r.direction) for r in parse_prompt(prompt)] == want
+
+
+@pytest.mark.parametrize("prompt, side, negated", [
+    ("she is the one I want", "f", False),
+    ("keep him", "m", False),
+    ("give me the girl", "f", False),
+    ("the dude, please", "m", False),
+    ("not the lady", "m", True),
+    ("drop the gentleman", "f", True),
+    ("I want hers, not his", "f", False),
+])
+def test_gender_pronouns_and_negation(prompt, side, negated):
+    (rel,) = [r for r in parse_prompt(prompt) if r.cue == "gender"]
+    assert (rel.value, rel.negated) == (side, negated)
+
+
 def test_unparseable_prompts_list_the_understood_words():
     with pytest.raises(PromptParseError) as err:
         parse_prompt("give me the interesting one")
     msg = str(err.value)
     assert "no cue word understood in 'give me the interesting one'" in msg
-    assert "pitch: deep, deeper, high, higher, low, lower, normal, similar" in msg and "temporal order: first" in msg
+    assert "pitch: bassier, bassy, booming, deep, deeper" in msg and "temporal order: first" in msg
     with pytest.raises(PromptParseError, match="empty prompt"):
         parse_prompt("  ")
     assert set(vocabulary()) >= {c.name for c in CONTINUOUS} | {"gender", "language", "emotion", "transcription"}

@@ -135,9 +135,15 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert len(text_sel) == sum(p["kind"] == "relative" for p in prompts)  # similar ones included, flagged
     results = recipe / "exp/results_blstm_256x3_dm_minilm_whisper"
     report = (results / "RESULTS.md").read_text()
-    # dev, test and test_heldout (the test mixtures with prompts in held-out phrasings)
-    assert report.count("(paper Table IV)") == 3 and report.count("(paper Table V)") == 3
+    # dev, test, test_heldout and test_handwritten (the test mixtures with prompts in held-out
+    # phrasings, in the hand-written sentences)
+    assert report.count("(paper Table IV)") == 4 and report.count("(paper Table V)") == 4
     assert "## Phrasings never seen in training" in report and "| test | text |" in report
+    assert "| set | system | cue type | N | training | N | held-out phrasings | N | hand-written |" in report
+    hand = [json.loads(x) for x in (recipe / "data/test_handwritten_mix/prompts.jsonl").read_text().splitlines()]
+    assert hand and all(p["kind"] == "relative" and p["cue_type"] not in ("random", "all") for p in hand)
+    # stage 6 reuses the test set's separation for its phrasing copies
+    assert (exp / "separate_test_handwritten/sep1.scp").read_text() == (exp / "separate_test/sep1.scp").read_text()
     metrics = [json.loads(x) for x in (exp / "score_test/metrics.jsonl").read_text().splitlines()]
     assert [m["mix"] for m in metrics] == sorted(labels) and all(len(m["pesq"]) == 2 for m in metrics)
     assert (results / "figures/test_fig4_accuracy_vs_difference.png").stat().st_size > 0
@@ -156,8 +162,8 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     assert "test-000000_mix.wav: output 1: classifier score" in out.stdout
     out = bash(["./run.sh", "--stage", "7", "--stop_stage", "9", *MIX, *cls], cwd=recipe)
     # stage 7: text, enroll and two single-stage systems; stage 8: the attribute selector too; stage 9: dev,
-    # test, test_heldout
-    assert out.stdout.count("already done with the same") == 4 + 5 + 3
+    # test, test_heldout, test_handwritten
+    assert out.stdout.count("already done with the same") == 4 + 5 + 4
     assert "Stage 9: SI-SDR/PESQ of test: already done" in out.stdout
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical

@@ -9,7 +9,8 @@
 category and Δ per mixture) and ``prompts.jsonl`` (one row per prompt: ``id mix cue_type kind
 cues similar target prompt``; kind is ``relative`` or ``independent``), from the training
 templates or, with ``--templates heldout``, from phrasings kept out of training (stage 4 writes
-such a copy of each test set, ``<set>_heldout_mix``).  ``--fit_bins`` fits the
+such a copy of each test set, ``<set>_heldout_mix``), or with ``--templates handwritten`` from the
+hand-written test sentences (single relative cues only; ``<set>_handwritten_mix``).  ``--fit_bins`` fits the
 independent cues' equal-frequency bins on this dir (the training set) and saves them to
 ``--bins``; otherwise they are read from it.  ``report`` writes the paper's Table II (relative
 categories per attribute) and Table III (prompts per cue type, similar/same excluded) per set.
@@ -46,8 +47,10 @@ def get_parser() -> argparse.ArgumentParser:
                      help="also write prompts of similar/same individual cues (flagged similar=true)")
     lab.add_argument("--seed", type=int, default=0)
     lab.add_argument("--templates", choices=TEMPLATE_SETS, default="train",
-                     help="phrasings: train (the training templates) or heldout (only for testing: "
-                          "verbs, frames and cue phrases never used in training)")
+                     help="phrasings: train (the training templates), heldout (only for testing: verbs, "
+                          "frames and cue phrases never used in training) or handwritten (only for testing: "
+                          "the hand-written sentences of tse2/cues/handwritten/extraction.txt, single "
+                          "relative cues)")
     rep = sub.add_parser("report", help="Table II/III markdown over several mixture dirs")
     rep.add_argument("--out", type=Path, required=True)
     rep.add_argument("mix_dirs", type=Path, nargs="+")

@@ -53,7 +53,9 @@ def get_parser() -> argparse.ArgumentParser:
 def score(args) -> int:
     from tse2.cues.styles import StyleVocab
     from tse2.inference.retrieval import StyleIndex, StyleRetrieval
-    from tse2.scoring.retrieval import KS, markdown_table, score_style_table
+    from tse2.cues.handwritten import read_retrieval
+    from tse2.cues.variety import has_words, heldout_style_queries
+    from tse2.scoring.retrieval import KS, markdown_table, score_style_table, single_query_recall
     from tse2.utils.datadir import read_map
 
     runtime = StyleRetrieval.from_pretrained(args.model_dir, args.model_file)
@@ -72,10 +74,20 @@ def score(args) -> int:
     if args.utt2dur is not None:
         dur = read_map(args.utt2dur)
         durations = [float(dur[k]) for k in index.keys]
-    results = {}
-    for name, part in (("train phrasings", "train"), ("held-out phrasings", "heldout")):
-        scores = {s: runtime.scores(index, vocab.prompts(s, part)) for s in present}
+    results, single = {}, {}
+    hand = read_retrieval()  # the hand-written test queries (tse2/cues/handwritten/retrieval.txt)
+    phrasings = {"train phrasings": {s: vocab.prompts(s, "train") for s in present},
+                 "held-out phrasings": {s: vocab.prompts(s, "heldout") for s in present},
+                 "held-out grammar": {s: heldout_style_queries(s, vocab.phrases) for s in present if has_words(s)},
+                 "hand-written queries": {s: hand[s] for s in present if s in hand}}
+    for name, queries in phrasings.items():
+        if not queries:
+            continue
+        scores = {s: runtime.scores(index, q) for s, q in queries.items()}
         results[name] = score_style_table(scores, labels, args.n_trials, args.n_distractors, args.seed, durations)
+        unit = {s: index.unit @ runtime.embed_text(list(q)).T for s, q in queries.items()}  # (N, queries)
+        single[name] = single_query_recall({s: list(u.T) for s, u in unit.items()}, labels, args.n_trials,
+                                           args.n_distractors, args.seed)
     if runtime.model.classifier is not None:
         logits = runtime.class_scores(index)
         scores = {s: logits[:, runtime.styles.index(s)] for s in present}
@@ -85,6 +97,14 @@ def score(args) -> int:
              f"{d} distractors" + (f" (fewer than {args.n_distractors}: the collection has no more)"
                                    if d < args.n_distractors else "") + ".", ""]
     lines += markdown_table(results)
+    lines += ["", "One query at a time (a user types one sentence; the table above averages each style's "
+              "query embeddings, the paper's protocol), Recall@k averaged over queries, then styles:", "",
+              "| queries | styles | queries per style | R@1 | R@5 | R@10 |", "|---|---|---|---|---|---|"]
+    for n, r in single.items():
+        counts = sorted(set(r["queries"].values()))
+        span = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        lines.append(f"| {n} | {len(r['per_style'])} | {span} | {r['mean'][1]:.3f} | {r['mean'][5]:.3f} "
+                     f"| {r['mean'][10]:.3f} |")
     if durations:
         lines += ["", "Recall by the positive's duration (train phrasings):", "", "| duration | trials | R@1 | R@5 |",
                   "|---|---|---|---|"]
@@ -97,8 +117,10 @@ def score(args) -> int:
             lines.append(f"- *{q}*: " + ", ".join(f"{k} (**{table[k]}**, {s:.3f})" for k, s in top))
     args.out.mkdir(parents=True, exist_ok=True)
     with atomic_open(args.out / "results.json") as f:
-        json.dump({n: {"mean": r["mean"], "per_style": r["per_style"], "distractors": r["distractors"]}
-                   for n, r in results.items()}, f, indent=1, default=str)
+        json.dump({**{n: {"mean": r["mean"], "per_style": r["per_style"], "distractors": r["distractors"]}
+                      for n, r in results.items()},
+                   **{f"{n}, one at a time": {"mean": r["mean"], "per_style": r["per_style"]} for n, r in single.items()}},
+                  f, indent=1, default=str)
     write_markdown(args.out / "tables.md", lines)
     for n, r in results.items():
         print(f"{n}: " + " ".join(f"R@{k} {r['mean'][k]:.3f}" for k in KS))

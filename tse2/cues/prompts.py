@@ -41,7 +41,7 @@ HELDOUT_FRAMES = (
     "Is there a {desc} here? {Verb} that voice.",
 )
 VERBS, FRAMES = TRAIN_VERBS, TRAIN_FRAMES  # the training templates (older names)
-TEMPLATE_SETS = ("train", "heldout")
+TEMPLATE_SETS = ("train", "heldout", "handwritten")  # handwritten: tse2/cues/handwritten/extraction.txt
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "zh": "Chinese",
                   # the voices corpus (tse2/corpus/voices.py) adds these
                   "be": "Belarusian", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish",
@@ -124,11 +124,31 @@ def describe(labels: Sequence[CueLabel], kind: str, order: Sequence[int], templa
     return f"{head} {body}".strip()
 
 
-def render(labels: Sequence[CueLabel], kind: str, rng: np.random.Generator, templates: str = "train") -> str:
+def handwritten(labels: Sequence[CueLabel], kind: str, rng: np.random.Generator) -> Optional[str]:
+    """A hand-written test sentence (``tse2/cues/handwritten/extraction.txt``) for a single
+    discriminative relative cue, its slots filled ({language}, {text}); None for anything else
+    (several cues, an independent cue, a similar/same one, a value with no sentences)."""
+    from tse2.cues.handwritten import fill, shipped
+
+    if kind != "relative" or len(labels) != 1 or not labels[0].discriminative:
+        return None
+    lab = labels[0]
+    key = (lab.cue, lab.relative) if lab.cue not in ("language", "transcription", "emotion") else (lab.cue, "any")
+    sentences = shipped("extraction").get(key)
+    if not sentences:
+        return None
+    word = cue_word(lab, kind)
+    return fill(sentences[int(rng.integers(len(sentences)))], language=word, text=word, emotion=word)
+
+
+def render(labels: Sequence[CueLabel], kind: str, rng: np.random.Generator, templates: str = "train") -> Optional[str]:
     """One prompt; ``rng`` must be freshly seeded per (mixture, cue type) so both kinds match.
-    ``templates``: ``train`` (the training phrasings) or ``heldout`` (phrasings kept for testing)."""
+    ``templates``: ``train`` (the training phrasings), ``heldout`` (phrasings kept for testing) or
+    ``handwritten`` (the hand-written test sentences: single relative cues only, else None)."""
     if templates not in TEMPLATE_SETS:
         raise ValueError(f"templates must be one of {TEMPLATE_SETS}, got {templates!r}")
+    if templates == "handwritten":
+        return handwritten(labels, kind, rng)
     frames, verbs = (TRAIN_FRAMES, TRAIN_VERBS) if templates == "train" else (HELDOUT_FRAMES, HELDOUT_VERBS)
     frame = frames[int(rng.integers(len(frames)))]
     verb = verbs[int(rng.integers(len(verbs)))]
@@ -170,8 +190,9 @@ def has_independent(cues: Sequence[CueLabel]) -> bool:
 
 
 def prompt_pair(cues: Sequence[CueLabel], seed_seq: Sequence[int],
-                templates: str = "train") -> Tuple[str, Optional[str]]:
-    """(relative prompt, independent prompt or None) from one seed: they differ only in cue words."""
+                templates: str = "train") -> Tuple[Optional[str], Optional[str]]:
+    """(relative prompt, independent prompt or None) from one seed: they differ only in cue words.
+    With ``templates="handwritten"`` the relative prompt is None where no hand-written sentence fits."""
     rel = render(cues, "relative", np.random.default_rng(list(seed_seq)), templates)
     ind = (render(cues, "independent", np.random.default_rng(list(seed_seq)), templates)
            if has_independent(cues) else None)

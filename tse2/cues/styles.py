@@ -152,7 +152,14 @@ class StyleVocab:
         """The one prompt used when prompt augmentation is off (the paper's: the label itself)."""
         return FIXED_TEMPLATE.format(style.replace("-", " "))
 
-    def sample(self, style: str, rng: np.random.Generator) -> str:
+    def sample(self, style: str, rng: np.random.Generator, variety: float = 0.0) -> str:
+        """A training prompt: a template x phrase, or (with probability ``variety``, where the
+        style has words in :mod:`tse2.cues.variety`) a query of the variety engine's training grammar."""
+        if variety and rng.random() < variety:
+            from tse2.cues.variety import has_words, style_query
+
+            if has_words(style):
+                return style_query(style, rng, "train", {s: self.phrases[s] for s in self.styles})
         t = self.templates["train"][int(rng.integers(len(self.templates["train"])))]
         ph = self.phrases[style]["train"]
         return t.format(ph[int(rng.integers(len(ph)))])

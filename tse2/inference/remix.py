@@ -179,7 +179,7 @@ def named_speakers(prompt: str) -> List[tuple]:
 def _action_patterns() -> List[tuple]:
     """(action, regex) for every verb frame of the prompt generator (training and held-out),
     longest first: "make {x} louder" is ``\bmake\b.{0,80}?\blouder\b``."""
-    from tse2.simulation.remix_tasks import VERBS, VERBS_HELD_OUT
+    from tse2.simulation.remix_tasks import FREE_ACTIONS, VERBS, VERBS_HELD_OUT
 
     out = []
     for verbs in (VERBS, VERBS_HELD_OUT):
@@ -191,6 +191,7 @@ def _action_patterns() -> List[tuple]:
                     pat += r"\b.{0,80}?\b" + r"\s+".join(map(re.escape, post.split()))
                 out.append((len(frame), action, pat + r"\b"))
     out += [(len("turn {x} down"), "down", r"\bturn\b.{0,80}?\bdown\b"), (len("turn {x} up"), "up", r"\bturn\b.{0,80}?\bup\b")]
+    out += [(priority, action, pat) for action, pats in FREE_ACTIONS.items() for pat, priority in pats]
     return [(a, p) for _, a, p in sorted(out, key=lambda x: -x[0])]
 
 
@@ -210,17 +211,18 @@ def read_prompt(prompt: str) -> PromptReading:
     the background, everything).  Each verb governs the words up to the next verb.  Problems: no
     verb frame, nothing named that the remixer knows, or one source given two actions ("remove the
     woman and keep only the woman")."""
-    from tse2.simulation.remix_tasks import (AUDIO_GROUP, AUDIO_GROUP_HELD_OUT, EVERYTHING, EVERYTHING_HELD_OUT, NEUTRAL_NOUNS,
-                                 NEUTRAL_NOUNS_HELD_OUT, SPEECH_GROUP, SPEECH_GROUP_HELD_OUT, STYLE_WORDS,
-                                 STYLE_WORDS_HELD_OUT)
+    from tse2.simulation.remix_tasks import (AUDIO_GROUP, AUDIO_GROUP_HELD_OUT, EVERYTHING, EVERYTHING_HELD_OUT,
+                                             FREE_GROUPS, NEGATED_ACTION, NEUTRAL_NOUNS, NEUTRAL_NOUNS_HELD_OUT,
+                                             SPEECH_GROUP, SPEECH_GROUP_HELD_OUT, STYLE_WORDS, STYLE_WORDS_HELD_OUT)
 
-    text = " ".join(str(prompt).lower().split())
+    text = " ".join(str(prompt).lower().replace("’", "'").split())
     actions, taken = [], []
     for action, pat in _action_patterns():
         for m in re.finditer(pat, text):
             if not any(a < m.end() and m.start() < b for a, b in taken):
-                actions.append((action, m.start()))
                 taken.append((m.start(), m.end()))
+                if not re.search(NEGATED_ACTION, text[:m.start()]):  # "don't remove the dog, just ..."
+                    actions.append((action, m.start()))
     actions.sort(key=lambda x: x[1])
     named: dict = {}
     for k, (action, start) in enumerate(actions):
@@ -230,7 +232,7 @@ def read_prompt(prompt: str) -> PromptReading:
             if action not in named[name]:
                 named[name].append(action)
     groups = [w for ws in (SPEECH_GROUP, SPEECH_GROUP_HELD_OUT, AUDIO_GROUP, AUDIO_GROUP_HELD_OUT, EVERYTHING,
-                           EVERYTHING_HELD_OUT, NEUTRAL_NOUNS, NEUTRAL_NOUNS_HELD_OUT) for w in ws]
+                           EVERYTHING_HELD_OUT, NEUTRAL_NOUNS, NEUTRAL_NOUNS_HELD_OUT, FREE_GROUPS) for w in ws]
     groups += [w for table in (STYLE_WORDS, STYLE_WORDS_HELD_OUT) for adj, phr in table.values() for w in adj + phr]
     any_object = bool(named_categories(text) or named_speakers(text)) or any(
         re.search(rf"\b{re.escape(w[4:] if w.startswith('the ') else w)}\b", text) for w in groups)

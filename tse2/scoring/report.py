@@ -209,6 +209,10 @@ def set_report(name: str, mix_dir: Path, score_dir: Path, systems: Sequence[Tupl
     lines = [f"## {name}", ""]
     scores["accuracy"] = {s: by_cue(e).get("overall", Group()).acc for s, e in ex.items()
                           if not system(s).single_stage and not system(s).base.per_mixture}
+    # single relative cues per cue type: what every phrasing set has (the hand-written one has only these)
+    scores["relative_by_cue"] = {s: {c: [g.n, g.acc] for c, g in by_cue(
+        [x for x in e if x.kind == "relative" and x.cue_type not in ("random", "all")]).items()}
+        for s, e in ex.items() if not system(s).single_stage and not system(s).base.per_mixture}
     t4, scores4 = table4(ex, oracle, float(np.mean(pm)) if pm else None, mode)
     if t4:
         lines += t4
@@ -229,24 +233,50 @@ def set_report(name: str, mix_dir: Path, score_dir: Path, systems: Sequence[Tupl
     return lines + pesq_failures(metrics_rows), scores
 
 
+PHRASINGS = (("heldout", "held-out phrasings"), ("handwritten", "hand-written"))
+
+
 def heldout_table(all_scores: Mapping[str, Mapping]) -> List[str]:
-    """Accuracy on prompts in training phrasings vs held-out phrasings (stage 4's ``<set>_heldout``:
-    the same mixtures and cues, other verbs, frames and cue phrases), per prompt-reading system."""
+    """Accuracy on prompts in training phrasings against the other phrasings of the same mixtures
+    and cues (stage 4's ``<set>_heldout``: other verbs, frames and cue phrases; ``<set>_handwritten``:
+    the hand-written test sentences of ``tse2/cues/handwritten/extraction.txt``), per prompt-reading
+    system: overall, then per cue type over single relative cues (the prompts every phrasing has)."""
+    bases = [n for n in all_scores if not any(n.endswith(f"_{p}") for p, _ in PHRASINGS)
+             and any(f"{n}_{p}" in all_scores for p, _ in PHRASINGS)]
+    if not bases:
+        return []
+    lines = ["## Phrasings never seen in training", ""]
     rows = []
-    for name, sc in all_scores.items():
-        held = all_scores.get(f"{name}_heldout")
-        if not held or name.endswith("_heldout"):
-            continue
+    for name in bases:
+        sc, held = all_scores[name], all_scores.get(f"{name}_heldout")
         for s, acc in sc.get("accuracy", {}).items():
-            other = held.get("accuracy", {}).get(s)
+            other = (held or {}).get("accuracy", {}).get(s)
             if acc is not None and other is not None:
                 rows.append([name, s, pct(acc), pct(other), f"{100 * (other - acc):+.1f}"])
-    if not rows:
-        return []
-    return ["## Phrasings never seen in training", "",
-            "Overall accuracy (prompts whose cue is not similar/same) on the same mixtures and cues, with the "
-            "training templates and with the held-out ones.", ""] + \
-        table(["set", "system", "training phrasings", "held-out phrasings", "difference (points)"], rows) + [""]
+    if rows:
+        lines += ["Overall accuracy (prompts whose cue is not similar/same) on the same mixtures and cues, with the "
+                  "training templates and with the held-out ones.", ""] + \
+            table(["set", "system", "training phrasings", "held-out phrasings", "difference (points)"], rows) + [""]
+    rows = []
+    for name in bases:
+        per = all_scores[name].get("relative_by_cue", {})
+        others = [(label, all_scores.get(f"{name}_{p}", {}).get("relative_by_cue", {})) for p, label in PHRASINGS]
+        for s, cues in per.items():
+            for cue, (n, acc) in cues.items():
+                cells = []
+                for _, o in others:
+                    got = o.get(s, {}).get(cue)
+                    cells += ["–", "–"] if not got or got[1] is None else [f"{got[0]}", pct(got[1])]
+                if acc is not None and any(c != "–" for c in cells):
+                    rows.append([name, s, cue, str(n), pct(acc)] + cells)
+    if rows:
+        head = ["set", "system", "cue type", "N", "training"]
+        for _, label in PHRASINGS:
+            head += ["N", label]
+        lines += ["Per cue type, single relative cues only (the hand-written sentences name one cue): accuracy "
+                  "with the training phrasings, the held-out ones and the hand-written ones.", ""] + \
+            table(head, rows) + [""]
+    return lines
 
 
 def separator_warnings(all_scores: Mapping[str, Mapping]) -> List[str]:

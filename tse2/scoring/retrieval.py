@@ -76,16 +76,31 @@ def score_style_table(scores_per_style: Mapping[str, np.ndarray], styles: Sequen
     return out
 
 
+def single_query_recall(scores_per_query: Mapping[str, Sequence[np.ndarray]], styles: Sequence[str],
+                        n_trials: int = 1000, n_distractors: int = 400, seed: int = 0) -> Dict[str, object]:
+    """Recall@k of each query on its own (a user types one sentence), averaged over a style's
+    queries, then over styles; ``scores_per_query[s]`` holds one score vector per query of style s.
+    The trials are those of :func:`score_style_table` (same seed: the same positives and distractors)."""
+    per: Dict[str, Dict[int, float]] = {}
+    for style, query_scores in scores_per_query.items():
+        pos, dis = sample_trials(styles, style, n_trials, n_distractors, seed)
+        recalls = [recall_at(ranks(q, pos, dis)) for q in query_scores]
+        per[style] = {k: float(np.mean([r[k] for r in recalls])) for k in KS}
+    return {"per_style": per, "mean": {k: float(np.mean([per[s][k] for s in per])) for k in KS},
+            "queries": {s: len(q) for s, q in scores_per_query.items()}}
+
+
 def markdown_table(results: Mapping[str, Mapping[str, object]]) -> List[str]:
-    """Per-style Recall@1/5/10/20, one column group per system (e.g. train / held-out / classifier)."""
+    """Per-style Recall@1/5/10/20, one column group per system (e.g. train / held-out / classifier);
+    a system without queries for a style shows "–" there (its mean is over its own styles)."""
     names = list(results)
-    styles = list(next(iter(results.values()))["per_style"])
+    styles = list(dict.fromkeys(s for r in results.values() for s in r["per_style"]))
     head = "| style | " + " | ".join(f"{n} R@{k}" for n in names for k in KS) + " |"
     lines = [head, "|---|" + "---|" * (len(names) * len(KS))]
     for s in styles + ["**mean**"]:
         cells = []
         for n in names:
-            row = results[n]["mean"] if s == "**mean**" else results[n]["per_style"][s]
-            cells += [f"{row[k]:.3f}" for k in KS]
+            row = results[n]["mean"] if s == "**mean**" else results[n]["per_style"].get(s)
+            cells += [f"{row[k]:.3f}" for k in KS] if row is not None else ["–"] * len(KS)
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     return lines

@@ -204,18 +204,19 @@ def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: i
               n_audio: int = 2, length: float = 4.0, prefix: str = "mix", tasks: Optional[Sequence[str]] = None,
               write_sources: bool = True, absent: bool = False) -> Dict[str, int]:
     """A fixed remix set: every mixture's recipe, one instruction (the tasks the composition allows
-    in turn, so each has the same count), its prompt in training words and in held-out words, and the wavs of
-    the mixture, the target and (``write_sources``) each source.  Data dir files:
+    in turn, so each has the same count), its prompt in training words, in held-out words and in the
+    hand-written sentences, and the wavs of the mixture, the target and (``write_sources``) each
+    source.  Data dir files:
 
-    ``wav.scp`` (mixture), ``spk1.scp`` (target), ``src<k>.scp``, ``prompt``, ``prompt_heldout``,
+    ``wav.scp`` (mixture), ``spk1.scp`` (target), ``src<k>.scp``, ``prompt``, ``prompt_heldout``, ``prompt_handwritten``,
     ``task``, ``gains``, ``recipe`` (the JSON recipe), ``utt2num_samples``.
     Mixtures whose wavs exist are not rewritten (a rerun completes an interrupted one).
 
     ``absent``: every prompt names a source the mixture lacks (the tasks of
     :data:`tse2.simulation.remix_tasks.ABSENT_TASKS` in turn; a missing speaker gender every third cycle where
     the speakers share one, else a missing sound category of the pool)."""
-    from tse2.simulation.remix_tasks import (ABSENT_TASKS, absent_instruction, absent_source, available_tasks, remix_target,
-                                 sample_instruction, write_prompt)
+    from tse2.simulation.remix_tasks import (ABSENT_TASKS, absent_instruction, absent_source, available_tasks,
+                                             handwritten_prompt, remix_target, sample_instruction, write_prompt)
     from tse2.simulation.mixing import mixture_rng
     from tse2.utils.datadir import write_map
     from tse2.utils.fileio import write_wav
@@ -232,6 +233,7 @@ def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: i
         if not allowed:
             raise ValueError(f"none of the tasks {list(tasks or [])} exists for {n_speech} speech + {n_audio} audio")
         held = np.random.default_rng([seed, i, 7])
+        hand = np.random.default_rng([seed, i, 11])
         if absent:
             kind = SPEECH if (i // len(ABSENT_TASKS)) % 3 == 2 else AUDIO
             missing = absent_source(recipe.described(), rng, pool.categories(), kind)
@@ -240,9 +242,11 @@ def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: i
             task = ABSENT_TASKS[i % len(ABSENT_TASKS)]
             ins = absent_instruction(recipe.described(), missing, rng, task)
             prompt_heldout = absent_instruction(recipe.described(), missing, held, task, held_out=True).prompt
+            prompt_hand = absent_instruction(recipe.described(), missing, hand, task, handwritten=True).prompt
         else:
             ins = sample_instruction(recipe.described(), rng, task=allowed[i % len(allowed)])  # balanced tasks
             prompt_heldout = write_prompt(ins.task, ins.gains, recipe.described(), held, held_out=True)
+            prompt_hand = handwritten_prompt(ins.task, ins.gains, recipe.described(), hand)
         d = Path(wav_dir) / mix_id
         paths = {"wav.scp": d / "mix.wav", "spk1.scp": d / "target.wav"}
         if write_sources:
@@ -260,6 +264,7 @@ def write_set(out_dir: str, wav_dir: str, pool: Pool, fs: int, num: int, seed: i
             tables.setdefault(name, {})[mix_id] = str(p.resolve())
         tables.setdefault("prompt", {})[mix_id] = ins.prompt
         tables.setdefault("prompt_heldout", {})[mix_id] = prompt_heldout
+        tables.setdefault("prompt_handwritten", {})[mix_id] = prompt_hand
         tables.setdefault("task", {})[mix_id] = ins.task
         tables.setdefault("gains", {})[mix_id] = " ".join(f"{g:g}" for g in ins.gains)
         tables.setdefault("recipe", {})[mix_id] = recipe.to_json()

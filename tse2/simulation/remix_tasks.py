@@ -17,7 +17,9 @@ vector of that task (the paper's "evenly sampled a task, then an instruction"), 
 Prompts are written from templates with paraphrases, as the paper's GPT-written prompts vary the
 verbs and the words for sources.  Speakers are named by what tells them apart in this mixture
 (gender, a speaking style, or both); sounds by their category words (:mod:`tse2.corpus.sounds`).
-``held_out=True`` uses verbs, templates and words that training never sees (the test-only set).
+``held_out=True`` uses verbs, templates and words that training never sees (the test-only set);
+:func:`handwritten_prompt` says the same instruction in the hand-written test sentences
+(``tse2/cues/handwritten/remix.txt``).
 Everything is drawn from a ``numpy`` generator: the same seed gives the same instruction.
 """
 
@@ -175,6 +177,31 @@ VERBS_HELD_OUT = {
     "up": ("raise {x}", "bring {x} forward"),
     "down": ("tone down {x}", "push {x} into the background"),
 }
+# Words people use for each action that the generator never writes: the prompt reader
+# (tse2.inference.remix.read_prompt) accepts them too.  (regular expression, priority: a longer
+# match of a higher priority wins an overlap, e.g. "everything stays except" over "except")
+FREE_ACTIONS = {
+    "extract": ((r"\b(?:only|just)\s+(?:the|a|an|that|those|this|these|his|her|their)\b", 4),
+                (r"\b(?:i|we)\s+(?:just\s+|only\s+)?(?:want|need)\b(?!\s+(?:to\s+(?:remove|lower|reduce|mute|cut|turn|raise|boost|hear\s+less)))", 6), (r"\bsolo\b", 4), (r"\bkeep\b", 4), (r"\balone\b", 5),
+                (r"\bby\s+(?:it|them)sel(?:f|ves)\b", 12), (r"\bon\s+(?:its|their)\s+own\b", 10),
+                (r"\bnothing\s+(?:else\s+)?but\b", 11), (r"\b(?:everything|all)\s+(?:but|except)\b", 14),
+                (r"\bstrip\b.{0,60}?\bdown\s+to\b", 14)),
+    "remove": ((r"\bdelete\b", 6), (r"\blose\b", 4), (r"\bkill\b", 4), (r"\bdrop\b", 4), (r"\bwithout\b", 7),
+               (r"\bno\s+more\b", 7), (r"\bdisappear\b", 9), (r"\bfilter\s+out\b", 10), (r"\bthrow\s+away\b", 10),
+               (r"\btake\b.{0,60}?\baway\b", 9), (r"\bget\b.{0,60}?\bout\s+of\b", 9),
+               (r"\b(?:stays?|remains?)\s+except\b", 16), (r"\b(?:don't|do\s+not)\s+want\b", 13)),
+    "up": ((r"\blouder\b", 6), (r"\bboost\b", 5), (r"\bcrank\b.{0,60}?\bup\b", 8), (r"\bpump\b.{0,60}?\bup\b", 8),
+           (r"\braise\b", 5), (r"\bmore\s+of\b", 7), (r"\bstand\s+out\b", 9), (r"\beasier\s+to\s+hear\b", 14),
+           (r"\bbring\b.{0,60}?\bup\b", 8), (r"\bamplify\b", 7)),
+    "down": ((r"\bquieter\b", 7), (r"\bsofter\b", 6), (r"\blower\b", 5), (r"\breduce\b", 6), (r"\bless\s+of\b", 7),
+             (r"\bdial\b.{0,60}?\bback\b", 9), (r"\btone\b.{0,60}?\bdown\b", 9), (r"\bbring\b.{0,60}?\bdown\b", 10),
+             (r"\btoo\s+loud\b", 8), (r"\b(?:further|farther)\s+back\b", 12), (r"\bsoften\b", 6)),
+}
+# words for all the voices, all the other sounds and the whole mix that the generator never writes
+FREE_GROUPS = ("people", "voices", "talking", "chatter", "humans", "speakers", "speaking", "background", "noises",
+               "noise", "sounds", "effects", "everything", "whole", "all of it", "mix", "recording", "track")
+NEGATED_ACTION = r"(?:don't|do\s+not|never|not|no\s+need\s+to)\s+(?:\w+\s+){0,2}$"
+
 OPENERS = ("", "", "please ", "could you ", "can you ", "hey, ")
 OPENERS_HELD_OUT = ("would you kindly ", "I'd like you to ")
 
@@ -267,6 +294,45 @@ def write_prompt(task: str, gains: Sequence[float], sources: Sequence[Source], r
     return text[0].upper() + text[1:]
 
 
+def handwritten_prompt(task: str, gains: Sequence[float], sources: Sequence[Source],
+                       rng: np.random.Generator) -> str:
+    """A prompt that says ``gains`` for ``sources`` (of ``task``) in the hand-written sentences of
+    ``tse2/cues/handwritten/remix.txt`` (test only: no training prompt comes from them).  Sources
+    are named with the training words (:func:`source_phrase`), so that this phrasing differs from
+    the training one in its sentences only; an instruction with two actions joins two of them."""
+    from tse2.cues.handwritten import fill, shipped
+
+    book = shipped("remix")
+
+    def sentence(action: str, x: str, question: bool = True) -> str:
+        frames = book[action] if question else [f for f in book[action] if not f.endswith("?")] or book[action]
+        return fill(_pick(rng, frames), x=x)
+
+    if task == "OVC":
+        return sentence("up" if gains[0] > 1 else "down", _pick(rng, book["everything"]))
+    group = {"SE": "extract", "SR": "remove", "SU": "up", "SD": "down"}
+    if task in group:
+        if task == "SE" and rng.random() < 0.3:
+            return sentence("remove", _pick(rng, book["sounds"]))
+        if task == "SR" and rng.random() < 0.3:
+            return sentence("extract", _pick(rng, book["sounds"]))
+        return sentence(group[task], _pick(rng, book["speech"]))
+    if task in ("TSE", "TAE") or (task == "ME" and rng.random() < 0.5):
+        return sentence("extract", _join([source_phrase(i, sources, rng) for i, g in enumerate(gains) if g == 1.0]))
+    by_action: Dict[str, List[str]] = {}
+    for i, g in enumerate(gains):
+        if g != 1.0:
+            action = {0.0: "remove", 2.0: "up", 0.5: "down"}[float(g)]
+            by_action.setdefault(action, []).append(source_phrase(i, sources, rng))
+    clauses = [sentence(a, _join(xs), question=len(by_action) == 1) for a, xs in by_action.items()]
+    if len(clauses) == 1:
+        return clauses[0]
+    order = rng.permutation(len(clauses))
+    parts = [clauses[k].rstrip(".!?") for k in order]
+    parts[1:] = [p if p.startswith("I ") else p[0].lower() + p[1:] for p in parts[1:]]
+    return "; ".join(parts) + "."
+
+
 def sample_instruction(sources: Sequence[Source], rng: np.random.Generator, task: Optional[str] = None,
                        held_out: bool = False, tasks: Optional[Sequence[str]] = None) -> Instruction:
     """Draws a task (uniformly among those the composition allows, or ``task``), one of its gain
@@ -319,10 +385,11 @@ def absent_source(sources: Sequence[Source], rng: np.random.Generator, categorie
 
 
 def absent_instruction(sources: Sequence[Source], absent: Source, rng: np.random.Generator,
-                       task: Optional[str] = None, held_out: bool = False) -> Instruction:
+                       task: Optional[str] = None, held_out: bool = False, handwritten: bool = False) -> Instruction:
     """An instruction of ``task`` (one of :data:`ABSENT_TASKS`, else drawn: extraction half the
     time) about ``absent``, a source not in the mixture.  Its gains are those of the real sources:
-    all 0 for extraction (the answer is silence), all 1 otherwise (the mixture unchanged)."""
+    all 0 for extraction (the answer is silence), all 1 otherwise (the mixture unchanged).
+    ``handwritten``: in the hand-written sentences (:func:`handwritten_prompt`)."""
     if task is None:
         task = "ABSE" if rng.random() < 0.5 else _pick(rng, ABSENT_TASKS[1:])
     if task not in ABSENT_ACTIONS:
@@ -336,4 +403,6 @@ def absent_instruction(sources: Sequence[Source], absent: Source, rng: np.random
     else:
         gains, as_task = (1.0,) * n, {"remove": f"T{letter}R", "up": f"T{letter}U", "down": f"T{letter}D"}[action]
         prompt_gains = (1.0,) * n + (GAINS[action],)
+    if handwritten:
+        return Instruction(task, gains, handwritten_prompt(as_task, prompt_gains, shown, rng))
     return Instruction(task, gains, write_prompt(as_task, prompt_gains, shown, rng, held_out))

@@ -62,16 +62,17 @@ class StylePromptPreprocess:
     """Writes each example's prompt (token ids) from its style and checks the audio."""
 
     def __init__(self, styles: List[str], vocab: StyleVocab, tokenizer, train: bool, augment: bool = True,
-                 seed: int = 0, max_prompt_tokens: int = 128) -> None:
+                 seed: int = 0, max_prompt_tokens: int = 128, variety: float = 0.0) -> None:
         self.styles, self.vocab, self.tokenizer = styles, vocab, tokenizer
         self.train, self.augment, self.max_prompt_tokens = train, augment, max_prompt_tokens
+        self.variety = variety
         self.rng = np.random.default_rng(seed)
 
     def prompt(self, uid: str, style: str) -> str:
         if not self.augment:
             return self.vocab.fixed(style)
         rng = self.rng if self.train else np.random.default_rng(list(uid.encode()))
-        return self.vocab.sample(style, rng)
+        return self.vocab.sample(style, rng, self.variety if self.train else 0.0)
 
     def __call__(self, uid: str, data: Dict) -> Dict:
         data = dict(data)
@@ -103,6 +104,9 @@ class Tse2RetrievalTask(Tse2Task):
                            help="JSON of prompt templates and phrases (default: tse2.cues.styles)")
         group.add_argument("--prompt_augmentation", type=str2bool, default=True,
                            help="a new template x phrase per example (false: one fixed prompt per style)")
+        group.add_argument("--prompt_variety", type=float, default=0.0,
+                           help="share of training prompts drawn from the variety engine's training grammar "
+                                "(tse2.cues.variety: requests, questions, adjectives) instead of template x phrase")
         group.add_argument("--disc_lr", type=float, default=2e-5, help="learning rate of the discriminator")
         group.add_argument("--model_conf", action=NestedDictAction, default=dict(),
                            help="keyword arguments of StyleRetriever")
@@ -114,7 +118,8 @@ class Tse2RetrievalTask(Tse2Task):
         return StylePromptPreprocess(styles, StyleVocab.load(styles, args.style_vocab),
                                      load_tokenizer(args.text_encoder_conf["model_dir"]), train,
                                      augment=args.prompt_augmentation, seed=args.seed,
-                                     max_prompt_tokens=args.max_prompt_tokens)
+                                     max_prompt_tokens=args.max_prompt_tokens,
+                                     variety=getattr(args, "prompt_variety", 0.0))
 
     @classmethod
     def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:

@@ -17,7 +17,8 @@
 #      remix_<test>_absent: prompts naming a source the mixture lacks)
 #   3  training: exp/remix_<tag>/ (ESPnet trainer; none when --remix_model is given) and the
 #      cascade's separator exp/remix_cascade/ (with --cascade true, none when --cascade_model is given)
-#   4  inference: exp/<model>/decode_<set>/{prompt,heldout}/ (nj jobs, restartable)
+#   4  inference: exp/<model>/decode_<set>/{prompt,heldout,handwritten}/ (one per --phrasings; nj jobs,
+#      restartable)
 #   5  scoring: SNRi per task -> exp/<model>/decode_*/*/summary.json, exp/results_remix_<tag>/RESULTS.md
 #      and spectrograms.png (before / after / target of example prompts)
 set -euo pipefail
@@ -49,6 +50,9 @@ cascade_config=conf/remix_cascade.yaml
 cascade_args=         # more options of tse2.bin.remix_cascade_train
 cascade_model=        # a trained or released cascade separator (stage 3 then trains none)
 figure_tasks=TSE,TAE,SD  # stage 5 draws a test example of each (median SNRi): spectrograms.png
+phrasings="prompt heldout handwritten"  # the prompts of every test mixture stages 4-5 remix and score:
+                      # prompt (training phrasings), heldout (held-out templates and words),
+                      # handwritten (the sentences of tse2/cues/handwritten/remix.txt)
 
 # shellcheck disable=SC1091
 . ./path.sh
@@ -57,6 +61,17 @@ figure_tasks=TSE,TAE,SD  # stage 5 draws a test example of each (median SNRi): s
 . utils/parse_options.sh
 guard_recipe_dir "${run_args}"
 check_general_options "$@"
+prompt_file() {  # <phrasing> -> the data dir file holding its prompts
+    case $1 in
+        prompt) echo prompt ;;
+        heldout|handwritten) echo "prompt_$1" ;;
+        *) die "--phrasings: unknown phrasing '$1' (prompt, heldout, handwritten)" ;;
+    esac
+}
+phrasing_name() {  # <phrasing> -> its name in RESULTS.md
+    case $1 in prompt) echo training ;; handwritten) echo hand-written ;; *) echo "$1" ;; esac
+}
+for _p in ${phrasings}; do prompt_file "${_p}" > /dev/null; done
 [ -z "${test_set}" ] || test_sets=${test_set}
 read -r -a _sets <<< "${test_sets}"
 [ "${#_sets[@]}" -eq 1 ] || die "--test_sets: remix draws its test mixtures from one speech set, got '${test_sets}'"
@@ -130,7 +145,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         # shellcheck disable=SC2086
         skip_or_run "Stage 2: ${name}" "data/.stage2.${name}.done" \
             "speech=${speech} sound=${sound} n=${n_s}/${n_a} seed=${seed} num=${num} opts=${opts} styles=${speech_styles} length=${length} fs=${fs} wav=${dumpdir} inputs=$(digest "data/.stage1.done" "data/${speech}/wav.scp" "data/${sound}/wav.scp")" \
-            "data/${name}/prompt" scp:"data/${name}/wav.scp" -- \
+            "data/${name}/prompt" "data/${name}/prompt_handwritten" scp:"data/${name}/wav.scp" -- \
             python -m tse2.bin.remix_data set --speech_dir "data/${speech}" --sound_dir "data/${sound}" \
                 --speech_styles "${speech_styles}" --out "data/${name}" --wav_dir "${dumpdir}/remix_wav/${name}" \
                 --num "${num}" --seed "${seed}" --n_speech "${n_s}" --n_audio "${n_a}" --length "${length}" --fs "${fs}" \
@@ -199,11 +214,13 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     items=() outs=()
     for dset in ${test_sets_all}; do
         [ -f "data/${dset}/prompt" ] || continue
-        items+=(--item "data/${dset},prompt,${dec_root}/decode_${dset}/prompt"
-                --item "data/${dset},prompt_heldout,${dec_root}/decode_${dset}/heldout")
-        outs+=("${dec_root}/decode_${dset}/prompt" "${dec_root}/decode_${dset}/heldout")
+        for p in ${phrasings}; do
+            [ -f "data/${dset}/$(prompt_file "${p}")" ] || die "data/${dset}/$(prompt_file "${p}") is missing: rerun stage 2"
+            items+=(--item "data/${dset},$(prompt_file "${p}"),${dec_root}/decode_${dset}/${p}")
+            outs+=("${dec_root}/decode_${dset}/${p}")
+        done
     done
-    decode infer "${model}" "${dec_root}" "remixing ${test_sets_all} (training and held-out phrasings)"
+    decode infer "${model}" "${dec_root}" "remixing ${test_sets_all} (phrasings: ${phrasings})"
     if [ "${cascade}" = true ]; then
         [ -f "${cascade_sep}/config.yaml" ] || die "${cascade_sep}: no trained cascade separator (run stage 3, or give --cascade_model)"
         items=() outs=()
@@ -228,10 +245,10 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     }
     for dset in ${test_sets_all}; do
         [ -f "data/${dset}/prompt" ] || continue
-        for p in prompt heldout; do
+        for p in ${phrasings}; do
             out=${dec_root}/decode_${dset}/${p}
             score_dir "${dset}" "${out}" "${dec_root}/.stage4.infer.done"
-            rows+=(--row "${dset#remix_}, ${p/prompt/training} phrasings=${out}")
+            rows+=(--row "${dset#remix_}, $(phrasing_name "${p}") phrasings=${out}")
         done
         out=${cascade_dec}/decode_${dset}/cascade
         if [ "${cascade}" = true ] && [ -d "${out}" ]; then

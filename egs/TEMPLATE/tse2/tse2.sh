@@ -51,6 +51,8 @@ keep_similar_train=false  # write similar/same prompts for the training set (pap
 keep_similar_eval=true    # ... for validation and test sets (flagged; the relative-vs-independent study uses them)
 heldout_prompts=true      # also write <test set>_heldout_mix: the test mixtures with prompts in phrasings
                           # kept out of training (verbs, frames, cue phrases), evaluated as one more test set
+handwritten_prompts=true  # also write <test set>_handwritten_mix: the test mixtures with the hand-written test
+                          # sentences of tse2/cues/handwritten/extraction.txt (single relative cues)
 
 # Stage 5-6 options
 expdir=exp                 # experiment directories
@@ -103,8 +105,15 @@ check_general_options "$@"
 infer_cmd=${cmd}  # runner of the inference stages (6, 8): on GPUs when --ngpu > 0
 [ "${ngpu}" -gt 0 ] && infer_cmd="${gpu_cmd} --gpu ${ngpu}"
 all_sets="${train_set} ${valid_set} ${test_sets}"
-heldout_sets=
-[ "${heldout_prompts}" = true ] && heldout_sets=$(for d in ${test_sets}; do printf ' %s_heldout' "${d}"; done)
+phrasings=
+[ "${heldout_prompts}" = true ] && phrasings="heldout"
+[ "${handwritten_prompts}" = true ] && phrasings="${phrasings} handwritten"
+# the test mixtures once more per phrasing, with their prompts in it (stage 6 reuses the separation)
+heldout_sets=$(for d in ${test_sets}; do for p in ${phrasings}; do printf ' %s_%s' "${d}" "${p}"; done; done)
+phrasing_base() {  # <set> -> "<test set> <phrasing>" for a phrasing copy, else nothing
+    local p
+    for p in ${phrasings}; do [ "${1%_"${p}"}" = "$1" ] || { echo "${1%_"${p}"} ${p}"; return; }; done
+}
 sep_sets="${all_sets}${heldout_sets}"  # every set with mixtures (stage 6 separates them all)
 eval_sets="${valid_set} ${test_sets}${heldout_sets}"
 
@@ -216,18 +225,19 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
                 --seed "${prompt_seed}" "${extra[@]}"
             mix_dirs+=("data/${dset}_mix")
         done
-        for dset in ${heldout_sets}; do  # the same mixtures, prompts in held-out phrasings
+        for dset in ${heldout_sets}; do  # the same mixtures, prompts in another phrasing
+            read -r base phrasing <<< "$(phrasing_base "${dset}")"
             rm -rf "data/${dset}_mix" && mkdir -p "data/${dset}_mix"
-            find "data/${dset%_heldout}_mix" -maxdepth 1 -type f ! -name 'prompts.jsonl' ! -name 'cues.jsonl' \
+            find "data/${base}_mix" -maxdepth 1 -type f ! -name 'prompts.jsonl' ! -name 'cues.jsonl' \
                 ! -name '.*' -exec cp {} "data/${dset}_mix/" \;
             python -m tse2.bin.make_prompts label --mix_dir "data/${dset}_mix" --bins "${bins}" \
-                --seed "${prompt_seed}" --keep_similar "${keep_similar_eval}" --templates heldout
+                --seed "${prompt_seed}" --keep_similar "${keep_similar_eval}" --templates "${phrasing}"
         done
         python -m tse2.bin.make_prompts report --out data/cue_report.md "${mix_dirs[@]}"
     }
     # shellcheck disable=SC2046
     skip_or_run "Stage 4" data/.stage4.done \
-        "seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} heldout=${heldout_sets} inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
+        "seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} heldout=${heldout_sets} hand=$(digest "${MAIN_ROOT}/tse2/cues/handwritten/extraction.txt") inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
         $(for d in ${all_sets}${heldout_sets}; do echo "data/${d}_mix/prompts.jsonl"; done) -- make_prompts
 fi
 
@@ -264,7 +274,14 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     model_args=()
     [ -n "${sep_model_file}" ] && model_args=(--model_file "${sep_model_file}")
     separate() {  # <set>
-        local out=${sep_exp}/separate_$1
+        local out=${sep_exp}/separate_$1 base
+        read -r base _ <<< "$(phrasing_base "$1")"
+        if [ -n "${base}" ] && cmp -s "data/$1_mix/wav.scp" "data/${base}_mix/wav.scp" \
+            && [ -f "${sep_exp}/.stage6.${base}.done" ]; then  # the same mixtures: the same separation
+            mkdir -p "${out}"
+            cp "${sep_exp}/separate_${base}"/{sep1.scp,sep2.scp,utt2label,sisdr.jsonl,summary.json} "${out}/"
+            return
+        fi
         run_jobs "${infer_cmd}" "data/$1_mix/wav.scp" "${out}/split" wav.scp "${out}/log/separate" \
             python -m tse2.bin.separate run --model_dir "${sep_exp}" "${model_args[@]}" \
                 --mix_dir "data/$1_mix" --wav_scp "${out}/split/wav.scp.JOB" --wav_dir "${out}/wav" \
@@ -273,14 +290,15 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         python -m tse2.bin.separate merge --mix_dir "data/$1_mix" --out_dir "${out}" $(parts "${out}/split/sep.JOB.jsonl")
     }
     for dset in ${sep_sets}; do
+        read -r base _ <<< "$(phrasing_base "${dset}")"
         skip_or_run "Stage 6: ${dset}" "${sep_exp}/.stage6.${dset}.done" \
-            "model=${sep_model_file:-default} trained=$(digest "${sep_exp}/.stage5.done") inputs=$(digest "data/${dset}_mix/wav.scp")" \
+            "model=${sep_model_file:-default} trained=$(digest "${sep_exp}/.stage5.done") inputs=$(digest "data/${dset}_mix/wav.scp")${base:+ base=$(digest "${sep_exp}/.stage6.${base}.done")}" \
             "${sep_exp}/separate_${dset}/utt2label" scp:"${sep_exp}/separate_${dset}/sep1.scp" \
             scp:"${sep_exp}/separate_${dset}/sep2.scp" -- separate "${dset}"
     done
     # shellcheck disable=SC2046
     python -m tse2.bin.separate report --out "${sep_exp}/RESULTS_separation.md" \
-        $(for d in ${sep_sets}; do echo "${sep_exp}/separate_${d}"; done)
+        $(for d in ${all_sets}; do echo "${sep_exp}/separate_${d}"; done)
 fi
 
 # The examples of a system for one set (tse2.bin.systems data); prints their dir, then the ESPnet
