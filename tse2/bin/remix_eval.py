@@ -65,7 +65,7 @@ def add_part_arguments(p) -> None:
     p.add_argument("--part", type=int, default=None, help="with --keys: this part's number (writes wav.scp.<part>)")
 
 
-def selected(args, n_items: int) -> Dict[int, set]:
+def selected(args, n_items: int) -> Optional[Dict[int, set]]:
     """{item index: the mixtures of this job} from ``--keys``, or None for every mixture."""
     if args.keys is None:
         return None

@@ -83,11 +83,12 @@ def score(args) -> int:
     for name, queries in phrasings.items():
         if not queries:
             continue
-        scores = {s: runtime.scores(index, q) for s, q in queries.items()}
+        emb = {s: runtime.embed_text(list(q)) for s, q in queries.items()}  # each query set embedded once
+        # the paper's protocol: a style's queries averaged (StyleRetrieval.scores); then each query alone
+        scores = {s: index.unit @ e.mean(axis=0) for s, e in emb.items()}
         results[name] = score_style_table(scores, labels, args.n_trials, args.n_distractors, args.seed, durations)
-        unit = {s: index.unit @ runtime.embed_text(list(q)).T for s, q in queries.items()}  # (N, queries)
-        single[name] = single_query_recall({s: list(u.T) for s, u in unit.items()}, labels, args.n_trials,
-                                           args.n_distractors, args.seed)
+        single[name] = single_query_recall({s: list((index.unit @ e.T).T) for s, e in emb.items()}, labels,
+                                           args.n_trials, args.n_distractors, args.seed)
     if runtime.model.classifier is not None:
         logits = runtime.class_scores(index)
         scores = {s: logits[:, runtime.styles.index(s)] for s in present}

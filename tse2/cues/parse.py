@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
 from tse2.cues.labels import BY_NAME, CONTINUOUS
@@ -168,6 +169,7 @@ EMOTION_WORDS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "sc
 NOT_EMOTION = frozenset("more less a an very rather quite much so too really kind sort of bit little way lot".split())
 
 
+@lru_cache(maxsize=None)
 def _cue_patterns(cue: str) -> List[str]:
     """The regular expressions that find a continuous cue's words, in the order they are tried; the
     first group that matched holds the cue word."""
@@ -201,6 +203,10 @@ def _word_direction(cue: str, word: str) -> int:
     return _direction(cue, mapped)
 
 
+def _inside(pos: int, spans: List[Tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
 def _negated_spans(text: str) -> List[Tuple[int, int]]:
     spans = []
     for m in re.finditer(NEGATION, text):
@@ -217,36 +223,33 @@ def _find(text: str, negated: List[Tuple[int, int]]) -> Dict[str, List[Tuple[int
     """Every cue word of ``text``: ``{cue: [(position, word, direction or gender side, negated), ...]}``."""
     out: Dict[str, List[Tuple[int, str, int, bool]]] = {}
 
-    def under_negation(pos: int) -> bool:
-        return any(a <= pos < b for a, b in negated)
-
     taken: List[Tuple[int, int]] = []  # spans already read as one cue's words
     for cue in CONTINUOUS_ORDER:
         for pat in _cue_patterns(cue):
             for m in re.finditer(pat, text):
                 g = next(i for i, x in enumerate(m.groups(), 1) if x)
-                if any(a <= m.start(g) < b for a, b in taken):
+                if _inside(m.start(g), taken):
                     continue
                 word = " ".join(m.group(g).split())
                 d = _word_direction(cue, word)
                 if re.search(r"\bless\s+$", text[:m.start(g)]) and word not in GENERIC:
                     d = -d  # "less expressive", "less quickly"
-                out.setdefault(cue, []).append((m.start(g), word, d, under_negation(m.start())))
+                out.setdefault(cue, []).append((m.start(g), word, d, _inside(m.start(), negated)))
                 taken.append((m.start(), m.end()))
     for m in re.finditer(TEMPORAL, text):
         word = next(x for x in m.groups() if x)
-        if any(a <= m.start() < b for a, b in taken):
+        if _inside(m.start(), taken):
             continue
         d = 1 if LEXICON.get(word, word) == "second" else -1
-        out.setdefault("temporal order", []).append((m.start(), word, d, under_negation(m.start())))
+        out.setdefault("temporal order", []).append((m.start(), word, d, _inside(m.start(), negated)))
     for pat in (p for c, p in CLAUSES if c == "temporal order"):
         for m in re.finditer(pat, text):
             word = " ".join(m.group(1).split())
             d = 1 if CLAUSE_WORDS[word] == "second" else -1
-            out.setdefault("temporal order", []).append((m.start(), word, d, under_negation(m.start())))
+            out.setdefault("temporal order", []).append((m.start(), word, d, _inside(m.start(), negated)))
     for m in re.finditer(GENDER, text):
         side = 1 if GENDER_SIDE[m.group(1)] == "f" else -1
-        out.setdefault("gender", []).append((m.start(), m.group(1), side, under_negation(m.start())))
+        out.setdefault("gender", []).append((m.start(), m.group(1), side, _inside(m.start(), negated)))
     for v in out.values():
         v.sort()
     return out
@@ -288,8 +291,7 @@ def contradictions(prompt: str) -> List[str]:
         out.append(f"gender: {sides[1]!r} and {sides[-1]!r}")
     langs = []
     for name in LANGUAGE_NAMES.values():
-        if name not in langs and any(not any(a <= m.start() < b for a, b in negated)
-                                     for m in re.finditer(rf"\b{name.lower()}\b", text)):
+        if name not in langs and any(not _inside(m.start(), negated) for m in re.finditer(rf"\b{name.lower()}\b", text)):
             langs.append(name)
     if len(langs) > 1:
         out.append(f"language: {' and '.join(repr(n) for n in langs[:2])}")
@@ -328,7 +330,7 @@ def parse_prompt(prompt: str) -> List[CueRelation]:
     for name in LANGUAGE_NAMES.values():
         m = re.search(rf"\b{name.lower()}\b", text)
         if m is not None:
-            add("language", name, 0, name, any(a <= m.start() < b for a, b in negated))
+            add("language", name, 0, name, _inside(m.start(), negated))
             break
     known = {w for ws in vocabulary().values() for w in ws} | set(LEXICON) | {w for ws in STANDALONE.values() for w in ws}
     m = re.search(r"\bsound(?:s|ing)?\b", text)
@@ -339,7 +341,7 @@ def parse_prompt(prompt: str) -> List[CueRelation]:
     if "emotion" not in found:  # "whoever seems angry", "the happy one"
         m = re.search(rf"\b({'|'.join(EMOTION_WORDS)})\b", text)
         if m is not None:
-            add("emotion", m.group(1), 0, m.group(1), any(a <= m.start() < b for a, b in negated))
+            add("emotion", m.group(1), 0, m.group(1), _inside(m.start(), negated))
     if '""' in text and re.search(r"\b(?:says?|said|saying|goes|go|words)\b", text):
         add("transcription", "says", 0)
     if not found:

@@ -11,6 +11,7 @@ cascade, retrieval):
 from __future__ import annotations
 
 import argparse
+from abc import abstractmethod
 from typing import Callable, Dict, Optional
 
 import torch
@@ -34,8 +35,9 @@ class Tse2Task(AbsTask):
         cls.add_options(parser.add_argument_group(description="Task related"))
 
     @classmethod
+    @abstractmethod
     def add_options(cls, group) -> None:
-        raise NotImplementedError(f"{cls.__name__} must define add_options(group)")
+        """The task's own options, added to its "Task related" argument group."""
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable:
