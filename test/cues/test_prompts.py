@@ -96,7 +96,8 @@ def test_tool_label_and_report(tmp_path, caplog):
 
 
 def test_heldout_phrasings_are_unseen_in_training_and_parse():
-    """Held-out prompts share no verb or frame with the training ones, keep relative/independent
+    """Held-out prompts (relative: the engine's held-out grammar; independent: the held-out
+    templates) share no verb or frame with the training templates, keep relative/independent
     aligned, and the attribute selector's parser reads every cue of both."""
     from tse2.cues.parse import parse_prompt
     from tse2.cues.prompts import HELDOUT_VERBS, TRAIN_FRAMES, TRAIN_VERBS

@@ -69,3 +69,100 @@ def test_no_variety_keeps_the_old_sampler():
 def test_a_style_without_words_is_a_clear_error():
     with pytest.raises(ValueError, match="has no words in the train grammar"):
         variety.style_description("sleepy", np.random.default_rng(0), "train", phrases={})
+
+
+# ------------------------------------------------------------------------------------- extraction
+
+def _extraction_prompts(templates, variety=0.0, n=400, seed=3):
+    """(cue labels, relative prompt) of every cue set of ``n`` random mixtures, as stage 4 writes them."""
+    from test_prompts import _rows
+
+    from tse2.cues.labels import CONTINUOUS, IndependentBins, label_mixture
+    from tse2.cues.prompts import choose_cue_sets, prompt_pair
+
+    rows = _rows(n=n, seed=seed)
+    bins = IndependentBins.fit({c.name: [r[s][c.field] for r in rows for s in ("s1", "s2")] for c in CONTINUOUS if c.bins})
+    out = []
+    for k, row in enumerate(rows):
+        for cue_type, cues in choose_cue_sets(label_mixture(row, bins), np.random.default_rng(k), keep_similar=False):
+            out.append((cues, prompt_pair(cues, [0, k, len(cue_type)], templates, variety)[0]))
+    return out
+
+
+def test_extraction_prompts_are_seeded_and_mixed_in_by_share():
+    a = _extraction_prompts("train", 0.5, n=60)
+    assert a == _extraction_prompts("train", 0.5, n=60)
+    plain = _extraction_prompts("train", 0.0, n=60)
+    engine = _extraction_prompts("train", 1.0, n=60)
+    mixed = sum(x[1] != p[1] for x, p in zip(a, plain))
+    assert 0.35 < mixed / len(a) < 0.65  # about half the prompts come from the engine ...
+    assert all(x[1] in (p[1], e[1]) for x, p, e in zip(a, plain, engine))  # ... and the rest are the templates
+    with pytest.raises(ValueError, match="share in"):
+        _extraction_prompts("train", 1.5, n=2)
+
+
+def test_extraction_engine_has_the_variety_the_issue_asks_for():
+    texts = [p for _, p in _extraction_prompts("train", 1.0)]
+    low = [t.lower() for t in texts]
+    for needle in ("deeper", "squeakier", "booming", "hushed", "not the", "her, not him", "who starts first?",
+                   "could you", "please", "whoever", " and "):
+        assert any(needle in t for t in low), needle
+    assert any(t.endswith("?") for t in texts) and any(not t.split()[0].lower() in ("extract", "give") for t in texts)
+
+
+def test_extraction_held_out_words_never_occur_in_training_prompts():
+    from tse2.cues import prompts
+
+    def declared(part):
+        g = variety.EXTRACTION_GRAMMARS[part]
+        texts = [t for f in ("openers", "requests", "statements", "answers", "rejections", "closers", "nouns",
+                             "similar") for t in getattr(g, f)]
+        texts += [w for words in variety.EXTRACTION_WORDS.values() for w in words[part].pre + words[part].post]
+        if part == "train":
+            texts += [w for ws in variety.GENDER_NOUNS.values() for w in ws]
+            texts += [w for ws in variety.PRONOUNS.values() for w in ws]
+            texts += list(prompts.TRAIN_FRAMES) + list(prompts.TRAIN_VERBS) + list(prompts.PHRASES.values())
+            texts += list(prompts.SIMILAR_PHRASES.values())
+        return _words(re.sub(r"\{\w+\}", " ", t) for t in texts)
+
+    held_only = declared("heldout") - declared("train")
+    assert {"salvage", "gruffer", "drawls", "kicks", "participant", "feminine"} <= held_only
+    made = [p for _, p in _extraction_prompts("train", 0.5, n=1500)]
+    assert len(made) > 15000
+    leaked = _words(made) & held_only
+    assert not leaked, sorted(leaked)[:10]
+    # and every held-out prompt says something only the held-out grammar has
+    held = [p for _, p in _extraction_prompts("heldout", n=200)]
+    assert all(_words([p]) & held_only for p in held)
+
+
+def test_no_hand_written_sentence_is_generated_for_training():
+    from tse2.cues.handwritten import shipped
+
+    def norm(t):
+        return " ".join(re.findall(r"[a-z']+", re.sub(r"\{\w+\}", "", t.lower())))
+
+    hand = {norm(s) for sentences in shipped("extraction").values() for s in sentences}
+    made = {norm(re.sub(r'"[^"]*"', "", p)) for _, p in _extraction_prompts("train", 1.0, n=1500)}
+    # {language} slots are filled in the generated ones: compare with the names taken out too
+    made |= {" ".join(w for w in m.split() if w not in ("english", "french", "chinese")) for m in made}
+    assert not hand & made, sorted(hand & made)[:5]
+
+
+@pytest.mark.parametrize("templates,share", [("train", 1.0), ("heldout", 0.0)])
+def test_the_attribute_parser_reads_every_engine_prompt(templates, share):
+    """The training-free selector reads both grammars with the right cue, direction and value."""
+    from tse2.cues.labels import BY_NAME
+    from tse2.cues.parse import parse_prompt
+
+    def expected(lab):
+        if lab.cue in BY_NAME:
+            return lab.cue, 1 if lab.relative == BY_NAME[lab.cue].above else -1, None
+        return lab.cue, 0, lab.relative if lab.cue == "gender" else None
+
+    wrong = []
+    for cues, text in _extraction_prompts(templates, share, n=300):
+        got = {(r.cue, r.direction, r.value if r.cue == "gender" else None) for r in parse_prompt(text)}
+        if got != {expected(c) for c in cues}:
+            wrong.append((text, sorted(got)))
+    assert not wrong, wrong[:3]

@@ -139,7 +139,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     # phrasings, in the hand-written sentences)
     assert report.count("(paper Table IV)") == 4 and report.count("(paper Table V)") == 4
     assert "## Phrasings never seen in training" in report and "| test | text |" in report
-    assert "| set | system | cue type | N | training | N | held-out phrasings | N | hand-written |" in report
+    assert "| set | system | cue type | N | training | N | held-out grammar | N | hand-written |" in report
     hand = [json.loads(x) for x in (recipe / "data/test_handwritten_mix/prompts.jsonl").read_text().splitlines()]
     assert hand and all(p["kind"] == "relative" and p["cue_type"] not in ("random", "all") for p in hand)
     # stage 6 reuses the test set's separation for its phrasing copies

@@ -8,8 +8,9 @@
 ``label`` reads ``mixtures.jsonl`` and writes ``cues.jsonl`` (every cue's relative and independent
 category and Δ per mixture) and ``prompts.jsonl`` (one row per prompt: ``id mix cue_type kind
 cues similar target prompt``; kind is ``relative`` or ``independent``), from the training
-templates or, with ``--templates heldout``, from phrasings kept out of training (stage 4 writes
-such a copy of each test set, ``<set>_heldout_mix``), or with ``--templates handwritten`` from the
+templates (``--variety``: a share of them from the prompt-variety engine's training grammar) or,
+with ``--templates heldout``, from the engine's held-out grammar, frames and words kept out of
+training (stage 4 writes such a copy of each test set, ``<set>_heldout_mix``), or with ``--templates handwritten`` from the
 hand-written test sentences (single relative cues only; ``<set>_handwritten_mix``).  ``--fit_bins`` fits the
 independent cues' equal-frequency bins on this dir (the training set) and saves them to
 ``--bins``; otherwise they are read from it.  ``report`` writes the paper's Table II (relative
@@ -46,9 +47,13 @@ def get_parser() -> argparse.ArgumentParser:
     lab.add_argument("--keep_similar", type=str2bool, default=False,
                      help="also write prompts of similar/same individual cues (flagged similar=true)")
     lab.add_argument("--seed", type=int, default=0)
+    lab.add_argument("--variety", type=float, default=0.0,
+                     help="with --templates train: the share of relative prompts worded by the prompt-variety "
+                          "engine's training grammar (tse2.cues.variety) instead of the templates; stage 4 "
+                          "gives it (--prompt_variety) to the training and validation sets")
     lab.add_argument("--templates", choices=TEMPLATE_SETS, default="train",
-                     help="phrasings: train (the training templates), heldout (only for testing: verbs, "
-                          "frames and cue phrases never used in training) or handwritten (only for testing: "
+                     help="phrasings: train (the training templates), heldout (only for testing: the "
+                          "engine's held-out grammar, frames and words never used in training) or handwritten (only for testing: "
                           "the hand-written sentences of tse2/cues/handwritten/extraction.txt, single "
                           "relative cues)")
     rep = sub.add_parser("report", help="Table II/III markdown over several mixture dirs")
@@ -73,7 +78,7 @@ def label(args) -> int:
                    "delta": None if lab.delta is None else round(lab.delta, 4)} for name, lab in labels.items()}})
         h = zlib.crc32(row["mix"].encode("utf-8"))
         for cue_type, cues in choose_cue_sets(labels, np.random.default_rng([args.seed, h, 999]), args.keep_similar):
-            rel, ind = prompt_pair(cues, [args.seed, h, CUE_TYPES.index(cue_type)], args.templates)
+            rel, ind = prompt_pair(cues, [args.seed, h, CUE_TYPES.index(cue_type)], args.templates, args.variety)
             slug = cue_type.replace(" ", "_")
             for kind, text, cats in (("relative", rel, {c.cue: c.relative for c in cues}),
                                      ("independent", ind, {c.cue: c.independent for c in cues})):

@@ -164,5 +164,25 @@ def fill(sentence: str, **slots: str) -> str:
     return text[0].upper() + text[1:] if text else text
 
 
+def words(text: str) -> str:
+    """A sentence as its lower-case words, one space apart (punctuation and quotes dropped)."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+@lru_cache(maxsize=None)
+def _pattern(system: str) -> "re.Pattern":
+    alts = []
+    for sentence in (s for v in shipped(system).values() for s in v):
+        tokens = words(re.sub(r"\{\w+\}", " zzslotzz ", sentence)).split()  # a slot: one or more words
+        alts.append(" ".join(r"\S+(?: \S+)*?" if t == "zzslotzz" else re.escape(t) for t in tokens))
+    return re.compile("|".join(f"(?:{a})" for a in alts))
+
+
+def is_handwritten(text: str, system: str = "extraction") -> bool:
+    """Whether ``text`` says, word for word, one of the hand-written test sentences of ``system``
+    (slots match any words): the prompt-variety engine never trains on those."""
+    return _pattern(system).fullmatch(words(text)) is not None
+
+
 __all__ = ["HandwrittenError", "SYSTEMS", "read_sections", "read_extraction", "read_retrieval", "read_remix",
-           "shipped", "count", "fill", "extraction_keys", "path_of"]
+           "shipped", "count", "fill", "extraction_keys", "path_of", "is_handwritten", "words"]

@@ -57,15 +57,21 @@ NOUNS: Dict[str, str] = {
 # Words that name their cue on their own ("the louder speaker", "who speaks faster", "the deeper one").
 STANDALONE: Dict[str, Tuple[str, ...]] = {
     "loudness": ("louder", "quieter", "softer", "loud", "quiet", "soft", "loudest", "quietest", "softest",
-                 "hushed"),
+                 "hushed", "fainter", "stronger", "thunderous", "blaring", "muted", "subdued"),
     "speaking rate": ("faster", "slower", "fastest", "slowest", "quicker", "quickest", "quickly", "rapidly",
-                      "hurried", "slowly", "unhurried", "leisurely"),
-    "distance": ("farther", "further", "nearer", "closer", "distant", "farthest", "furthest", "nearest", "closest"),
-    "age": ("older", "younger", "oldest", "youngest", "elder", "elderly", "senior", "youthful"),
+                      "hurried", "slowly", "unhurried", "leisurely", "speedier", "brisker", "hastier", "draggier",
+                      "plodding", "drawls"),
+    "speaking duration": ("briefer", "longer-winded", "wordier", "terser"),
+    "distance": ("farther", "further", "nearer", "closer", "distant", "farthest", "furthest", "nearest", "closest",
+                 "adjacent", "remote"),
+    "age": ("older", "younger", "oldest", "youngest", "elder", "elderly", "senior", "youthful", "mature", "aged",
+            "juvenile"),
     "pitch": ("squeaky", "squeakier", "squeakiest", "shrill", "shriller", "booming", "bassy", "bassier",
-              "deeper", "deepest", "highest-pitched", "lowest-pitched"),
+              "deeper", "deepest", "highest-pitched", "lowest-pitched", "treble", "thinner-voiced", "gruffer",
+              "heavier-voiced"),
     "pitch range": ("expressive", "livelier", "lively", "animated", "melodic", "sing-song", "singsong",
-                    "monotone", "monotonous", "flatter", "flat", "expressionless"),
+                    "monotone", "monotonous", "flatter", "flat", "expressionless", "lilting", "tuneful", "droning",
+                    "deadpan"),
 }
 # Every other word, mapped to the stage-4 category word it means.
 LEXICON: Dict[str, str] = {
@@ -85,6 +91,13 @@ LEXICON: Dict[str, str] = {
     "expressive": "wide", "livelier": "wider", "lively": "wide", "animated": "wide", "melodic": "wide",
     "sing-song": "wide", "singsong": "wide", "monotone": "narrow", "monotonous": "narrow", "flatter": "narrower",
     "flat": "narrow", "expressionless": "narrow",
+    # the prompt-variety engine's words (tse2/cues/variety.py, both grammars)
+    "fainter": "quieter", "stronger": "louder", "thunderous": "louder", "blaring": "louder", "muted": "quieter",
+    "subdued": "quieter", "speedier": "faster", "brisker": "faster", "hastier": "faster", "draggier": "slower",
+    "plodding": "slower", "drawls": "slower", "briefer": "shorter", "longer-winded": "longer", "wordier": "longer",
+    "terser": "shorter", "adjacent": "nearer", "remote": "far", "mature": "older", "aged": "older",
+    "juvenile": "younger", "treble": "higher", "thinner-voiced": "higher", "gruffer": "lower",
+    "heavier-voiced": "lower", "lilting": "wide", "tuneful": "wide", "droning": "narrow", "deadpan": "narrow",
 }
 SYNONYMS = LEXICON  # the older name
 NEUTRAL = ("similar", "same", "normal", "comparable")
@@ -94,8 +107,25 @@ GENERIC_CUES = ("pitch range", "loudness", "speaking rate", "speaking duration")
 # phrases that say a cue without its usual words: (cue, pattern, word → direction)
 CLAUSES: Tuple[Tuple[str, str], ...] = (
     ("pitch", r"\b(?:sounds?|speaks?|talks?|sounding|speaking|talking)\s+(?:a\s+bit\s+|much\s+)?(higher|lower)\b"),
-    ("pitch", r"\b(high|low)(?:er)?[\s-]pitched\b"),
-    ("pitch", r"\bthe\s+(higher|lower)\s+(?:one|of\s+the\s+two)\b"),
+    ("pitch", r"\b(high|low)(?:er)?[\s-](?:pitched|sounding)\b"),
+    ("pitch", r"\bthe\s+(higher|lower)\s+(?:(?:fe)?male\s+)?(?:one|person|talker|speaker|voice|lady|woman|man|guy|of\s+the\s+two)\b"),
+    ("pitch", r"\bregister\s+sits\s+(above|below)\b"),
+    ("pitch", r"\bpitched\s+(further\s+up|further\s+down)\b"),
+    ("pitch range", r"\bpitch\s+(?:varies|moves\s+around|changes)\s+(more|less)\b"),
+    ("pitch range", r"\bpitch\s+stays\s+(steadier)\b"),
+    ("pitch range", r"\b(less\s+flat)\b"),
+    ("pitch range", r"\bintonation\s+(swings|barely\s+budges)\b"),
+    ("loudness", r"\bmore\s+(loudly|softly|quietly)\b"),
+    ("loudness", r"\b(projects\s+more|barely\s+projects)\b"),
+    ("speaking rate", r"\b(rattles)\s+along\b"),
+    ("speaking duration", r"\bwith\s+the\s+(longer|shorter)\s+sentence\b"),
+    ("speaking duration", r"\b(holds)\s+the\s+floor\b"),
+    ("speaking duration", r"\bwraps\s+up\s+(sooner)\b"),
+    ("distance", r"\b(beside|by|away\s+from)\s+the\s+recorder\b"),
+    ("distance", r"\b(across)\s+the\s+room\b"),
+    ("age", r"\b(more|fewer)\s+years\b"),
+    ("temporal order", r"\bvoice\s+appears\s+(initially|subsequently)\b"),
+    ("temporal order", r"\b(opening|trailing)\s+(?:individual|participant|speaker|talker|voice|one|person)\b"),
     ("pitch range", r"\bvar(?:y|ies|ying)\s+(?:their|his|her|the|its)?\s*pitch\s+(more|less)\b"),
     ("pitch range", r"\b(more|less)\s+(?:melody|intonation|variation)\b"),
     ("pitch range", r"\bpitch\s+goes\s+up\s+and\s+down\s+(more|less)\b"),
@@ -110,14 +140,20 @@ CLAUSES: Tuple[Tuple[str, str], ...] = (
     ("speaking duration", r"\bstops?\s+(?:talking\s+|speaking\s+)?(sooner)\b"),
     ("distance", r"\b(far)\s+(?:away|from)\b"),
     ("temporal order", r"\b(before|after)\s+(?:the\s+other|him|her|them|the\s+(?:man|woman))\b"),
-    ("temporal order", r"\b(opens|kicks\s+off)\s+the\s+(?:recording|clip|conversation|mixture)\b"),
+    ("temporal order", r"\b(opens|kicks\s+off)\b(?:\s+the\s+(?:recording|clip|conversation|mixture))?"),
     ("temporal order", r"\b(?:joins?|chimes?)\s+(in)\b"),
 )
 CLAUSE_WORDS = {"higher": "higher", "lower": "lower", "high": "high", "low": "low", "more": "+", "less": "-",
                 "up": "louder", "longer": "longer", "longest": "longer", "most": "longer", "shorter": "shorter",
                 "shortest": "shorter", "least": "shorter", "sooner": "shorter", "far": "far", "before": "first",
                 "after": "second", "opens": "first", "kicks off": "first", "in": "second", "level": "narrower",
-                "take": "slower", "takes": "slower", "taking": "slower"}
+                "take": "slower", "takes": "slower", "taking": "slower",
+                "above": "higher", "below": "lower", "further up": "higher", "further down": "lower", "steadier": "narrower", "less flat": "wider",
+                "swings": "wider", "barely budges": "narrower", "loudly": "louder", "softly": "quieter",
+                "quietly": "quieter", "projects more": "louder", "barely projects": "quieter", "rattles": "faster",
+                "holds": "longer", "beside": "nearer", "by": "nearer", "away from": "farther", "across": "farther",
+                "fewer": "-", "initially": "first", "subsequently": "second", "opening": "first",
+                "trailing": "second"}
 
 
 def _words(cue: str) -> Dict[str, int]:
@@ -150,16 +186,18 @@ def vocabulary() -> Dict[str, List[str]]:
 
 CONTINUOUS_ORDER = ("pitch range", "pitch", "loudness", "speaking rate", "speaking duration", "distance", "age")
 TEMPORAL = (r"\b(?:starts?|begins?|speaks?|talks?|comes?\s+in)\b[\w\s]{0,20}?\b(first|second|earlier|later|last)\b"
-            r"|\b(first|second|last)\s+(?:speaker|talker|voice|one|person)\b|\b(earlier|later)\b")
-GENDER = (r"\b(female|male|woman|man|women|men|lady|ladies|girl|gal|guy|gentleman|gent|boy|dude|"
+            r"|\b(first|second|last)\s+(?:(?:fe)?male\s+)?(?:speaker|talker|voice|one|person|lady|woman|man|guy|individual|participant)\b"
+            r"|\b(earlier|later)\b")
+GENDER = (r"\b(female|male|feminine|masculine|woman|man|women|men|lady|ladies|girl|gal|guy|gentleman|gent|boy|dude|"
           r"she|her|hers|herself|he|him|his|himself)\b")
-GENDER_SIDE = {"female": "f", "woman": "f", "women": "f", "lady": "f", "ladies": "f", "girl": "f", "gal": "f",
+GENDER_SIDE = {"female": "f", "feminine": "f", "masculine": "m", "woman": "f", "women": "f", "lady": "f", "ladies": "f", "girl": "f", "gal": "f",
                "she": "f", "her": "f", "hers": "f", "herself": "f",
                "male": "m", "man": "m", "men": "m", "guy": "m", "gentleman": "m", "gent": "m", "boy": "m",
                "dude": "m", "he": "m", "him": "m", "his": "m", "himself": "m"}
 # words that negate what follows them, up to the end of the clause ("the louder one, not the quieter"),
 # and the verbs that reject a talker ("drop him", "get rid of the man")
 NEGATION = (r"\b(?:not|never|no|rather\s+than|instead\s+of|other\s+than|except|but\s+not|without|"
+            r"(?:anybody|anyone|everybody|everyone)\s+but|"
             r"drop|lose|remove|get\s+rid\s+of|mute|ignore|exclude)\b|n't\b")
 CLAUSE_END = r"[,;.!?]|\band\b|\bbut\b|\bthe\s+other\b"
 # emotion words read anywhere in a prompt (the corpora's labels and their everyday names)
@@ -207,8 +245,14 @@ def _inside(pos: int, spans: List[Tuple[int, int]]) -> bool:
     return any(a <= pos < b for a, b in spans)
 
 
+# "remove everyone except X", "mute everybody apart from X": two negations that keep X
+KEEP_ONLY = (r"\b(?:remove|mute|drop|silence|cut)\s+(?:everyone|everybody|everything|all|anyone|anybody)\s+"
+             r"(?:else\s+)?(?:except|apart\s+from|but|other\s+than|besides)\b")
+
+
 def _negated_spans(text: str) -> List[Tuple[int, int]]:
     spans = []
+    text = re.sub(KEEP_ONLY, lambda m: " " * len(m.group(0)), text)
     for m in re.finditer(NEGATION, text):
         end = re.search(CLAUSE_END, text[m.end():])
         spans.append((m.start(), m.end() + (end.start() if end else len(text) - m.end())))
@@ -333,7 +377,7 @@ def parse_prompt(prompt: str) -> List[CueRelation]:
             add("language", name, 0, name, _inside(m.start(), negated))
             break
     known = {w for ws in vocabulary().values() for w in ws} | set(LEXICON) | {w for ws in STANDALONE.values() for w in ws}
-    m = re.search(r"\bsound(?:s|ing)?\b", text)
+    m = re.search(r"(?<![-\w])sound(?:s|ing)?\b", text)
     if m is not None:  # "sounds happy", "sounds the same"; "sounds louder" is loudness, "sounds more distant" distance
         word = next((w for w in re.findall(r"[\w-]+", text[m.end():]) if w not in NOT_EMOTION), None)
         if word is not None and word not in known and not any(word == h[1] for v in hits.values() for h in v):
@@ -342,7 +386,7 @@ def parse_prompt(prompt: str) -> List[CueRelation]:
         m = re.search(rf"\b({'|'.join(EMOTION_WORDS)})\b", text)
         if m is not None:
             add("emotion", m.group(1), 0, m.group(1), _inside(m.start(), negated))
-    if '""' in text and re.search(r"\b(?:says?|said|saying|goes|go|words)\b", text):
+    if '""' in text and re.search(r"\b(?:says?|said|saying|goes|go|words|uttering|utters|voicing|line)\b", text):
         add("transcription", "says", 0)
     if not found:
         words = "; ".join(f"{cue}: {', '.join(ws)}" for cue, ws in vocabulary().items())

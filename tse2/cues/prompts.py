@@ -16,10 +16,10 @@ import numpy as np
 
 from tse2.cues.labels import SAME, SIMILAR, CueLabel
 
-# Templates are split in two: training prompts use TRAIN_*, and each test set also gets a copy whose
-# prompts use HELDOUT_* only (stage 4's ``--templates heldout``), phrasings never seen in training:
-# other verbs, frames without an action verb or as a question, other nouns for the speaker, other
-# phrases per cue and the gender as a noun ("the woman who ...").
+# Templates are split in two: training prompts use TRAIN_*; HELDOUT_* (other verbs, frames, nouns
+# and cue phrases) word the independent prompts of a test set's held-out copy (stage 4's
+# ``--templates heldout``), whose relative prompts come from the held-out grammar of the
+# prompt-variety engine (tse2.cues.variety).
 TRAIN_VERBS = ("extract", "separate", "isolate", "pick out", "single out", "focus on")
 HELDOUT_VERBS = ("pull out", "enhance", "keep", "bring out")
 TRAIN_FRAMES = (
@@ -189,11 +189,28 @@ def has_independent(cues: Sequence[CueLabel]) -> bool:
     return all(c.independent is not None for c in cues)
 
 
-def prompt_pair(cues: Sequence[CueLabel], seed_seq: Sequence[int],
-                templates: str = "train") -> Tuple[Optional[str], Optional[str]]:
-    """(relative prompt, independent prompt or None) from one seed: they differ only in cue words.
-    With ``templates="handwritten"`` the relative prompt is None where no hand-written sentence fits."""
-    rel = render(cues, "relative", np.random.default_rng(list(seed_seq)), templates)
+def prompt_pair(cues: Sequence[CueLabel], seed_seq: Sequence[int], templates: str = "train",
+                variety: float = 0.0) -> Tuple[Optional[str], Optional[str]]:
+    """(relative prompt, independent prompt or None) from one seed: with the templates they differ
+    only in cue words.  With ``templates="handwritten"`` the relative prompt is None where no
+    hand-written sentence fits.  The relative prompt comes from the prompt-variety engine
+    (:func:`tse2.cues.variety.extraction_prompt`) in its held-out grammar with
+    ``templates="heldout"``, and in its training grammar with probability ``variety`` (drawn from
+    the same seed) with ``templates="train"``; the independent prompt is always a template."""
+    from tse2.cues.variety import extraction_prompt
+
+    if not 0.0 <= variety <= 1.0:
+        raise ValueError(f"variety must be a share in [0, 1], got {variety}")
+    engine = None
+    if templates == "heldout":
+        engine = "heldout"
+    elif templates == "train" and variety > 0 and np.random.default_rng([*seed_seq, 7]).random() < variety:
+        engine = "train"
+    if engine is not None:
+        rel = extraction_prompt(cues, np.random.default_rng(list(seed_seq)), engine,
+                                word=lambda lab: cue_word(lab, "relative"))
+    else:
+        rel = render(cues, "relative", np.random.default_rng(list(seed_seq)), templates)
     ind = (render(cues, "independent", np.random.default_rng(list(seed_seq)), templates)
            if has_independent(cues) else None)
     return rel, ind

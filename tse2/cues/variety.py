@@ -147,3 +147,269 @@ def heldout_style_queries(style: str, phrases: Mapping[str, Mapping[str, Sequenc
 
 def has_words(style: str) -> bool:
     return style in STYLE_ADJECTIVES
+
+
+# ------------------------------------------------------------------------------------- extraction
+# Text-guided extraction (:func:`extraction_prompt`) describes the target against the other talker
+# by its relative cues.  Each (cue, value) has words that go before the speaker noun ("the deeper
+# voice") and phrases that go after it ("the talker who starts first"; a "who ..." phrase also gives
+# "whoever starts first" and a question "Who starts first? Give me that one.").  A single cue may
+# also be asked for by negating the other value ("not the deeper one") or, for gender, by pronouns
+# ("her, not him").  {w} is the target's own value: a language name, the transcription, an emotion.
+
+
+@dataclass(frozen=True)
+class CueWords:
+    pre: Tuple[str, ...]  # before the speaker noun
+    post: Tuple[str, ...]  # after the speaker noun
+
+
+@dataclass(frozen=True)
+class ExtractionGrammar:
+    openers: Tuple[str, ...]  # before a verb request
+    requests: Tuple[str, ...]  # verb frames with one {d}
+    statements: Tuple[str, ...]  # frames with one {d} that take no opener
+    answers: Tuple[str, ...]  # after a question: "Give me that one."
+    rejections: Tuple[str, ...]  # {d}: the target; {o}: the other talker ("not the deeper one")
+    closers: Tuple[str, ...]
+    nouns: Tuple[str, ...]  # the speaker
+    similar: Tuple[str, ...]  # a similar/same value: {c} is the cue's name
+
+
+EXTRACTION_GRAMMARS: Dict[str, ExtractionGrammar] = {
+    "train": ExtractionGrammar(
+        openers=("", "", "please ", "could you ", "can you ", "I'd like you to ", "would you "),
+        requests=("extract {d}", "give me {d}", "isolate {d}", "keep {d}", "separate {d}", "pick out {d}",
+                  "get me {d}", "single out {d}", "focus on {d}", "let me hear {d}", "remove everyone except {d}"),
+        statements=("{d}", "just {d}", "only {d}", "I want {d}", "I need {d}", "I'd like {d}", "I'm looking for {d}"),
+        answers=("Give me that one.", "I want that one.", "Keep that one.", "Extract that voice.", "That one, please."),
+        rejections=("not {o}, {d}", "{d}, not {o}", "not {o}; I want {d}", "drop {o} and keep {d}"),
+        closers=("", "", "", " please", ", please", ", thanks", " for me", " from this recording", " in this clip"),
+        nouns=("speaker", "voice", "talker", "one", "person"),
+        similar=("with a similar {c}", "with the same {c}", "whose {c} is about the same"),
+    ),
+    "heldout": ExtractionGrammar(
+        openers=("would you mind helping: ", "kindly ", "quick request: "),
+        requests=("fish out {d}", "salvage {d}", "zero in on {d}", "retain {d}", "mute everybody apart from {d}"),
+        statements=("I'm after {d}", "all I care about is {d}", "my target is {d}"),
+        answers=("That's my target.", "Retain them.", "Salvage that voice."),
+        rejections=("anybody but {o}: {d}", "{d} rather than {o}"),
+        closers=(" if possible", ", cheers", " asap"),
+        nouns=("individual", "participant"),
+        similar=("whose {c} matches the other's",),
+    ),
+}
+
+EXTRACTION_WORDS: Dict[Tuple[str, str], Dict[str, CueWords]] = {
+    ("gender", "f"): {"train": CueWords(("female",), ()), "heldout": CueWords(("feminine",), ())},
+    ("gender", "m"): {"train": CueWords(("male",), ()), "heldout": CueWords(("masculine",), ())},
+    ("pitch", "higher"): {
+        "train": CueWords(("higher", "higher-pitched", "squeakier", "shriller", "higher-sounding"),
+                          ("with the higher pitch", "with the higher voice", "who sounds higher",
+                           "whose voice is higher", "who speaks higher", "with the squeakier voice")),
+        "heldout": CueWords(("thinner-voiced", "more treble"), ("whose register sits above the other's",
+                                                               "pitched further up"))},
+    ("pitch", "lower"): {
+        "train": CueWords(("lower", "deeper", "lower-pitched", "bassier", "deeper-voiced", "booming"),
+                          ("with the lower pitch", "with the deeper voice", "who sounds lower", "whose voice is deeper",
+                           "who speaks lower", "who sounds deeper")),
+        "heldout": CueWords(("gruffer", "heavier-voiced"), ("whose register sits below the other's",
+                                                           "pitched further down"))},
+    ("pitch range", "wider"): {
+        "train": CueWords(("more expressive", "livelier", "more animated", "more melodic"),
+                          ("with the wider pitch range", "whose pitch varies more", "with more intonation",
+                           "who sounds less flat", "whose pitch moves around more")),
+        "heldout": CueWords(("more lilting", "more tuneful"), ("whose intonation swings widely",))},
+    ("pitch range", "narrower"): {
+        "train": CueWords(("flatter", "more monotone", "less expressive", "more level"),
+                          ("with the narrower pitch range", "whose pitch varies less", "with less intonation",
+                           "who sounds flatter", "whose pitch stays steadier")),
+        "heldout": CueWords(("droning", "more deadpan"), ("whose intonation barely budges",))},
+    ("loudness", "louder"): {
+        "train": CueWords(("louder", "stronger", "loudest"),
+                          ("who speaks louder", "at the higher volume", "who is louder", "speaking more loudly",
+                           "who sounds louder", "with the louder voice")),
+        "heldout": CueWords(("more thunderous", "blaring"), ("who projects more forcefully",))},
+    ("loudness", "quieter"): {
+        "train": CueWords(("quieter", "softer", "hushed", "fainter", "quietest"),
+                          ("who speaks more softly", "at the lower volume", "who is quieter", "who sounds quieter",
+                           "with the softer voice")),
+        "heldout": CueWords(("more muted", "more subdued"), ("who barely projects",))},
+    ("distance", "nearer"): {
+        "train": CueWords(("nearer", "closer", "closest"),
+                          ("closer to the microphone", "nearer the mic", "who sounds closer", "who is nearer",
+                           "who stands closer")),
+        "heldout": CueWords(("adjacent",), ("right beside the recorder", "positioned by the recorder"))},
+    ("distance", "farther"): {
+        "train": CueWords(("farther", "more distant", "farthest"),
+                          ("farther from the microphone", "who sounds more distant", "who is further away",
+                           "far from the mic", "who stands farther back")),
+        "heldout": CueWords(("remote",), ("across the room", "positioned away from the recorder"))},
+    ("speaking rate", "faster"): {
+        "train": CueWords(("faster", "quicker", "speedier", "fastest"),
+                          ("who talks faster", "who speaks more quickly", "with the faster speaking rate",
+                           "who talks at a faster pace", "who speaks fast")),
+        "heldout": CueWords(("brisker", "hastier"), ("who rattles along",))},
+    ("speaking rate", "slower"): {
+        "train": CueWords(("slower", "more leisurely", "slowest"),
+                          ("who talks slower", "who speaks more slowly", "with the slower speaking rate",
+                           "who talks at a slower pace", "who speaks slowly")),
+        "heldout": CueWords(("draggier", "more plodding"), ("who drawls",))},
+    ("speaking duration", "longer"): {
+        "train": CueWords(("longer-winded",),
+                          ("who talks for longer", "with the longer speaking duration", "who speaks longer",
+                           "who talks the longest", "with the longer sentence")),
+        "heldout": CueWords(("wordier",), ("who holds the floor a while",))},
+    ("speaking duration", "shorter"): {
+        "train": CueWords(("briefer",),
+                          ("who talks for less time", "with the shorter speaking duration", "who speaks shorter",
+                           "who talks the least", "with the shorter sentence")),
+        "heldout": CueWords(("terser",), ("who wraps up sooner",))},
+    ("temporal order", "first"): {
+        "train": CueWords(("first", "earlier"),
+                          ("who starts first", "who speaks first", "who begins earlier", "who starts before the other",
+                           "who starts talking first", "who comes in first")),
+        "heldout": CueWords(("opening",), ("who kicks off", "whose voice appears initially"))},
+    ("temporal order", "second"): {
+        "train": CueWords(("second", "later"),
+                          ("who starts second", "who speaks second", "who begins later", "who starts after the other",
+                           "who starts talking later", "who comes in later")),
+        "heldout": CueWords(("trailing",), ("who chimes in afterwards", "whose voice appears subsequently"))},
+    ("age", "older"): {
+        "train": CueWords(("older", "more mature", "oldest"), ("who sounds older", "who is older", "with the older voice")),
+        "heldout": CueWords(("more aged",), ("who has more years behind them",))},
+    ("age", "younger"): {
+        "train": CueWords(("younger", "more youthful", "youngest"),
+                          ("who sounds younger", "who is younger", "with the younger voice")),
+        "heldout": CueWords(("more juvenile",), ("who has fewer years behind them",))},
+    ("language", "any"): {
+        "train": CueWords(("{w}",), ("who speaks {w}", "speaking {w}", "talking in {w}", "who uses {w}")),
+        "heldout": CueWords((), ("conversing in {w}", "whose tongue is {w}"))},
+    ("transcription", "any"): {
+        "train": CueWords((), ('who says "{w}"', 'saying "{w}"', 'whose words are "{w}"')),
+        "heldout": CueWords((), ('uttering "{w}"', 'voicing the line "{w}"'))},
+    ("emotion", "any"): {
+        "train": CueWords(("{w}",), ("who sounds {w}", "who seems {w}", "with a {w} tone")),
+        "heldout": CueWords((), ("coming across {w}", "whose mood is {w}"))},
+}
+# gender as the noun itself, and as pronouns (training grammar only)
+GENDER_NOUNS: Dict[str, Tuple[str, ...]] = {"f": ("woman", "lady", "female speaker"), "m": ("man", "guy", "male speaker")}
+PRONOUNS = {"f": ("her", "her voice"), "m": ("him", "his voice")}
+ANY_VALUE = ("language", "transcription", "emotion")  # words with the target's own value in {w}
+
+
+def _cue_key(cue: str, value: str) -> Tuple[str, str]:
+    return (cue, "any") if cue in ANY_VALUE else (cue, value)
+
+
+def _opposite(cue: str, value: str):
+    from tse2.cues.labels import BY_NAME
+
+    if cue == "gender":
+        return {"f": "m", "m": "f"}.get(value)
+    c = BY_NAME.get(cue)
+    if c is None:
+        return None
+    return {c.above: c.below, c.below: c.above}.get(value)
+
+
+def _head(gender, rng: np.random.Generator, part: str) -> Tuple[str, str]:
+    """(adjective before the noun, noun): the speaker, or the gendered speaker."""
+    g = EXTRACTION_GRAMMARS[part]
+    if gender is None:
+        return "", _pick(rng, g.nouns)
+    words = EXTRACTION_WORDS[("gender", gender)][part]
+    if part == "train" and rng.random() < 0.5:
+        return "", _pick(rng, GENDER_NOUNS[gender])
+    return _pick(rng, words.pre), _pick(rng, g.nouns)
+
+
+def _np(pre: str, noun: str, post: str = "") -> str:
+    return " ".join(w for w in ("the", pre, noun, post) if w)
+
+
+def extraction_description(labels, rng: np.random.Generator, part: str, word) -> Tuple[str, str]:
+    """(the target as a noun phrase, a "who ..." clause or "") for relative cue ``labels``;
+    ``word(label)`` gives a label's value in words (a language's name)."""
+    from tse2.cues.labels import SAME, SIMILAR
+
+    g = EXTRACTION_GRAMMARS[part]
+    gender = next((lab.relative for lab in labels if lab.cue == "gender" and lab.relative in ("f", "m")), None)
+    others = [lab for lab in labels if not (lab.cue == "gender" and lab.relative in ("f", "m"))]
+    pre, noun = _head(gender, rng, part)
+    posts, clause = [], ""
+    for k in rng.permutation(len(others)).tolist():
+        lab = others[k]
+        if lab.relative in (SIMILAR, SAME):
+            posts.append(_pick(rng, g.similar).format(c="gender" if lab.cue == "gender" else lab.cue))
+            continue
+        words = EXTRACTION_WORDS.get(_cue_key(lab.cue, lab.relative), {}).get(part)
+        if words is None:
+            raise ValueError(f"the {part} grammar has no words for {lab.cue} {lab.relative!r}")
+        w = word(lab)
+        if words.pre and not pre and (not words.post or rng.random() < 0.4):
+            pre = _pick(rng, words.pre).format(w=w)
+        else:
+            posts.append(_pick(rng, words.post).format(w=w))
+    if len(posts) == 1 and posts[0].startswith("who ") and not pre and noun in g.nouns:  # it says everything
+        clause = posts[0][4:]
+    body = posts[0] if len(posts) == 1 else ", ".join(posts[:-1]) + " and " + posts[-1] if posts else ""
+    if noun == "one" and not pre and not body:
+        noun = "speaker"
+    return _np(pre, noun, body), clause
+
+
+QUESTION_OPENERS = ("could you ", "can you ", "would you ")
+
+
+def _sentence(text: str) -> str:
+    text = re.sub(r"\ba(?= [aeiou])", "an", text.strip().replace(" ,", ","))
+    end = "?" if text.startswith(QUESTION_OPENERS) else "."
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".?!" else text + end
+
+
+def extraction_prompt(labels, rng: np.random.Generator, part: str = "train", word=lambda lab: lab.relative) -> str:
+    """One extraction prompt for the target's relative cue ``labels`` in the ``part`` grammar: a
+    request, a statement, a question with an answer, a "whoever" clause or, for a single cue, a
+    rejection of the other value ("not the deeper one") or pronouns ("her, not him").  A draw that
+    says a hand-written test sentence word for word (``tse2/cues/handwritten/extraction.txt``) is
+    drawn again: those stay unseen in training."""
+    from tse2.cues.handwritten import is_handwritten
+
+    if part not in EXTRACTION_GRAMMARS:
+        raise ValueError(f"unknown grammar {part!r}; the engine has {PARTS}")
+    for _ in range(100):
+        text = _extraction_draw(labels, rng, part, word)
+        if not is_handwritten(text, "extraction"):
+            return text
+    raise ValueError(f"the {part} grammar says only hand-written test sentences for {labels}")
+
+
+def _extraction_draw(labels, rng: np.random.Generator, part: str, word) -> str:
+    g = EXTRACTION_GRAMMARS[part]
+    desc, clause = extraction_description(labels, rng, part, word)
+    single = labels[0] if len(labels) == 1 else None
+    r = rng.random()
+    if single is not None and single.cue == "gender" and part == "train" and single.relative in PRONOUNS and r < 0.2:
+        other = {"f": "m", "m": "f"}[single.relative]
+        desc = _pick(rng, g.rejections).format(d=_pick(rng, PRONOUNS[single.relative]), o=_pick(rng, PRONOUNS[other]))
+        return _sentence(desc + _pick(rng, g.closers))
+    opposite = _opposite(single.cue, single.relative) if single is not None else None
+    if opposite is not None and r < 0.35:
+        from tse2.cues.labels import CueLabel
+
+        other_desc, _ = extraction_description([CueLabel(single.cue, opposite, None, None)], rng, part, word)
+        plain = "the other one" if part == "train" else "the remaining individual"
+        desc = _pick(rng, g.rejections).format(d=plain if rng.random() < 0.5 else desc, o=other_desc)
+        return _sentence(desc + _pick(rng, g.closers))
+    if clause and r < 0.55:
+        if rng.random() < 0.5:  # a question, then the request
+            return _sentence(("Who " if part == "train" else "Which individual ") + clause + "?") + " " + \
+                _pick(rng, g.answers)
+        desc = "whoever " + clause
+    if rng.random() < 0.5:
+        text = _pick(rng, g.openers) + _pick(rng, g.requests).format(d=desc) + _pick(rng, g.closers)
+    else:
+        text = _pick(rng, g.statements).format(d=desc) + _pick(rng, g.closers)
+    return _sentence(text)

@@ -233,12 +233,12 @@ def set_report(name: str, mix_dir: Path, score_dir: Path, systems: Sequence[Tupl
     return lines + pesq_failures(metrics_rows), scores
 
 
-PHRASINGS = (("heldout", "held-out phrasings"), ("handwritten", "hand-written"))
+PHRASINGS = (("heldout", "held-out grammar"), ("handwritten", "hand-written"))
 
 
 def heldout_table(all_scores: Mapping[str, Mapping]) -> List[str]:
     """Accuracy on prompts in training phrasings against the other phrasings of the same mixtures
-    and cues (stage 4's ``<set>_heldout``: other verbs, frames and cue phrases; ``<set>_handwritten``:
+    and cues (stage 4's ``<set>_heldout``: the prompt-variety engine's held-out grammar; ``<set>_handwritten``:
     the hand-written test sentences of ``tse2/cues/handwritten/extraction.txt``), per prompt-reading
     system: overall, then per cue type over single relative cues (the prompts every phrasing has)."""
     bases = [n for n in all_scores if not any(n.endswith(f"_{p}") for p, _ in PHRASINGS)
@@ -255,8 +255,8 @@ def heldout_table(all_scores: Mapping[str, Mapping]) -> List[str]:
                 rows.append([name, s, pct(acc), pct(other), f"{100 * (other - acc):+.1f}"])
     if rows:
         lines += ["Overall accuracy (prompts whose cue is not similar/same) on the same mixtures and cues, with the "
-                  "training templates and with the held-out ones.", ""] + \
-            table(["set", "system", "training phrasings", "held-out phrasings", "difference (points)"], rows) + [""]
+                  "training templates and in the held-out grammar.", ""] + \
+            table(["set", "system", "training phrasings", "held-out grammar", "difference (points)"], rows) + [""]
     rows = []
     for name in bases:
         per = all_scores[name].get("relative_by_cue", {})
@@ -274,7 +274,7 @@ def heldout_table(all_scores: Mapping[str, Mapping]) -> List[str]:
         for _, label in PHRASINGS:
             head += ["N", label]
         lines += ["Per cue type, single relative cues only (the hand-written sentences name one cue): accuracy "
-                  "with the training phrasings, the held-out ones and the hand-written ones.", ""] + \
+                  "with the training phrasings, the held-out grammar and the hand-written sentences.", ""] + \
             table(head, rows) + [""]
     return lines
 

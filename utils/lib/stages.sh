@@ -123,9 +123,12 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
     mkdir -p "${exp}"
     # another unit's checkpoints (other options or data) must not be resumed
     resume_or_clear "${exp}/.resume_key" "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log"
+    # a job killed while ESPnet wrote its epoch files leaves them half-written: put them right first
+    python -m tse2.tasks.resume "${exp}" || die "${exp}: cannot be resumed (see above)"
     # the fixed options go first, so that options given by the user (last) win
     local cmd_line=("${@:1:3}" --ngpu "${ngpu}" --use_amp "${use_amp}" --resume true "${@:4}")
     { echo "#!/usr/bin/env bash"; echo "# Stage ${stage_no} of $(pwd)/${_stage_script}; run from $(pwd)"; echo "cd $(pwd) && . ./path.sh";
+      echo "python -m tse2.tasks.resume $(printf '%q' "${exp}")"
       echo "OMP_NUM_THREADS=${threads} $(printf '%q ' "${cmd_line[@]}")"; } > "${exp}/run.sh"
     chmod +x "${exp}/run.sh"
     log "Stage ${stage_no}: training the ${what} (log: ${exp}/train.log; replay: ${exp}/run.sh)"

@@ -49,8 +49,11 @@ mix_opts=             # more options of tse2.bin.simulate_mixtures mix (e.g. "--
 prompt_seed=0             # prompt templates and random cue subsets depend only on (seed, mixture)
 keep_similar_train=false  # write similar/same prompts for the training set (paper: no)
 keep_similar_eval=true    # ... for validation and test sets (flagged; the relative-vs-independent study uses them)
-heldout_prompts=true      # also write <test set>_heldout_mix: the test mixtures with prompts in phrasings
-                          # kept out of training (verbs, frames, cue phrases), evaluated as one more test set
+prompt_variety=0          # share of the training and validation sets' relative prompts worded by the
+                          # prompt-variety engine (tse2/cues/variety.py) instead of the templates; test sets
+                          # keep the templates (their "training phrasings" column)
+heldout_prompts=true      # also write <test set>_heldout_mix: the test mixtures with prompts in the engine's
+                          # held-out grammar (frames and words kept out of training), scored as one more test set
 handwritten_prompts=true  # also write <test set>_handwritten_mix: the test mixtures with the hand-written test
                           # sentences of tse2/cues/handwritten/extraction.txt (single relative cues)
 
@@ -220,7 +223,8 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
         for dset in ${all_sets}; do  # the training set first: it fits the independent-cue bins
             [ -f "data/${dset}_mix/mixtures.jsonl" ] || die "data/${dset}_mix/mixtures.jsonl is missing: run stage 3"
             extra=(--keep_similar "${keep_similar_eval}")
-            [ "${dset}" = "${train_set}" ] && extra=(--fit_bins --keep_similar "${keep_similar_train}")
+            [ "${dset}" = "${valid_set}" ] && extra+=(--variety "${prompt_variety}")
+            [ "${dset}" = "${train_set}" ] && extra=(--fit_bins --keep_similar "${keep_similar_train}" --variety "${prompt_variety}")
             python -m tse2.bin.make_prompts label --mix_dir "data/${dset}_mix" --bins "${bins}" \
                 --seed "${prompt_seed}" "${extra[@]}"
             mix_dirs+=("data/${dset}_mix")
@@ -237,7 +241,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     }
     # shellcheck disable=SC2046
     skip_or_run "Stage 4" data/.stage4.done \
-        "seed=${prompt_seed} similar=${keep_similar_train}/${keep_similar_eval} heldout=${heldout_sets} hand=$(digest "${MAIN_ROOT}/tse2/cues/handwritten/extraction.txt") inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
+        "seed=${prompt_seed} variety=${prompt_variety} similar=${keep_similar_train}/${keep_similar_eval} heldout=${heldout_sets} hand=$(digest "${MAIN_ROOT}/tse2/cues/handwritten/extraction.txt") inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
         $(for d in ${all_sets}${heldout_sets}; do echo "data/${d}_mix/prompts.jsonl"; done) -- make_prompts
 fi
 
@@ -383,7 +387,15 @@ fi
 if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     log "Stage 9: scoring ${eval_sets} (separator ${sep_exp}, systems ${all_systems})"
     score() {  # <set>: SI-SDR and PESQ of both separated outputs per mixture (the separator's alone)
-        local out=${sep_exp}/score_$1
+        local out=${sep_exp}/score_$1 base
+        read -r base _ <<< "$(phrasing_base "$1")"
+        if [ -n "${base}" ] && cmp -s "data/$1_mix/wav.scp" "data/${base}_mix/wav.scp" \
+            && cmp -s "data/$1_mix/utt2target" "data/${base}_mix/utt2target" \
+            && [ -f "${sep_exp}/.stage9.${base}.done" ]; then  # the same mixtures and targets: the same scores
+            mkdir -p "${out}"
+            cp "${sep_exp}/score_${base}"/{metrics.jsonl,summary.json} "${out}/"
+            return
+        fi
         run_jobs "${cmd}" "data/$1_mix/wav.scp" "${out}/split" wav.scp "${out}/log/metrics" \
             python -m tse2.bin.score metrics --mix_dir "data/$1_mix" --sep_dir "${sep_exp}/separate_$1" \
                 --wav_scp "${out}/split/wav.scp.JOB" --out "${out}/split/metrics.JOB.jsonl"
@@ -393,7 +405,9 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     report_args=(--out_dir "${results_dir}" --bins "data/${train_set}_mix/independent_bins.json")
     for dset in ${eval_sets}; do
         [ -f "${sep_exp}/.stage6.${dset}.done" ] || die "${sep_exp} has no separated outputs of ${dset}: run stage 6"
-        skip_or_run "Stage 9: SI-SDR/PESQ of ${dset}" "${sep_exp}/.stage9.${dset}.done" "separated=$(sep_outputs "${dset}")" \
+        read -r base _ <<< "$(phrasing_base "${dset}")"
+        skip_or_run "Stage 9: SI-SDR/PESQ of ${dset}" "${sep_exp}/.stage9.${dset}.done" \
+            "separated=$(sep_outputs "${dset}")${base:+ base=$(digest "${sep_exp}/.stage9.${base}.done")}" \
             "${sep_exp}/score_${dset}/metrics.jsonl" -- score "${dset}"
         report_args+=(--set "${dset}" "data/${dset}_mix" "${sep_exp}/score_${dset}")
     done

@@ -4,7 +4,8 @@
 # Stage 5 installs the released separator (released/sep_blstm_256x3_dm/README.md says how it was
 # trained); --sep_release "" trains conf/sep.yaml from scratch instead (~4 h on 2 CPU cores).
 # The text classifier trains on the separated outputs and the references (--cls_train_clean text;
-# --cls_train_clean "" trains on the separated outputs alone, as the paper does).
+# --cls_train_clean "" trains on the separated outputs alone, as the paper does).  Half the training
+# prompts come from the prompt-variety engine (--prompt_variety 0.5; tse2/cues/variety.py).
 # test_real: real recorded speech of four held-out volunteers (tuxpaint-stamps-default, unpacked by
 # make install; tse2/corpus/voices.py), mixed by stage 3 like the others: every report has its row.
 set -euo pipefail
@@ -22,5 +23,6 @@ set -euo pipefail
     --bank_size 100 \
     --cls_systems "text text_clean enroll attributes" \
     --cls_train_clean text \
+    --prompt_variety 0.5 \
     --sep_release released/sep_blstm_256x3_dm \
     "$@"
