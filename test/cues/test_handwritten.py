@@ -29,13 +29,15 @@ def test_the_shipped_files_cover_every_system():
 
 
 def test_no_hand_written_sentence_is_a_training_or_held_out_prompt():
-    from tse2.simulation.remix_tasks import VERBS, VERBS_HELD_OUT
+    from tse2.cues.variety import REMIX_GRAMMARS
+    from tse2.simulation.remix_tasks import VERBS
 
     vocab = StyleVocab(TEMPLATES, PHRASES, EMBEDDED_STYLES)
     generated = {p.lower().rstrip(".?") for s in EMBEDDED_STYLES for part in ("train", "heldout")
                  for p in vocab.prompts(s, part)}
     assert not [q for qs in hw.shipped("retrieval").values() for q in qs if q.lower().rstrip(".?") in generated]
-    frames = {f for verbs in (VERBS, VERBS_HELD_OUT) for fs in verbs.values() for f in fs}
+    frames = {f for verbs in (VERBS, REMIX_GRAMMARS["train"].actions, REMIX_GRAMMARS["heldout"].actions)
+              for fs in verbs.values() for f in fs}
     assert not [f for a in hw.REMIX_ACTIONS for f in hw.shipped("remix")[a] if f.rstrip(".!?").lower() in frames]
     # extraction: the generated prompts of every single cue, both template sets, many seeds
     labels = [CueLabel(c.name, w, None, 1.0) for c in BY_NAME.values() for w in (c.above, c.below)]

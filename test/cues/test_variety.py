@@ -166,3 +166,100 @@ def test_the_attribute_parser_reads_every_engine_prompt(templates, share):
         if got != {expected(c) for c in cues}:
             wrong.append((text, sorted(got)))
     assert not wrong, wrong[:3]
+
+
+# ------------------------------------------------------------------------------------------ remix
+
+def _remix_sources(k):
+    from tse2.corpus.sounds import CATEGORIES
+    from tse2.simulation.remix_tasks import AUDIO, SPEECH, STYLE_WORDS, Source
+
+    cats = [c.name for c in CATEGORIES]
+    styles = [s for s in STYLE_WORDS if s in STYLES]
+    genders = ("f", "m") if k % 3 else ("f", "f")
+    return [Source(SPEECH, gender=genders[0], style=styles[k % len(styles)]),
+            Source(SPEECH, gender=genders[1], style=styles[(k + 1) % len(styles)]),
+            Source(AUDIO, category=cats[k % len(cats)]), Source(AUDIO, category=cats[(k + 5) % len(cats)])]
+
+
+def _remix_prompts(variety_share=0.0, held_out=False, n=1000):
+    """(instruction, the (action, words) items it was written from) for n mixtures."""
+    import tse2.simulation.remix_tasks as rt
+
+    seen = []
+    original = rt._action_items
+
+    def record(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(out[0])
+        return out
+
+    rt._action_items = record
+    try:
+        made = [(rt.sample_instruction(_remix_sources(k), np.random.default_rng(k), held_out=held_out,
+                                       variety=variety_share), seen[-1]) for k in range(n)]
+    finally:
+        rt._action_items = original
+    return made
+
+
+def test_remix_prompts_are_seeded_and_a_share_comes_from_the_engine():
+    a = [i.prompt for i, _ in _remix_prompts(0.5, n=200)]
+    assert a == [i.prompt for i, _ in _remix_prompts(0.5, n=200)]
+
+    def engine_worded(share):  # frames only the engine's training grammar has
+        return sum(any(w in i.prompt.lower() for w in ("a notch", "has to go", "nothing else", "just play",
+                                                        "separate out", "pump up", "should be", "more volume"))
+                   for i, _ in _remix_prompts(share, n=400))
+
+    full = engine_worded(1.0)
+    assert engine_worded(0.0) == 0 and full > 100 and 0.3 < engine_worded(0.5) / full < 0.7
+
+
+@pytest.mark.parametrize("share,held_out", [(1.0, False), (0.0, True)])
+def test_the_remix_reader_reads_every_engine_prompt(share, held_out):
+    """tse2.inference.remix.read_prompt (the cascade and the CLI's check) finds each action of the
+    instruction and no problem, in both grammars."""
+    from tse2.inference.remix import read_prompt
+
+    wrong = []
+    for ins, items in _remix_prompts(share, held_out, n=600):
+        reading = read_prompt(ins.prompt)
+        if reading.problems or {a for a, _ in reading.actions} != {a for a, _ in items}:
+            wrong.append((ins.task, ins.prompt, reading.actions, reading.problems))
+    assert not wrong, wrong[:3]
+
+
+def test_remix_held_out_words_never_occur_in_training_prompts():
+    from tse2.corpus.sounds import CATEGORIES, category_words
+    from tse2.simulation import remix_tasks as rt
+
+    def declared(part):
+        g = variety.REMIX_GRAMMARS[part]
+        texts = [f for fs in g.actions.values() for f in fs] + list(g.joiners + g.openers + g.closers)
+        texts += [w for c in CATEGORIES for w in category_words(c.name, part == "heldout")]
+        if part == "train":
+            texts += [f for fs in rt.VERBS.values() for f in fs] + list(rt.OPENERS) + list(rt.NEUTRAL_NOUNS)
+            texts += [w for ws in rt.GENDER_NOUNS.values() for w in ws] + list(rt.SPEECH_GROUP + rt.AUDIO_GROUP)
+            texts += list(rt.EVERYTHING) + [w for a, p in rt.STYLE_WORDS.values() for w in a + p]
+        else:
+            texts += list(rt.NEUTRAL_NOUNS_HELD_OUT) + [w for ws in rt.GENDER_NOUNS_HELD_OUT.values() for w in ws]
+            texts += list(rt.SPEECH_GROUP_HELD_OUT + rt.AUDIO_GROUP_HELD_OUT + rt.EVERYTHING_HELD_OUT)
+            texts += [w for a, p in rt.STYLE_WORDS_HELD_OUT.values() for w in a + p]
+        return _words(t.replace("{x}", " ") for t in texts)
+
+    held_only = declared("heldout") - declared("train")
+    assert {"eliminate", "attenuate", "cheers", "additionally"} <= held_only
+    made = [i.prompt for i, _ in _remix_prompts(0.5, n=4000)]
+    leaked = _words(made) & held_only
+    assert not leaked, sorted(leaked)[:10]
+    held = [i.prompt for i, _ in _remix_prompts(0.0, True, n=300)]
+    assert all(_words([p]) & held_only for p in held)
+
+
+def test_no_hand_written_remix_sentence_is_generated():
+    from tse2.cues.handwritten import is_handwritten
+
+    assert is_handwritten("Crank up the dog.", "remix")  # the check itself
+    made = [i.prompt for i, _ in _remix_prompts(1.0, n=3000)]
+    assert not [p for p in made if is_handwritten(p, "remix")]

@@ -413,3 +413,75 @@ def _extraction_draw(labels, rng: np.random.Generator, part: str, word) -> str:
     else:
         text = _pick(rng, g.statements).format(d=desc) + _pick(rng, g.closers)
     return _sentence(text)
+
+
+# ------------------------------------------------------------------------------------------ remix
+# Remixing (:func:`remix_prompt`): each action (extract, remove, up, down) in frames with one {x},
+# the sources it acts on, worded by :mod:`tse2.simulation.remix_tasks` (training or held-out source
+# words); two actions are joined into one sentence.  Frames that start with the source or with
+# "I" take no opener.
+
+
+@dataclass(frozen=True)
+class RemixGrammar:
+    actions: Dict[str, Tuple[str, ...]]
+    joiners: Tuple[str, ...]  # {a} and {b}: two clauses
+    openers: Tuple[str, ...]
+    closers: Tuple[str, ...]
+
+
+REMIX_GRAMMARS: Dict[str, RemixGrammar] = {
+    "train": RemixGrammar(
+        actions={
+            "extract": ("keep only {x}", "extract {x}", "isolate {x}", "I only need {x}", "let me hear only {x}",
+                        "separate out {x}", "keep just {x}", "{x} and nothing else", "just play {x}",
+                        "remove everything except {x}"),
+            "remove": ("remove {x}", "get rid of {x}", "mute {x}", "cut {x}", "take out {x}", "I don't need {x}",
+                       "drop {x}", "delete {x}", "lose {x}", "cut out {x}", "{x} has to go"),
+            "up": ("turn up {x}", "make {x} louder", "boost {x}", "increase the volume of {x}", "amplify {x}",
+                   "{x} should be louder", "pump up {x}", "give {x} more volume", "bring up {x}",
+                   "turn {x} up a notch"),
+            "down": ("turn down {x}", "make {x} quieter", "lower the volume of {x}", "reduce {x}", "soften {x}",
+                     "{x} should be quieter", "make {x} softer", "bring down {x}", "turn {x} down a notch",
+                     "{x} is a bit too loud, lower it"),
+        },
+        joiners=("{a} and {b}", "{a}, then {b}", "{a}; also, {b}", "first {a}, then {b}"),
+        openers=("", "", "please ", "could you ", "can you ", "hey, ", "I'd like you to "),
+        closers=("", "", " please", ", thanks", " for me", " in this recording"),
+    ),
+    "heldout": RemixGrammar(
+        actions={
+            "extract": ("leave nothing but {x}", "focus on {x} alone", "retain solely {x}"),
+            "remove": ("silence {x}", "erase {x} from the recording", "eliminate {x}"),
+            "up": ("raise {x}", "bring {x} forward", "accentuate {x}"),
+            "down": ("tone down {x}", "push {x} into the background", "attenuate {x}"),
+        },
+        joiners=("{a}, plus {b}", "{a}, additionally {b}"),
+        openers=("would you kindly ", "if you could, ", "be so kind and "),
+        closers=(" if possible", ", cheers", " asap"),
+    ),
+}
+
+
+def remix_clause(action: str, x: str, rng: np.random.Generator, part: str, verb_first: bool = False) -> Tuple[str, bool]:
+    """(clause, whether it is an imperative that can take an opener) for ``action`` on ``x``;
+    ``verb_first``: not a frame that names ``x`` before its verb (after another clause, "the dog
+    has to go" would read as part of it)."""
+    frames = REMIX_GRAMMARS[part].actions[action]
+    if verb_first:
+        frames = tuple(f for f in frames if not f.startswith("{x}"))
+    frame = _pick(rng, frames)
+    return frame.format(x=x), not frame.startswith(("{x}", "I "))
+
+
+def remix_sentence(clauses: Sequence[Tuple[str, bool]], rng: np.random.Generator, part: str) -> str:
+    """One prompt from one or two clauses of :func:`remix_clause`: joined, with an opener (where
+    the first clause is an imperative) and a closer."""
+    g = REMIX_GRAMMARS[part]
+    texts = [c for c, _ in clauses]
+    body = texts[0] if len(texts) == 1 else _pick(rng, g.joiners).format(a=texts[0], b=" and ".join(texts[1:]))
+    opener = _pick(rng, g.openers) if clauses[0][1] and not body.startswith("first ") else ""
+    text = opener + body + _pick(rng, g.closers)
+    end = "?" if opener.startswith(QUESTION_OPENERS) else "."
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".?!" else text + end

@@ -177,18 +177,22 @@ def named_speakers(prompt: str) -> List[tuple]:
 
 
 def _action_patterns() -> List[tuple]:
-    """(action, regex) for every verb frame of the prompt generator (training and held-out),
+    """(action, regex) for every verb frame of the prompt generator (the templates and both grammars of
+    the prompt-variety engine),
     longest first: "make {x} louder" is ``\bmake\b.{0,80}?\blouder\b``."""
-    from tse2.simulation.remix_tasks import FREE_ACTIONS, VERBS, VERBS_HELD_OUT
+    from tse2.cues.variety import REMIX_GRAMMARS
+    from tse2.simulation.remix_tasks import FREE_ACTIONS, VERBS
 
     out = []
-    for verbs in (VERBS, VERBS_HELD_OUT):
+    for verbs in (VERBS, REMIX_GRAMMARS["train"].actions, REMIX_GRAMMARS["heldout"].actions):
         for action, frames in verbs.items():
             for frame in frames:
                 pre, post = (x.strip().lower() for x in frame.split("{x}"))
                 pat = r"\b" + r"\s+".join(map(re.escape, pre.split()))
-                if post:
-                    pat += r"\b.{0,80}?\b" + r"\s+".join(map(re.escape, post.split()))
+                if post:  # what it acts on, up to the frame's end, without the frame's verb again
+                    verb = re.escape(pre.split()[0]) if pre else None
+                    gap = rf"(?:(?!\b{verb}\b).)" if verb else "."
+                    pat += rf"\b{gap}{{0,200}}?\b" + r"\s+".join(map(re.escape, post.split()))
                 out.append((len(frame), action, pat + r"\b"))
     out += [(len("turn {x} down"), "down", r"\bturn\b.{0,80}?\bdown\b"), (len("turn {x} up"), "up", r"\bturn\b.{0,80}?\bup\b")]
     out += [(priority, action, pat) for action, pats in FREE_ACTIONS.items() for pat, priority in pats]

@@ -171,12 +171,8 @@ VERBS = {
     "up": ("turn up {x}", "make {x} louder", "increase the volume of {x}", "boost {x}", "amplify {x}"),
     "down": ("turn down {x}", "make {x} quieter", "lower the volume of {x}", "reduce {x}", "soften {x}"),
 }
-VERBS_HELD_OUT = {
-    "extract": ("leave nothing but {x}", "focus on {x} alone"),
-    "remove": ("silence {x}", "erase {x} from the recording"),
-    "up": ("raise {x}", "bring {x} forward"),
-    "down": ("tone down {x}", "push {x} into the background"),
-}
+# the held-out verb frames, openers and joiners are the prompt-variety engine's held-out grammar
+# (tse2.cues.variety.REMIX_GRAMMARS["heldout"]): held_out=True writes prompts in it
 # Words people use for each action that the generator never writes: the prompt reader
 # (tse2.inference.remix.read_prompt) accepts them too.  (regular expression, priority: a longer
 # match of a higher priority wins an overlap, e.g. "everything stays except" over "except")
@@ -193,7 +189,7 @@ FREE_ACTIONS = {
     "up": ((r"\blouder\b", 6), (r"\bboost\b", 5), (r"\bcrank\b.{0,60}?\bup\b", 8), (r"\bpump\b.{0,60}?\bup\b", 8),
            (r"\braise\b", 5), (r"\bmore\s+of\b", 7), (r"\bstand\s+out\b", 9), (r"\beasier\s+to\s+hear\b", 14),
            (r"\bbring\b.{0,60}?\bup\b", 8), (r"\bamplify\b", 7)),
-    "down": ((r"\bquieter\b", 7), (r"\bsofter\b", 6), (r"\blower\b", 5), (r"\breduce\b", 6), (r"\bless\s+of\b", 7),
+    "down": ((r"\bquieter\b", 7), (r"\bsofter\b", 6), (r"\blower\b(?![\s-]+(?:pitch|pitched|voice|voiced)\b)", 5), (r"\breduce\b", 6), (r"\bless\s+of\b", 7),
              (r"\bdial\b.{0,60}?\bback\b", 9), (r"\btone\b.{0,60}?\bdown\b", 9), (r"\bbring\b.{0,60}?\bdown\b", 10),
              (r"\btoo\s+loud\b", 8), (r"\b(?:further|farther)\s+back\b", 12), (r"\bsoften\b", 6)),
 }
@@ -203,7 +199,6 @@ FREE_GROUPS = ("people", "voices", "talking", "chatter", "humans", "speakers", "
 NEGATED_ACTION = r"(?:don't|do\s+not|never|not|no\s+need\s+to)\s+(?:\w+\s+){0,2}$"
 
 OPENERS = ("", "", "please ", "could you ", "can you ", "hey, ")
-OPENERS_HELD_OUT = ("would you kindly ", "I'd like you to ")
 
 
 def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
@@ -253,40 +248,60 @@ class Instruction:
     prompt: str
 
 
-def write_prompt(task: str, gains: Sequence[float], sources: Sequence[Source], rng: np.random.Generator,
-                 held_out: bool = False) -> str:
-    """A prompt that says ``gains`` for ``sources`` (of ``task``) in words."""
-    verbs = VERBS_HELD_OUT if held_out else VERBS
-
-    def clause(action: str, x: str) -> str:
-        return _pick(rng, verbs[action]).format(x=x)
-
+def _action_items(task: str, gains: Sequence[float], sources: Sequence[Source], rng: np.random.Generator,
+                  held_out: bool) -> Tuple[List[Tuple[str, str]], bool]:
+    """([(action, the words for what it acts on)], whether the clauses are shuffled) of an
+    instruction: one item, or one per action of a multi-action one."""
     group = {"SE": ("extract", SPEECH), "SR": ("remove", SPEECH), "SU": ("up", SPEECH), "SD": ("down", SPEECH)}
     if task == "OVC":
-        body = clause("up" if gains[0] > 1 else "down", _pick(rng, EVERYTHING_HELD_OUT if held_out else EVERYTHING))
-    elif task in group:
+        return [("up" if gains[0] > 1 else "down", _pick(rng, EVERYTHING_HELD_OUT if held_out else EVERYTHING))], False
+    if task in group:
         action, _ = group[task]
         speech_words = SPEECH_GROUP_HELD_OUT if held_out else SPEECH_GROUP
         audio_words = AUDIO_GROUP_HELD_OUT if held_out else AUDIO_GROUP
         if task == "SE" and rng.random() < 0.3:
-            body = clause("remove", _pick(rng, audio_words))
-        elif task == "SR" and rng.random() < 0.3:
-            body = clause("extract", _pick(rng, audio_words))
-        else:
-            body = clause(action, _pick(rng, speech_words))
-    elif task in ("TSE", "TAE") or (task == "ME" and rng.random() < 0.5):
+            return [("remove", _pick(rng, audio_words))], False
+        if task == "SR" and rng.random() < 0.3:
+            return [("extract", _pick(rng, audio_words))], False
+        return [(action, _pick(rng, speech_words))], False
+    if task in ("TSE", "TAE") or (task == "ME" and rng.random() < 0.5):
         kept = [source_phrase(i, sources, rng, held_out) for i, g in enumerate(gains) if g == 1.0]
-        body = clause("extract", _join(kept))
-    else:
-        by_action: Dict[str, List[str]] = {}
-        for i, g in enumerate(gains):
-            if g != 1.0:
-                action = {0.0: "remove", 2.0: "up", 0.5: "down"}[float(g)]
-                by_action.setdefault(action, []).append(source_phrase(i, sources, rng, held_out))
-        clauses = [clause(a, _join(xs)) for a, xs in by_action.items()]
+        return [("extract", _join(kept))], False
+    by_action: Dict[str, List[str]] = {}
+    for i, g in enumerate(gains):
+        if g != 1.0:
+            action = {0.0: "remove", 2.0: "up", 0.5: "down"}[float(g)]
+            by_action.setdefault(action, []).append(source_phrase(i, sources, rng, held_out))
+    return [(a, _join(xs)) for a, xs in by_action.items()], True
+
+
+def write_prompt(task: str, gains: Sequence[float], sources: Sequence[Source], rng: np.random.Generator,
+                 held_out: bool = False, engine: Optional[str] = None) -> str:
+    """A prompt that says ``gains`` for ``sources`` (of ``task``) in words: from the templates, or
+    from the prompt-variety engine's ``engine`` grammar (``train``, or ``heldout``: ``held_out=True``
+    means it, with the held-out words for the sources).  An engine draw that says a hand-written
+    test sentence word for word is drawn again."""
+    from tse2.cues.variety import remix_clause, remix_sentence
+
+    if held_out:
+        engine = "heldout"
+    items, shuffled = _action_items(task, gains, sources, rng, engine == "heldout")
+    if engine is not None:
+        from tse2.cues.handwritten import is_handwritten
+
+        for _ in range(100):
+            ordered = [items[k] for k in rng.permutation(len(items))] if shuffled else items
+            clauses = [remix_clause(a, x, rng, engine, verb_first=k > 0) for k, (a, x) in enumerate(ordered)]
+            text = remix_sentence(clauses, rng, engine)
+            if not is_handwritten(text, "remix"):
+                return text
+        raise ValueError(f"the {engine} grammar says only hand-written test sentences for {task} {list(gains)}")
+    clauses = [_pick(rng, VERBS[a]).format(x=x) for a, x in items]
+    if shuffled:
         order = rng.permutation(len(clauses))
-        body = _join([clauses[k] for k in order])
-    opener = _pick(rng, OPENERS_HELD_OUT if held_out else OPENERS)
+        clauses = [clauses[k] for k in order]
+    body = _join(clauses)
+    opener = _pick(rng, OPENERS)
     if opener.startswith(("could", "can", "would")) and not body.startswith("I "):
         text = f"{opener}{body}?"
     else:
@@ -334,9 +349,11 @@ def handwritten_prompt(task: str, gains: Sequence[float], sources: Sequence[Sour
 
 
 def sample_instruction(sources: Sequence[Source], rng: np.random.Generator, task: Optional[str] = None,
-                       held_out: bool = False, tasks: Optional[Sequence[str]] = None) -> Instruction:
+                       held_out: bool = False, tasks: Optional[Sequence[str]] = None,
+                       variety: float = 0.0) -> Instruction:
     """Draws a task (uniformly among those the composition allows, or ``task``), one of its gain
-    vectors, and a prompt for it."""
+    vectors, and a prompt for it: with probability ``variety`` from the prompt-variety engine's
+    training grammar (:mod:`tse2.cues.variety`), else from the templates."""
     kinds = [s.kind for s in sources]
     pats = task_patterns(kinds)
     pool = [t for t in (tasks or TASKS) if t in pats]
@@ -347,7 +364,8 @@ def sample_instruction(sources: Sequence[Source], rng: np.random.Generator, task
     elif task not in pats:
         raise ValueError(f"task {task} does not exist for a mixture of {kinds} (available: {available_tasks(kinds)})")
     gains = pats[task][int(rng.integers(len(pats[task])))]
-    return Instruction(task, tuple(gains), write_prompt(task, gains, sources, rng, held_out))
+    engine = "train" if variety > 0 and not held_out and rng.random() < variety else None
+    return Instruction(task, tuple(gains), write_prompt(task, gains, sources, rng, held_out, engine))
 
 
 # --- prompts that name a source the mixture does not have ------------------------------------

@@ -11,7 +11,9 @@ One example = the mixture, the target remix and a prompt.  Data names, as given 
                          (:mod:`tse2.simulation.remix`, :mod:`tse2.simulation.remix_tasks`); with
                          ``absent_prob`` p, a share p of the prompts name a sound category (or a
                          speaker's gender) the mixture lacks, with silence or the unchanged
-                         mixture as the target (:func:`tse2.simulation.remix_tasks.absent_instruction`)
+                         mixture as the target (:func:`tse2.simulation.remix_tasks.absent_instruction`);
+                         with ``prompt_variety`` q, a share q of the prompts is worded by the
+                         prompt-variety engine's training grammar (:mod:`tse2.cues.variety`)
 
 Dynamic mixing reads its sources from ``--speech_dir`` (a speech data dir with speaker, gender
 and style) and ``--sound_dir`` (a sound-bank data dir).  One ``ClassChoices`` per slot:
@@ -57,7 +59,8 @@ class RemixPreprocess:
 
     def __init__(self, tokenizer, max_prompt_tokens: int = 128, train: bool = True, seed: int = 0,
                  speech_dir: Optional[str] = None, sound_dir: Optional[str] = None, fs: int = DEFAULT_FS,
-                 styles: Optional[str] = None, sources: bool = False, absent_prob: float = 0.0) -> None:
+                 styles: Optional[str] = None, sources: bool = False, absent_prob: float = 0.0,
+                 prompt_variety: float = 0.0) -> None:
         self.tokenizer, self.max_prompt_tokens, self.train = tokenizer, max_prompt_tokens, train
         self.sources = sources  # the cascade's separator: the sources as speech_ref1..N, no prompt
         self.rng = np.random.default_rng(seed)
@@ -66,6 +69,9 @@ class RemixPreprocess:
         if not 0.0 <= absent_prob < 1.0:
             raise ValueError(f"absent_prob must be in [0, 1), got {absent_prob}")
         self.absent_prob = absent_prob
+        if not 0.0 <= prompt_variety <= 1.0:
+            raise ValueError(f"prompt_variety must be in [0, 1], got {prompt_variety}")
+        self.prompt_variety = prompt_variety
         self._pool = self._cache = None
 
     def _draw(self, uid: str, slot: str) -> Dict[str, np.ndarray]:
@@ -95,7 +101,7 @@ class RemixPreprocess:
             if absent is not None:
                 ins = absent_instruction(recipe.described(), absent, self.rng)
         if ins is None:
-            ins = sample_instruction(recipe.described(), self.rng)
+            ins = sample_instruction(recipe.described(), self.rng, variety=self.prompt_variety)
         return dict(speech_mix=src.sum(0), speech_ref1=remix_target(src, ins.gains).astype(np.float32),
                     prompt=ins.prompt)
 
@@ -132,6 +138,9 @@ class Tse2RemixTask(Tse2Task):
         group.add_argument("--absent_prob", type=float, default=0.0,
                            help="dynamic mixing: the share of prompts that name a source the mixture lacks "
                                 "(extract it: silence; remove or re-level it: the mixture unchanged)")
+        group.add_argument("--prompt_variety", type=float, default=0.0,
+                           help="dynamic mixing: the share of prompts worded by the prompt-variety engine's "
+                                "training grammar (tse2/cues/variety.py) instead of the templates")
         group.add_argument("--dynamic_mixing", type=str2bool, default=True,
                            help="training examples are recipe slots drawn afresh (else fixed wavs)")
         add_prompt_and_choice_arguments(group, cls.class_choices_list)
@@ -142,7 +151,8 @@ class Tse2RemixTask(Tse2Task):
         return RemixPreprocess(tokenizer, getattr(args, "max_prompt_tokens", 128), train, getattr(args, "seed", 0),
                                getattr(args, "speech_dir", None), getattr(args, "sound_dir", None),
                                model_rate(args), getattr(args, "speech_styles", None),
-                               absent_prob=getattr(args, "absent_prob", 0.0) if train else 0.0)
+                               absent_prob=getattr(args, "absent_prob", 0.0) if train else 0.0,
+                               prompt_variety=getattr(args, "prompt_variety", 0.0) if train else 0.0)
 
     @classmethod
     def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
