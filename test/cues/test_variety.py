@@ -73,7 +73,7 @@ def test_a_style_without_words_is_a_clear_error():
 
 # ------------------------------------------------------------------------------------- extraction
 
-def _extraction_prompts(templates, variety=0.0, n=400, seed=3):
+def _extraction_prompts(templates, variety=0.0, n=400, seed=3, keep_similar=False):
     """(cue labels, relative prompt) of every cue set of ``n`` random mixtures, as stage 4 writes them."""
     from test_prompts import _rows
 
@@ -84,7 +84,7 @@ def _extraction_prompts(templates, variety=0.0, n=400, seed=3):
     bins = IndependentBins.fit({c.name: [r[s][c.field] for r in rows for s in ("s1", "s2")] for c in CONTINUOUS if c.bins})
     out = []
     for k, row in enumerate(rows):
-        for cue_type, cues in choose_cue_sets(label_mixture(row, bins), np.random.default_rng(k), keep_similar=False):
+        for cue_type, cues in choose_cue_sets(label_mixture(row, bins), np.random.default_rng(k), keep_similar):
             out.append((cues, prompt_pair(cues, [0, k, len(cue_type)], templates, variety)[0]))
     return out
 
@@ -151,17 +151,18 @@ def test_no_hand_written_sentence_is_generated_for_training():
 
 @pytest.mark.parametrize("templates,share", [("train", 1.0), ("heldout", 0.0)])
 def test_the_attribute_parser_reads_every_engine_prompt(templates, share):
-    """The training-free selector reads both grammars with the right cue, direction and value."""
+    """The training-free selector reads both grammars with the right cue, direction and value,
+    similar/same cues included (the validation and test sets keep them, flagged)."""
     from tse2.cues.labels import BY_NAME
     from tse2.cues.parse import parse_prompt
 
     def expected(lab):
         if lab.cue in BY_NAME:
-            return lab.cue, 1 if lab.relative == BY_NAME[lab.cue].above else -1, None
-        return lab.cue, 0, lab.relative if lab.cue == "gender" else None
+            return lab.cue, {BY_NAME[lab.cue].above: 1, BY_NAME[lab.cue].below: -1}.get(lab.relative, 0), None
+        return lab.cue, 0, lab.relative if lab.cue == "gender" and lab.relative in ("f", "m") else None
 
     wrong = []
-    for cues, text in _extraction_prompts(templates, share, n=300):
+    for cues, text in _extraction_prompts(templates, share, n=300, keep_similar=True):
         got = {(r.cue, r.direction, r.value if r.cue == "gender" else None) for r in parse_prompt(text)}
         if got != {expected(c) for c in cues}:
             wrong.append((text, sorted(got)))

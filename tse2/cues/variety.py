@@ -173,7 +173,7 @@ class ExtractionGrammar:
     rejections: Tuple[str, ...]  # {d}: the target; {o}: the other talker ("not the deeper one")
     closers: Tuple[str, ...]
     nouns: Tuple[str, ...]  # the speaker
-    similar: Tuple[str, ...]  # a similar/same value: {c} is the cue's name
+    similar: Tuple[str, ...]  # a similar value of a continuous cue: {c} is the cue's name
 
 
 EXTRACTION_GRAMMARS: Dict[str, ExtractionGrammar] = {
@@ -186,7 +186,7 @@ EXTRACTION_GRAMMARS: Dict[str, ExtractionGrammar] = {
         rejections=("not {o}, {d}", "{d}, not {o}", "not {o}; I want {d}", "drop {o} and keep {d}"),
         closers=("", "", "", " please", ", please", ", thanks", " for me", " from this recording", " in this clip"),
         nouns=("speaker", "voice", "talker", "one", "person"),
-        similar=("with a similar {c}", "with the same {c}", "whose {c} is about the same"),
+        similar=("with a similar {c}", "of a similar {c}"),
     ),
     "heldout": ExtractionGrammar(
         openers=("would you mind helping: ", "kindly ", "quick request: "),
@@ -196,7 +196,7 @@ EXTRACTION_GRAMMARS: Dict[str, ExtractionGrammar] = {
         rejections=("anybody but {o}: {d}", "{d} rather than {o}"),
         closers=(" if possible", ", cheers", " asap"),
         nouns=("individual", "participant"),
-        similar=("whose {c} matches the other's",),
+        similar=("with a similar {c}",),
     ),
 }
 
@@ -332,6 +332,7 @@ def extraction_description(labels, rng: np.random.Generator, part: str, word) ->
     """(the target as a noun phrase, a "who ..." clause or "") for relative cue ``labels``;
     ``word(label)`` gives a label's value in words (a language's name)."""
     from tse2.cues.labels import SAME, SIMILAR
+    from tse2.cues.prompts import SIMILAR_PHRASES
 
     g = EXTRACTION_GRAMMARS[part]
     gender = next((lab.relative for lab in labels if lab.cue == "gender" and lab.relative in ("f", "m")), None)
@@ -340,8 +341,8 @@ def extraction_description(labels, rng: np.random.Generator, part: str, word) ->
     posts, clause = [], ""
     for k in rng.permutation(len(others)).tolist():
         lab = others[k]
-        if lab.relative in (SIMILAR, SAME):
-            posts.append(_pick(rng, g.similar).format(c="gender" if lab.cue == "gender" else lab.cue))
+        if lab.relative in (SIMILAR, SAME):  # flagged and not scored, but the attribute selector reads them
+            posts.append(SIMILAR_PHRASES[lab.cue] if lab.cue in SIMILAR_PHRASES else _pick(rng, g.similar).format(c=lab.cue))
             continue
         words = EXTRACTION_WORDS.get(_cue_key(lab.cue, lab.relative), {}).get(part)
         if words is None:

@@ -51,7 +51,7 @@ cascade_args=         # more options of tse2.bin.remix_cascade_train
 cascade_model=        # a trained or released cascade separator (stage 3 then trains none)
 figure_tasks=TSE,TAE,SD  # stage 5 draws a test example of each (median SNRi): spectrograms.png
 phrasings="prompt heldout handwritten"  # the prompts of every test mixture stages 4-5 remix and score:
-                      # prompt (training phrasings), heldout (held-out templates and words),
+                      # prompt (training phrasings), heldout (the engine's held-out grammar and words),
                       # handwritten (the sentences of tse2/cues/handwritten/remix.txt)
 
 # shellcheck disable=SC1091

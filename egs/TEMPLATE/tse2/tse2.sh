@@ -56,6 +56,7 @@ heldout_prompts=true      # also write <test set>_heldout_mix: the test mixtures
                           # held-out grammar (frames and words kept out of training), scored as one more test set
 handwritten_prompts=true  # also write <test set>_handwritten_mix: the test mixtures with the hand-written test
                           # sentences of tse2/cues/handwritten/extraction.txt (single relative cues)
+phrasing_sets=            # the test sets that get those copies (default: every one of --test_sets)
 
 # Stage 5-6 options
 expdir=exp                 # experiment directories
@@ -112,7 +113,10 @@ phrasings=
 [ "${heldout_prompts}" = true ] && phrasings="heldout"
 [ "${handwritten_prompts}" = true ] && phrasings="${phrasings} handwritten"
 # the test mixtures once more per phrasing, with their prompts in it (stage 6 reuses the separation)
-heldout_sets=$(for d in ${test_sets}; do for p in ${phrasings}; do printf ' %s_%s' "${d}" "${p}"; done; done)
+for d in ${phrasing_sets}; do
+    [[ " ${test_sets} " == *" ${d} "* ]] || die "--phrasing_sets: ${d} is not one of --test_sets (${test_sets})"
+done
+heldout_sets=$(for d in ${phrasing_sets:-${test_sets}}; do for p in ${phrasings}; do printf ' %s_%s' "${d}" "${p}"; done; done)
 phrasing_base() {  # <set> -> "<test set> <phrasing>" for a phrasing copy, else nothing
     local p
     for p in ${phrasings}; do [ "${1%_"${p}"}" = "$1" ] || { echo "${1%_"${p}"} ${p}"; return; }; done
