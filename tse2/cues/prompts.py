@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from tse2.cues.labels import SAME, SIMILAR, CueLabel
+from tse2.cues.variety import SIMILAR_PHRASES  # "similar"/"same" phrases, shared with the engine
 
 # Templates are split in two: training prompts use TRAIN_*; HELDOUT_* (other verbs, frames, nouns
 # and cue phrases) word the independent prompts of a test set's held-out copy (stage 4's
@@ -80,17 +81,6 @@ HELDOUT_PHRASES: Dict[str, str] = {
 }
 SPEAKER_NOUNS = {"train": ("speaker",), "heldout": ("talker", "person")}
 GENDER_NOUNS = {"f": "woman", "m": "man"}
-# "similar"/"same" phrases of cues whose template would not read well with that word.
-SIMILAR_PHRASES: Dict[str, str] = {
-    "age": "who is of a similar age",
-    "temporal order": "who starts speaking at about the same time",
-    "language": "who speaks the same language",
-    "emotion": "who sounds the same",
-    "transcription": "who says the same words",
-    "gender": "of the same gender",
-}
-
-
 def cue_word(label: CueLabel, kind: str) -> str:
     value = label.relative if kind == "relative" else label.independent
     if label.cue == "language":

@@ -158,6 +158,18 @@ def has_words(style: str) -> bool:
 # ("her, not him").  {w} is the target's own value: a language name, the transcription, an emotion.
 
 
+# "similar"/"same" phrases of cues whose template would not read well with that word (the templates
+# of tse2/cues/prompts.py use them too).
+SIMILAR_PHRASES: Dict[str, str] = {
+    "age": "who is of a similar age",
+    "temporal order": "who starts speaking at about the same time",
+    "language": "who speaks the same language",
+    "emotion": "who sounds the same",
+    "transcription": "who says the same words",
+    "gender": "of the same gender",
+}
+
+
 @dataclass(frozen=True)
 class CueWords:
     pre: Tuple[str, ...]  # before the speaker noun
@@ -332,7 +344,6 @@ def extraction_description(labels, rng: np.random.Generator, part: str, word) ->
     """(the target as a noun phrase, a "who ..." clause or "") for relative cue ``labels``;
     ``word(label)`` gives a label's value in words (a language's name)."""
     from tse2.cues.labels import SAME, SIMILAR
-    from tse2.cues.prompts import SIMILAR_PHRASES
 
     g = EXTRACTION_GRAMMARS[part]
     gender = next((lab.relative for lab in labels if lab.cue == "gender" and lab.relative in ("f", "m")), None)
