@@ -387,15 +387,22 @@ def extraction_prompt(labels, rng: np.random.Generator, part: str = "train", wor
     rejection of the other value ("not the deeper one") or pronouns ("her, not him").  A draw that
     says a hand-written test sentence word for word (``tse2/cues/handwritten/extraction.txt``) is
     drawn again: those stay unseen in training."""
-    from tse2.cues.handwritten import is_handwritten
-
     if part not in EXTRACTION_GRAMMARS:
         raise ValueError(f"unknown grammar {part!r}; the engine has {PARTS}")
+    return unlike_handwritten(lambda: _extraction_draw(labels, rng, part, word), "extraction",
+                              f"the {part} grammar says only hand-written test sentences for {labels}")
+
+
+def unlike_handwritten(draw, system: str, failure: str) -> str:
+    """``draw()`` again until it is not one of ``system``'s hand-written test sentences (at most 100
+    draws; then a ValueError saying ``failure``)."""
+    from tse2.cues.handwritten import is_handwritten
+
     for _ in range(100):
-        text = _extraction_draw(labels, rng, part, word)
-        if not is_handwritten(text, "extraction"):
+        text = draw()
+        if not is_handwritten(text, system):
             return text
-    raise ValueError(f"the {part} grammar says only hand-written test sentences for {labels}")
+    raise ValueError(failure)
 
 
 def _extraction_draw(labels, rng: np.random.Generator, part: str, word) -> str:

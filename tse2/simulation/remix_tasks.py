@@ -281,21 +281,19 @@ def write_prompt(task: str, gains: Sequence[float], sources: Sequence[Source], r
     from the prompt-variety engine's ``engine`` grammar (``train``, or ``heldout``: ``held_out=True``
     means it, with the held-out words for the sources).  An engine draw that says a hand-written
     test sentence word for word is drawn again."""
-    from tse2.cues.variety import remix_clause, remix_sentence
+    from tse2.cues.variety import remix_clause, remix_sentence, unlike_handwritten
 
     if held_out:
         engine = "heldout"
     items, shuffled = _action_items(task, gains, sources, rng, engine == "heldout")
     if engine is not None:
-        from tse2.cues.handwritten import is_handwritten
-
-        for _ in range(100):
+        def draw() -> str:
             ordered = [items[k] for k in rng.permutation(len(items))] if shuffled else items
             clauses = [remix_clause(a, x, rng, engine, verb_first=k > 0) for k, (a, x) in enumerate(ordered)]
-            text = remix_sentence(clauses, rng, engine)
-            if not is_handwritten(text, "remix"):
-                return text
-        raise ValueError(f"the {engine} grammar says only hand-written test sentences for {task} {list(gains)}")
+            return remix_sentence(clauses, rng, engine)
+
+        return unlike_handwritten(draw, "remix", f"the {engine} grammar says only hand-written test sentences "
+                                                 f"for {task} {list(gains)}")
     clauses = [_pick(rng, VERBS[a]).format(x=x) for a, x in items]
     if shuffled:
         order = rng.permutation(len(clauses))
