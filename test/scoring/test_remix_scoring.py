@@ -24,3 +24,21 @@ def test_snri_of_a_known_mixture_and_the_summary():
     lines = report_lines("Remix", [("blstm, train phrasings", s)])
     assert lines[0] == "# Remix" and any(ln.startswith("| blstm, train phrasings | 10.0 | **10.00** |") for ln in lines)
     assert any("∅E level" in ln for ln in lines)
+
+
+def test_a_presence_head_decides_absence_and_the_report_says_what_it_refused():
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(8000)
+    x = y + rng.standard_normal(8000)
+    rows = [dict(score_mixture("a", "TSE", x, y, 0.9 * y), presence=0.9),
+            dict(score_mixture("b", "TAE", x, y, 0.9 * y), presence=0.3),  # there, but the head says no
+            dict(score_mixture("c", "ABSE", x, y, 0.5 * x), presence=0.1),  # loud (the level rule: found) yet refused
+            dict(score_mixture("d", "ABSR", x, y, x), presence=0.8)]  # not refused
+    s = summarize(rows, absent_db=-25.0)
+    assert s["presence_head"] and s["TSE"]["found"] == 100.0 and s["TAE"]["found"] == 0.0
+    assert s["ABSE"]["absent"] == 100.0 and s["ABSE"]["refused"] == 100.0 and s["ABSR"]["refused"] == 0.0
+    level_only = summarize([{k: v for k, v in r.items() if k != "presence"} for r in rows], absent_db=-25.0)
+    assert level_only["ABSE"]["absent"] == 0.0 and "refused" not in level_only["ABSE"]
+    lines = report_lines("Remix", [("headed", s)])
+    assert any(ln.endswith(" refused, all ∅ |") for ln in lines)
+    assert any(ln.startswith("| headed |") and ln.endswith("| 50 % |") for ln in lines)

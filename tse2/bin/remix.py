@@ -9,13 +9,14 @@ input's channels.  Before remixing, every sound category the prompt names (the s
 "the birds", "the music", ...) is extracted alone; one that comes out below ``--absent_db`` (dB
 against the recording) is an error (exit 1) saying the recording does not seem to hold it, so
 that near-silence is not written as a successful "keep only the dog".  ``--force`` remixes anyway.
-Speaker genders the prompt names ("the woman") are checked the same way.  A prompt the reader
+Speaker genders the prompt names ("the woman") are checked the same way.  A model with a presence
+head (``remixer_conf: presence_hidden``) decides instead by the head's probability that the named
+source is there (absent below 0.5; the log prints it).  A prompt the reader
 cannot follow (``tse2.inference.remix.read_prompt``: no remix action, nothing the model knows
 named, one source given two actions, or words past the text model's token limit) is refused the
-same way, with the reason.  The released model has
-not learnt absence: on the recipe's absent-source test set a missing category extracts at -12.8 dB
-on average and none falls below -25 dB, so the check catches near-silence, not a wrong prompt
-(egs/mini_espeak/remix/README.md, "Prompts naming a missing source").
+same way, with the reason.  By the level alone, the released model's absence check catches
+near-silence, not a wrong prompt: a missing category extracts at -12.8 dB on average and none
+falls below -25 dB (egs/mini_espeak/remix/README.md, "Prompts naming a missing source").
 """
 
 from __future__ import annotations
@@ -72,12 +73,15 @@ def main_(args) -> int:
     checks = rm.check_prompt(wav, rate, args.prompt, args.absent_db)
     absent = [c for c in checks if not c.present]
     for c in checks:
-        log.info("%s (%s): %.1f dB of the recording%s", c.word, c.category, c.level_db, "" if c.present else ": absent")
+        said = "" if c.presence is None else f", presence {c.presence:.2f}"
+        log.info("%s (%s): %.1f dB of the recording%s%s", c.word, c.category, c.level_db, said,
+                 "" if c.present else ": absent")
     if absent and not args.force:
+        why = (f"the model's presence head gives {', '.join(f'{c.presence:.2f}' for c in absent)}, below 0.5"
+               if absent[0].presence is not None else
+               f"extracted at {', '.join(f'{c.level_db:.1f} dB' for c in absent)}, below {args.absent_db:g} dB")
         raise ValueError(f"{args.input}: the prompt names {', '.join(repr(c.word) for c in absent)}, which this "
-                         f"recording does not seem to contain (extracted at "
-                         f"{', '.join(f'{c.level_db:.1f} dB' for c in absent)}, below {args.absent_db:g} dB); "
-                         "nothing written (--force remixes anyway)")
+                         f"recording does not seem to contain ({why}); nothing written (--force remixes anyway)")
     out = rm(wav, args.prompt, rate).audio
     peak = float(np.abs(out).max())
     if peak > 1.0:

@@ -105,16 +105,29 @@ def infer(args) -> int:
         keys = sorted((k for k in wavs if mine is None or k in mine.get(n, ())), key=c_sort_key)
         if not keys:
             continue
-        out = {}
+        out, presence = {}, {}
+        pres_file = out_dir / scp_name(args).replace("wav.scp", "presence")
+        known = read_map(pres_file) if rm.has_presence and pres_file.is_file() else {}
         for k in keys:
             path = out_dir / "wav" / f"{k}.wav"
-            if not path.is_file():
+            if not path.is_file() or (rm.has_presence and k not in known):
                 x, rate = read_audio(wavs[k])
-                y = rm.remix_mono(x, prompts[k]) if rate == rm.fs else rm(x, prompts[k], rate).audio
+                if rate == rm.fs:
+                    y, prob = rm.remix_and_presence(x, prompts[k])
+                else:
+                    y, prob = rm(x, prompts[k], rate).audio, None
+                    if rm.has_presence:
+                        prob = rm.remix_and_presence(read_audio(wavs[k], fs=rm.fs)[0], prompts[k])[1]
                 write_wav(path, np.clip(y, -1, 1), rate)
+                if prob is not None:
+                    presence[k] = f"{prob:.4f}"
+            elif k in known:
+                presence[k] = known[k]
             out[k] = str(path.resolve())
+        if rm.has_presence:  # the presence head's probability per mixture, for the scoring stage
+            write_map(pres_file, presence)
         write_map(out_dir / scp_name(args), out)
-        print(f"{out_dir}: {len(out)} remixes")
+        print(f"{out_dir}: {len(out)} remixes" + (" with the presence head's answers" if rm.has_presence else ""))
     return 0
 
 
@@ -152,13 +165,16 @@ def cascade(args) -> int:
     return 0
 
 
-def decoded(decode_dir: Path) -> Dict[str, str]:
+def decoded(decode_dir: Path, name: str = "wav.scp") -> Dict[str, str]:
+    """The map ``name`` (``wav.scp``; ``presence``) of a decode dir, whole or in job parts."""
     from tse2.utils.datadir import read_map
 
-    one = decode_dir / "wav.scp"
+    one = decode_dir / name
     if one.is_file():
         return read_map(one)
-    parts = sorted(decode_dir.glob("wav.scp.*"))
+    parts = sorted(decode_dir.glob(f"{name}.*"))
+    if not parts and name != "wav.scp":
+        return {}
     if not parts:
         raise FileNotFoundError(f"{decode_dir}: no wav.scp (run infer first)")
     out: Dict[str, str] = {}
@@ -184,6 +200,14 @@ def score(args) -> int:
         raise ValueError(f"{args.data_dir}/task: unknown tasks {unknown}")
     rows = [score_mixture(k, task[k], *(read_audio(p)[0] for p in (mix[k], ref[k], est[k])))
             for k in sorted(mix, key=c_sort_key)]
+    presence = decoded(args.decode_dir, "presence")  # a model with a presence head wrote its answers
+    if presence:
+        lacking = [r["mix"] for r in rows if r["mix"] not in presence]
+        if lacking:
+            raise ValueError(f"{args.decode_dir}: no presence answer for {len(lacking)} mixtures, e.g. {lacking[0]} "
+                             "(rerun infer)")
+        for r in rows:
+            r["presence"] = round(float(presence[r["mix"]]), 4)
     with atomic_open(args.decode_dir / "scores.jsonl") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")

@@ -12,10 +12,12 @@ input's rate.  ``from_pretrained`` takes an experiment dir, a release or a pack 
 --kind remixer``).
 
 :meth:`Remixer.check_prompt` answers a prompt that names a sound the recording does not seem to
-hold: for each sound category named in the prompt (the sound bank's words), it extracts that
-category alone and measures how much of the recording it is.  Below ``absent_db`` (default -25 dB
-against the mixture) the category is reported absent, so that near-silence is not passed off as a
-successful "keep only the dog".
+hold: for each sound category named in the prompt (the sound bank's words), it asks the model to
+extract that category alone.  A model with a presence head (``remixer_conf: presence_hidden``)
+answers with the head's probability that the category is there (absent below 0.5); a model
+without one by how much of the recording the extraction is (absent below ``absent_db``, default
+-25 dB against the mixture), so that near-silence is not passed off as a successful "keep only
+the dog".
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class CategoryCheck:
     word: str
     level_db: float  # the extracted category's energy against the mixture's
     present: bool
+    presence: Optional[float] = None  # the presence head's probability that it is there (a model with one)
 
 
 class Remixer(Runtime):
@@ -77,8 +80,18 @@ class Remixer(Runtime):
         self.fs = model_rate(conf, str(config))
         self.device, self.model_file = device, Path(model_file)
 
+    @property
+    def has_presence(self) -> bool:
+        """Whether the model has a presence head (it then says whether what a prompt names is there)."""
+        return bool(getattr(self.model, "has_presence", False))
+
     def remix_mono(self, mixture: np.ndarray, prompt: str) -> np.ndarray:
         """(N,) float mixture at the model's rate → (N,) remix."""
+        return self.remix_and_presence(mixture, prompt)[0]
+
+    def remix_and_presence(self, mixture: np.ndarray, prompt: str):
+        """(N,) float mixture at the model's rate → the (N,) remix and the presence head's
+        probability that what the prompt names is in the mixture (None without a head)."""
         import torch
 
         if not isinstance(prompt, str) or not prompt.strip():
@@ -87,8 +100,8 @@ class Remixer(Runtime):
         with torch.no_grad():
             x = torch.as_tensor(np.asarray(mixture, dtype=np.float32), device=self.device)[None]
             p = torch.as_tensor(ids, device=self.device)[None]
-            est = self.model.remix(x, p, torch.tensor([x.shape[1]]))
-        return est[0].cpu().numpy()
+            est, prob = self.model.remix_and_presence(x, p, torch.tensor([x.shape[1]]))
+        return est[0].cpu().numpy(), None if prob is None else float(prob[0])
 
     def __call__(self, audio: Union[np.ndarray, str, Path], prompt: str, rate: Optional[int] = None) -> Remix:
         """``audio`` (samples,) or (samples, channels) at ``rate`` (default the model's), or a file
@@ -139,9 +152,11 @@ class Remixer(Runtime):
         out = []
         e_mix = float(np.mean(x ** 2)) + 1e-12
         for category, word in named:
-            est = self.remix_mono(x, f"Extract {word}.")
+            est, prob = self.remix_and_presence(x, f"Extract {word}.")
             level = 10 * np.log10((float(np.mean(est ** 2)) + 1e-12) / e_mix)
-            out.append(CategoryCheck(category, word, round(level, 1), level > absent_db))
+            present = level > absent_db if prob is None else prob >= 0.5
+            out.append(CategoryCheck(category, word, round(level, 1), bool(present),
+                                     None if prob is None else round(prob, 3)))
         return out
 
 

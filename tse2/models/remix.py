@@ -88,11 +88,16 @@ class BLSTMRemixer(nn.Module):
         dropout: between layers.
         init_from: a released separator's directory (``model.pth`` + ``config.yaml`` of
             ``blstm_mask``) or checkpoint file to start from; "" for random initialisation.
+        presence_hidden: hidden size of the presence head (0: none), which answers whether what
+            the prompt names is in the mixture (:meth:`presence_logit`).  It reads the last
+            layer's prompt-conditioned features, pooled over time (mean and max), and the level
+            of the masked output against the mixture, all detached: it has its own loss and never
+            moves the mask, so the remixes stay those of the backbone it was trained on.
     """
 
     def __init__(self, cond_dim: int = 128, n_fft: int = 512, hop_length: int = 256, hidden: int = 256,
                  layers: int = 3, mask_max: float = 2.0, film_hidden: int = 0, dropout: float = 0.0,
-                 init_from: str = "") -> None:
+                 init_from: str = "", presence_hidden: int = 0) -> None:
         super().__init__()
         if cond_dim < 1 or hidden < 1 or layers < 1:
             raise ValueError(f"blstm remixer needs cond_dim, hidden, layers >= 1, got {cond_dim}, {hidden}, {layers}")
@@ -108,6 +113,10 @@ class BLSTMRemixer(nn.Module):
             for k in range(layers))
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(2 * hidden, 2 * bins)
+        if presence_hidden < 0:
+            raise ValueError(f"presence_hidden must be >= 0, got {presence_hidden}")
+        self.presence = nn.Sequential(nn.LayerNorm(4 * hidden + 1), nn.Linear(4 * hidden + 1, presence_hidden),
+                                      nn.ReLU(), nn.Linear(presence_hidden, 1)) if presence_hidden else None
         if init_from:
             self.load_separator(init_from)
 
@@ -129,7 +138,7 @@ class BLSTMRemixer(nn.Module):
             if k in own and own[k].shape == v.shape:
                 own[k] = v.clone()
                 loaded.append(k)
-        missing = [k for k in own if not k.startswith("film.") and k not in loaded]
+        missing = [k for k in own if not k.startswith(("film.", "presence.")) and k not in loaded]
         if missing:
             raise ValueError(f"{file}: not a blstm_mask separator of this size (missing or mis-shaped: {missing[:4]})")
         self.load_state_dict(own)
@@ -137,6 +146,11 @@ class BLSTMRemixer(nn.Module):
 
     def mask(self, spec: torch.Tensor, cond: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, T, F) complex spectrum, (B, cond_dim) → (B, T, F) complex mask."""
+        return self.mask_and_features(spec, cond, lengths)[0]
+
+    def mask_and_features(self, spec: torch.Tensor, cond: torch.Tensor, lengths: Optional[torch.Tensor] = None):
+        """(B, T, F) complex spectrum, (B, cond_dim) → the (B, T, F) complex mask, the last layer's
+        (B, T, 2H) features and the (B, T) valid frames."""
         b, t, f = spec.shape
         mag = spec.abs()
         if lengths is None:
@@ -157,18 +171,40 @@ class BLSTMRemixer(nn.Module):
         z = self.out(x).view(b, t, 2, f)
         raw = torch.complex(z[:, :, 0].float(), z[:, :, 1].float())
         mod = raw.abs()
-        return raw * (self.mask_max * torch.tanh(mod / self.mask_max) / mod.clamp_min(1e-8))
+        return raw * (self.mask_max * torch.tanh(mod / self.mask_max) / mod.clamp_min(1e-8)), x, valid
 
     def extract(self, mixture: torch.Tensor, cond: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, N) mixture, (B, cond_dim) prompt embedding → (B, N) remix."""
+        return self.extract_with_presence(mixture, cond, lengths)[0]
+
+    def extract_with_presence(self, mixture: torch.Tensor, cond: torch.Tensor,
+                              lengths: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """(B, N) mixture, (B, cond_dim) prompt embedding → the (B, N) remix and the presence head's
+        (B,) logits (None without a head): > 0 when what the prompt names seems to be there."""
         if mixture.dim() != 2:
             raise ValueError(f"expected a (batch, samples) waveform, got shape {tuple(mixture.shape)}")
         n = mixture.shape[-1]
         spec = torch.stft(mixture, self.n_fft, self.hop_length, window=self.window, return_complex=True)
         spec = spec.transpose(1, 2)  # B, T, F
         frames = None if lengths is None else (lengths // self.hop_length + 1).clamp(max=spec.shape[1])
-        est = spec * self.mask(spec, cond, frames)
-        return torch.istft(est.transpose(1, 2), self.n_fft, self.hop_length, window=self.window, length=n)
+        mask, feats, valid = self.mask_and_features(spec, cond, frames)
+        est_spec = spec * mask
+        est = torch.istft(est_spec.transpose(1, 2), self.n_fft, self.hop_length, window=self.window, length=n)
+        if self.presence is None:
+            return est, None
+        return est, self.presence_logit(feats, valid, spec, est_spec)
+
+    def presence_logit(self, feats: torch.Tensor, valid: torch.Tensor, spec: torch.Tensor,
+                       est_spec: torch.Tensor) -> torch.Tensor:
+        """The presence head on detached inputs: the (B, T, 2H) features pooled over the valid
+        frames (mean, max) and the masked output's level against the mixture (dB / 10)."""
+        h = feats.detach()
+        v = valid[..., None].to(h.dtype)
+        mean = (h * v).sum(1) / v.sum(1).clamp_min(1.0)
+        peak = h.masked_fill(~valid[..., None], -1e4).amax(1)
+        power = lambda s: (s.detach().abs() ** 2 * valid[..., None]).sum(dim=(1, 2))  # noqa: E731
+        level = 10 * torch.log10((power(est_spec) + 1e-8) / (power(spec) + 1e-8)) / 10
+        return self.presence(torch.cat([mean, peak, level[:, None].to(h.dtype)], dim=-1)).squeeze(-1)
 
 
 class SoundRemixerModel(AbsESPnetModel):
@@ -183,30 +219,58 @@ class SoundRemixerModel(AbsESPnetModel):
             (:func:`silence_level`), so that a near-silent answer stops pulling; a target equal to
             the mixture ("remove" a source it lacks) has its SNR capped at ``-silence_floor_db``
             (:func:`capped_snr`).
+        presence_weight: weight of the presence head's loss (binary cross-entropy: is what the
+            prompt names in the mixture? the examples with silence or the mixture itself as the
+            target are the "no" ones), when the remixer has a head (``presence_hidden``).
     """
 
     def __init__(self, remixer: nn.Module, text_encoder: nn.Module, loss: str = "snr",
-                 silence_floor_db: float = -30.0) -> None:
+                 silence_floor_db: float = -30.0, presence_weight: float = 1.0) -> None:
         super().__init__()
         if loss not in ("snr", "snri"):
             raise ValueError(f"loss must be snr or snri, got {loss!r}")
+        if presence_weight < 0:
+            raise ValueError(f"presence_weight must be >= 0, got {presence_weight}")
         self.remixer, self.text_encoder, self.loss_type = remixer, text_encoder, loss
-        self.silence_floor_db = silence_floor_db
+        self.silence_floor_db, self.presence_weight = silence_floor_db, presence_weight
+
+    @property
+    def has_presence(self) -> bool:
+        return getattr(self.remixer, "presence", None) is not None
+
+    def remix_and_presence(self, speech_mix: torch.Tensor, prompt: torch.Tensor,
+                           speech_mix_lengths: Optional[torch.Tensor] = None,
+                           prompt_lengths: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """The (B, N) remix and the presence head's (B,) probability that what the prompt names
+        is in the mixture (None when the remixer has no head)."""
+        prompt, prompt_lengths = unpad_prompt(prompt, prompt_lengths)
+        z = self.text_encoder(prompt, prompt_lengths)
+        if not self.has_presence:
+            return self.remix_from(speech_mix, z, speech_mix_lengths), None
+        est, logit = self.remixer.extract_with_presence(speech_mix, z, speech_mix_lengths)
+        return est, torch.sigmoid(logit)
+
+    def remix_from(self, speech_mix, z, speech_mix_lengths=None) -> torch.Tensor:
+        if isinstance(self.remixer, BLSTMRemixer):
+            return self.remixer.extract(speech_mix, z, speech_mix_lengths)
+        return self.remixer.extract(speech_mix, z)
 
     def remix(self, speech_mix: torch.Tensor, prompt: torch.Tensor, speech_mix_lengths: Optional[torch.Tensor] = None,
               prompt_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, N) mixture, (B, L) prompt ids (``PROMPT_PAD`` right-padding) → (B, N) remix."""
         prompt, prompt_lengths = unpad_prompt(prompt, prompt_lengths)
-        z = self.text_encoder(prompt, prompt_lengths)
-        if isinstance(self.remixer, BLSTMRemixer):
-            return self.remixer.extract(speech_mix, z, speech_mix_lengths)
-        return self.remixer.extract(speech_mix, z)
+        return self.remix_from(speech_mix, self.text_encoder(prompt, prompt_lengths), speech_mix_lengths)
 
     def forward(self, speech_mix: torch.Tensor, speech_ref1: torch.Tensor, prompt: torch.Tensor,
                 speech_mix_lengths: Optional[torch.Tensor] = None, prompt_lengths: Optional[torch.Tensor] = None,
                 **kwargs) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         speech_mix_lengths = full_lengths(speech_mix, speech_mix_lengths)
-        est = self.remix(speech_mix, prompt, speech_mix_lengths, prompt_lengths)
+        logit = None
+        if self.has_presence:
+            p, pl = unpad_prompt(prompt, prompt_lengths)
+            est, logit = self.remixer.extract_with_presence(speech_mix, self.text_encoder(p, pl), speech_mix_lengths)
+        else:
+            est = self.remix(speech_mix, prompt, speech_mix_lengths, prompt_lengths)
         score = snr(est, speech_ref1, speech_mix_lengths)
         base = snr(speech_mix, speech_ref1, speech_mix_lengths).detach()
         per = -(score - base) if self.loss_type == "snri" else -score
@@ -227,6 +291,11 @@ class SoundRemixerModel(AbsESPnetModel):
             stats["absent_kept_snr"] = kept[same].mean().detach()
         heard = ~(silent | same)
         loss = per.mean()
+        if logit is not None:  # its own loss: the head reads detached features (BLSTMRemixer.presence_logit)
+            target = heard.to(logit.dtype)
+            bce = nn.functional.binary_cross_entropy_with_logits(logit, target)
+            loss = loss + self.presence_weight * bce
+            stats.update(presence_loss=bce.detach(), presence_acc=((logit > 0) == heard).float().mean().detach())
         stats.update(loss=loss.detach(), snr=score[heard].mean().detach() if bool(heard.any()) else None,
                      snri=(score - base)[heard].mean().detach() if bool(heard.any()) else None)
         return force_gatherable((loss, stats, torch.tensor(speech_mix.shape[0])), loss.device)

