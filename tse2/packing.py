@@ -239,7 +239,8 @@ def _write(tmp: Path, kind: str, parts: Dict[str, tuple], fs: int, sources: Opti
 def _write_config(part_dir: Path, config: Path, meta: Dict) -> Dict:
     """Writes ``part_dir/config.yaml``: the config as it is when nothing in it points outside (a
     separator's), else with its pretrained model dirs copied in (or, for a ``pkg://`` model,
-    referenced with the package's version) and a retrieval model's style names written in.
+    referenced with the package's version; a ``tools://`` one, which ``make install`` puts in
+    ``tools/models/``, referenced by name) and a retrieval model's style names written in.
     Returns the config as written."""
     import yaml
 
@@ -251,6 +252,8 @@ def _write_config(part_dir: Path, config: Path, meta: Dict) -> Dict:
         md = str(sub.get("model_dir") or "")
         if md.startswith("pkg://"):  # shipped by an installed package: referenced, not copied
             meta.setdefault("packages", {})[dirname] = _package_of(md)
+        elif md.startswith("tools://"):  # installed by make install (tools/models/): referenced, not copied
+            meta.setdefault("tools_models", {})[dirname] = md
         elif md:
             src = Path(md).expanduser()
             if not src.exists():

@@ -25,6 +25,17 @@ def test_model_dir_errors_are_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="not installed"):
         resolve_model_dir("pkg://no_such_package_here")
     assert resolve_model_dir(MINILM).endswith("model")
+    with pytest.raises(FileNotFoundError, match="run 'make -C tools text-models'"):
+        resolve_model_dir("tools://models/no-such-model")
+
+
+def test_a_tools_model_resolves_into_this_checkouts_tools_dir(tmp_path, monkeypatch):
+    import tse2.models.encoders as enc
+
+    (tmp_path / "models/mine").mkdir(parents=True)
+    (tmp_path / "models/mine/config.json").write_text("{}")
+    monkeypatch.setattr(enc, "TOOLS", tmp_path)
+    assert resolve_model_dir("tools://models/mine") == str(tmp_path / "models/mine")
 
 
 def test_local_wav2vec2_keeps_k_layers_and_tunes_only_the_last(tiny_hf_models):

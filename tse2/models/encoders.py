@@ -32,8 +32,18 @@ import torch.nn as nn
 log = logging.getLogger(__name__)
 
 
+TOOLS = Path(__file__).resolve().parents[2] / "tools"  # the checkout's tools/ (make install)
+
+
 def resolve_model_dir(model_dir: str) -> str:
-    """A local model directory, or ``pkg://module`` → the directory the package ships its model in."""
+    """A local model directory, ``pkg://module`` → the directory the package ships its model in, or
+    ``tools://models/<name>`` → ``tools/models/<name>`` of this checkout (``make -C tools text-models``)."""
+    if model_dir.startswith("tools://"):
+        path = TOOLS / model_dir[len("tools://"):]
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"model {model_dir}: {path} is not installed; run 'make -C tools text-models' "
+                                    "(tools/installers/install_text_models.sh) in the tse2 root")
+        return str(path)
     if model_dir.startswith("pkg://"):
         name = model_dir[len("pkg://"):]
         try:
