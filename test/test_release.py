@@ -150,3 +150,17 @@ def test_the_tracked_tree_stays_small():
     files = [ROOT / f for f in out.stdout.decode().split("\0") if f]
     total = sum(os.lstat(f).st_size for f in files if os.path.lexists(f))
     assert total <= 50 * 1024 * 1024, f"tracked files: {total / 2 ** 20:.1f} MiB"
+
+
+def test_a_classifier_release_keeps_its_best_validation_accuracy_a_separator_its_lowest_loss():
+    from tse2.release import best_epoch
+
+    curve = [{"epoch": 1, "valid": {"acc": 0.6, "loss": 0.9}}, {"epoch": 2, "valid": {"acc": 0.8, "loss": 1.1}},
+             {"epoch": 3, "valid": {"acc": 0.7, "loss": 0.5}}]
+    assert best_epoch(curve, "classifier")["epoch"] == 2
+    assert best_epoch(curve, "separator")["epoch"] == 3
+    assert best_epoch([{"epoch": 1, "valid": {}}, {"epoch": 2, "valid": {}}], "classifier")["epoch"] == 2
+    with pytest.raises(ReleaseError, match="release kind 'tagger'"):
+        from tse2.release import make_release
+
+        make_release(ROOT, ROOT / "nowhere", ROOT / "README.md", "tagger", "x", "y", 1)

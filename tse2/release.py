@@ -17,6 +17,10 @@ A release dir holds:
 builds and loads) and copies it into an experiment dir, where the stages after training find it
 as ``released.pth`` (:data:`RELEASED_CHECKPOINT`); ``compact`` stores an older float32 release in
 float16 (:func:`compact_release`).
+
+Kinds: ``separator`` (stage 5 installs it), ``classifier`` (a stage-7 text or enrollment
+classifier; stage 7 installs one per system from ``--cls_release``), ``remixer`` and ``cascade``
+(the remix recipe reads them in place).
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from tse2.utils.fileio import atomic_open, atomic_path, sha256
 META = "release.json"
 RELEASED_CHECKPOINT = "released.pth"
 FILES = ("config.yaml", "model.pth")
+KINDS = ("separator", "classifier", "remixer", "cascade")
+# the validation figure that picks a kind's best epoch, and whether higher is better
+BEST_BY = {"classifier": ("acc", True)}
 STORED_DTYPES = ("float16", "float32")
 _EPOCH = re.compile(r"(\d+)epoch results: (.*)$")
 _SECTION = re.compile(r"\[(\w+)\] (.*?)(?=, \[\w+\] |$)")
@@ -131,6 +138,8 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
     ``model.pth`` stores its floating-point tensors in (:func:`write_state`)."""
     import yaml
 
+    if kind not in KINDS:
+        raise ReleaseError(f"release kind {kind!r}: expected one of {', '.join(KINDS)}")
     exp_dir, out_dir = Path(exp_dir), Path(out_dir)
     for f in (exp_dir / "config.yaml", exp_dir / "train.log", checkpoint):
         if not Path(f).is_file():
@@ -152,15 +161,15 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
     wall_s = sum(_seconds(r.get("train", {}).get("time")) for r in curve)
     cpu_s = sum(_seconds(r.get("train", {}).get("time")) * r["threads"] for r in curve)
     thread_text = "/".join(str(t) for t in threads)
-    valid_key = next((k for k in ("si_snr_loss", "loss") if k in curve[-1].get("valid", {})), None)
-    best = min(curve, key=lambda r: r.get("valid", {}).get(valid_key, float("inf"))) if valid_key else curve[-1]
+    best = best_epoch(curve, kind)
     meta = {
         "format": FORMAT, "kind": kind, "name": out_dir.name,
         "files": {f: sha256(out_dir / f) for f in FILES}, "stored_dtype": dtype,
         "checkpoint_from": str(Path(checkpoint).name),
         "model": {k: conf.get(k) for k in ("encoder", "encoder_conf", "separator", "separator_conf",
                                            "decoder", "decoder_conf", "remixer", "remixer_conf", "text_encoder",
-                                           "text_encoder_conf", "cond_dim") if k in conf},
+                                           "text_encoder_conf", "cond_dim", "speech_encoder",
+                                           "speech_encoder_conf", "model_conf", "cue") if k in conf},
         "parameters": _parameters(out_dir),
         "training": {"epochs": len(curve), "best_epoch": best["epoch"], "iters_per_epoch": iters,
                      "steps": iters * len(curve) if iters else None, "batch_size": conf.get("batch_size"),
@@ -175,6 +184,27 @@ def make_release(exp_dir: Path, out_dir: Path, checkpoint: Path, kind: str, comm
     }
     _write_meta(out_dir, meta)
     return meta
+
+
+def best_epoch(curve: List[Dict], kind: str) -> Dict:
+    """The row of ``curve`` a release takes its checkpoint from: the best validation ``acc`` for a
+    classifier (:data:`BEST_BY`), else the lowest SI-SNR loss or loss; the last row without one."""
+    key, higher = BEST_BY.get(kind, (None, False))
+    if key is None or key not in curve[-1].get("valid", {}):
+        key = next((k for k in ("si_snr_loss", "loss") if k in curve[-1].get("valid", {})), None)
+        higher = False
+    if key is None:
+        return curve[-1]
+    sign = -1.0 if higher else 1.0
+    return min(curve, key=lambda r: sign * r.get("valid", {}).get(key, -sign * float("inf")))
+
+
+def architecture(meta: Dict) -> str:
+    """A few words for what the release's model is (the separator, remixer or encoders)."""
+    m = meta["model"]
+    if meta["kind"] == "classifier":
+        return f"{m.get('cue', 'text')} classifier, {m.get('speech_encoder')} + {m.get('text_encoder')}"
+    return m.get("separator") or m.get("remixer") or meta["kind"]
 
 
 def _seconds(text) -> float:
@@ -205,13 +235,14 @@ def _stored_dtype_lines(meta: Dict) -> List[str]:
 def readme(meta: Dict) -> str:
     t = meta["training"]
     lines = [f"# Released {meta['kind']}: {meta['name']}", "",
-             f"{meta['parameters'] / 1e6:.2f} M parameters ({meta['model'].get('separator') or meta['model'].get('remixer') or meta['kind']}); "
+             f"{meta['parameters'] / 1e6:.2f} M parameters ({architecture(meta)}); "
              f"checkpoint `{meta['checkpoint_from']}` of the training run, epoch {t['best_epoch']} of {t['epochs']}.", "",
              *_stored_dtype_lines(meta),
              "## Reproduce", "", "```bash", meta["command"], "```", "",
              f"Corpus: {meta['corpus']}", "",
              "## Training", "",
-             f"- {t['epochs']} epochs of {t['iters_per_epoch']} steps ({t['steps']} steps), batch {t['batch_size']}, "
+             f"- {t['epochs']} epochs" + (f" of {t['iters_per_epoch']} steps ({t['steps']} steps)" if t['steps'] else "")
+             + f", batch {t['batch_size']}, "
              f"dynamic mixing {'on' if t['dynamic_mixing'] else 'off'} {t['dynamic_mixing_conf'] or ''}",
              f"- {t['optim']} {t['optim_conf']}",
              f"- {t['wall_hours']:.2f} h wall clock with {t['threads']} thread(s): {t['cpu_hours']} CPU-hours", "",
@@ -240,20 +271,47 @@ def read_release(release_dir: Path) -> Dict:
     return meta
 
 
-def install_separator(release_dir: Path, exp_dir: Path) -> Dict:
-    """Verifies a separator release, checks that it builds and loads, and copies it into ``exp_dir``."""
-    from tse2.tasks.enh import Tse2EnhancementTask
+def _check_loads(release_dir: Path, kind: str) -> None:
+    """Builds the release's model from its config and loads its weights strictly (a ReleaseError
+    naming the dir when they do not fit)."""
+    config, weights = release_dir / "config.yaml", release_dir / "model.pth"
+    if kind not in ("separator", "classifier"):
+        raise ReleaseError(f"{release_dir / META}: a {kind!r} release is read in place, not installed")
+    try:
+        if kind == "separator":
+            from tse2.tasks.enh import Tse2EnhancementTask
 
+            Tse2EnhancementTask.build_model_from_file(config, weights, "cpu")
+        elif kind == "classifier":
+            import argparse
+
+            from tse2.models.checkpoint import build_named, load_state, resolved_config
+            from tse2.models.cls_build import build_classifier
+
+            args = argparse.Namespace(**resolved_config(config))
+            load_state(build_named(build_classifier, args, config, "classifier"), weights, config, "cpu")
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise ReleaseError(f"{release_dir}: its model.pth does not load into the model config.yaml builds: {e}") from e
+
+
+def install_release(release_dir: Path, exp_dir: Path, kind: Optional[str] = None) -> Dict:
+    """Verifies a separator or classifier release (of ``kind`` when given), checks that it builds
+    and loads, and copies it into ``exp_dir`` (``config.yaml``, ``released.pth``, ``release.json``)."""
     release_dir, exp_dir = Path(release_dir), Path(exp_dir)
     meta = read_release(release_dir)
-    if meta.get("kind") != "separator":
-        raise ReleaseError(f"{release_dir / META}: a {meta.get('kind')!r} release, not a separator")
-    Tse2EnhancementTask.build_model_from_file(release_dir / "config.yaml", release_dir / "model.pth", "cpu")
+    if kind is not None and meta.get("kind") != kind:
+        raise ReleaseError(f"{release_dir / META}: a {meta.get('kind')!r} release, not a {kind}")
+    _check_loads(release_dir, meta.get("kind"))
     exp_dir.mkdir(parents=True, exist_ok=True)
     for src, dst in (("config.yaml", "config.yaml"), ("model.pth", RELEASED_CHECKPOINT), (META, META)):
         with atomic_path(exp_dir / dst) as tmp:
             shutil.copyfile(release_dir / src, tmp)
     return meta
+
+
+def install_separator(release_dir: Path, exp_dir: Path) -> Dict:
+    """:func:`install_release` of a separator (stage 5)."""
+    return install_release(release_dir, exp_dir, "separator")
 
 
 def summary(meta: Dict) -> str:
@@ -266,6 +324,8 @@ def summary(meta: Dict) -> str:
                     f"target SI-SDRi {res['mean_sisdri']:+.1f} dB")
     elif res and "average" in res:
         measured = f"; embedded test set: SNRi {res['average']['snri']:+.2f} dB averaged over tasks"
-    arch = meta["model"].get("separator") or meta["model"].get("remixer") or meta["kind"]
-    return (f"{meta['name']}: {meta['parameters'] / 1e6:.2f} M-parameter {arch}, "
-            f"{t['steps']} steps in {t['wall_hours']:.1f} h ({t['threads']} threads){measured}")
+    elif res and (res.get("per_cue") or {}).get("overall", {}).get("acc") is not None:
+        measured = f"; embedded test set: {100 * res['per_cue']['overall']['acc']:.1f} % correct selections"
+    steps = f"{t['steps']} steps" if t.get("steps") else f"{t['epochs']} epochs"
+    return (f"{meta['name']}: {meta['parameters'] / 1e6:.2f} M-parameter {architecture(meta)}, "
+            f"{steps} in {t['wall_hours']:.1f} h ({t['threads']} threads){measured}")

@@ -112,7 +112,7 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     # stages 7-10: text and enrollment classifiers (two steps each) and the attribute selector, selections
     # on dev and test, scores, and the packed extractor checked on one test mixture.
     # The forced stage 3 above rewrote the mixture dirs: stage 4's prompts are gone, so it reruns.
-    cls = ["--cls_systems", "text enroll attributes",
+    cls = ["--cls_systems", "text enroll attributes", "--cls_release", "",
            "--cls_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 4",
            "--tse_configs", "conf/tuning/tse_tflocoformer_tiny.yaml conf/tuning/tse_dpt_tiny.yaml",
            "--tse_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 2"]
@@ -165,6 +165,11 @@ def test_stages_1_to_4_build_valid_dirs_and_rerun_is_a_no_op(recipe, bash):
     # test, test_heldout, test_handwritten
     assert out.stdout.count("already done with the same") == 4 + 5 + 4
     assert "Stage 9: SI-SDR/PESQ of test: already done" in out.stdout
+    # by default (run.sh's --cls_release) stage 7 installs a released classifier instead of training it
+    out = bash(["./run.sh", "--stage", "7", "--stop_stage", "7", *MIX, "--cls_systems", "text_clean"], cwd=recipe)
+    assert "Stage 7: text_clean: using the released classifier released/cls_minilm_whisper/text_clean" in out.stdout
+    installed = recipe / "exp/cls_minilm_whisper_text_clean"
+    assert (installed / "released.pth").is_file() and not (installed / "train.log").exists()
 
     # forced rerun: synthesis skips the finished utterances, outputs stay identical
     out = bash(["./run.sh", "--stop_stage", "1", "--force", "true", "--local_data_opts", OPTS, *MIX], cwd=recipe)

@@ -4,6 +4,8 @@
       --out_dir pretrained/sep_blstm --threads 2 --command "./run.sh ..." --corpus "--scale 10" \\
       [--results exp/sep_blstm/separate_test/summary.json]
   python -m tse2.bin.release install --release_dir pretrained/sep_blstm --exp_dir exp/sep_blstm   # stage 5
+  python -m tse2.bin.release install --kind classifier --release_dir released/cls_minilm_whisper/text \
+      --exp_dir exp/cls_minilm_whisper_text                                                    # stage 7
   python -m tse2.bin.release compact --release_dir pretrained/sep_blstm \\
       [--measured "test SI-SDRi 6.50 dB with the float32 weights, 6.50 dB with the float16 ones"]
 
@@ -22,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from tse2.release import STORED_DTYPES, compact_release, install_separator, make_release, summary
+from tse2.release import KINDS, STORED_DTYPES, compact_release, install_release, make_release, summary
 from tse2.utils.cli import run_tool, tool_parser
 
 log = logging.getLogger("release")
@@ -34,7 +36,7 @@ def get_parser() -> argparse.ArgumentParser:
     m.add_argument("--exp_dir", type=Path, required=True)
     m.add_argument("--checkpoint", type=Path, required=True)
     m.add_argument("--out_dir", type=Path, required=True)
-    m.add_argument("--kind", default="separator", choices=["separator", "remixer", "cascade"])
+    m.add_argument("--kind", default="separator", choices=KINDS)
     m.add_argument("--threads", required=True,
                    help="CPU threads the training ran with (for CPU-hours); a resumed run: one per log, "
                         "oldest first, comma-separated (e.g. 1,2); 0 on GPU")
@@ -48,6 +50,8 @@ def get_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("install", help="verify a release and copy it into an experiment dir")
     i.add_argument("--release_dir", type=Path, required=True)
     i.add_argument("--exp_dir", type=Path, required=True)
+    i.add_argument("--kind", default="separator", choices=("separator", "classifier"),
+                   help="the kind the release must be (stage 5: separator, stage 7: classifier)")
     c = sub.add_parser("compact", help="store a release's weights in float16 and update its release.json")
     c.add_argument("--release_dir", type=Path, required=True)
     c.add_argument("--measured", default="",
@@ -73,8 +77,8 @@ def make(args) -> int:
 
 
 def install(args) -> int:
-    meta = install_separator(args.release_dir, args.exp_dir)
-    log.info("released separator %s, installed in %s", summary(meta), args.exp_dir)
+    meta = install_release(args.release_dir, args.exp_dir, args.kind)
+    log.info("released %s %s, installed in %s", args.kind, summary(meta), args.exp_dir)
     return 0
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from tse2.inference.common import Runtime
 from tse2.models.checkpoint import resolved_config
+from tse2.release import RELEASED_CHECKPOINT
 from tse2.utils.audio import model_rate
 
 log = logging.getLogger("tse2.classifier")
@@ -28,7 +29,8 @@ class ClassifierSelector(Runtime):
     enrollment's); the higher one is selected."""
 
     name = "classifier"
-    CHECKPOINTS = ("model.pth", "valid.acc.best.pth", "valid.loss.best.pth", "valid.acc.ave.pth", "latest.pth")
+    # a released classifier installed by stage 7 (training removes it), a pack's, then ESPnet's best
+    CHECKPOINTS = (RELEASED_CHECKPOINT, "model.pth", "valid.acc.best.pth", "valid.loss.best.pth", "valid.acc.ave.pth", "latest.pth")
     WHAT, STAGE = "trained classifier", 7
 
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:

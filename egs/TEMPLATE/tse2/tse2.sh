@@ -16,7 +16,7 @@
 #   5  separator training: exp/sep_<tag>/ (ESPnet trainer, TF-Locoformer, PIT + SI-SDR)
 #   6  separation and SI-SDR target labels: exp/sep_<tag>/separate_<set>/
 #   7  training of every system (tse2/systems.py): classifiers exp/cls_<tag>_<system>/ (text prompts or
-#      enrollment), single-stage baselines (--tse_configs) exp/tse_<tag>/
+#      enrollment; or installs their releases, --cls_release), single-stage baselines (--tse_configs) exp/tse_<tag>/
 #   8  inference of every system: <exp dir>/infer_<set>/ (selections or extractions, accuracy)
 #   9  scoring: exp/sep_<tag>/score_<set>/ (SI-SDR, PESQ), exp/results_<sep tag>_<cls tag>/RESULTS.md + figures
 #  10  packing: exp/packed/<sep tag>_<cls tag>_<system>/ (one self-contained dir for tse2.bin.extract)
@@ -82,6 +82,9 @@ cls_train_clean=           # systems on separated outputs that also train on the
                            # validation stays on the separated outputs)
 cls_model_file=            # checkpoint file name in each exp/cls_<tag>_<system> used by stages 8 and 10
                            # (default: the best one ESPnet kept)
+cls_release=               # released classifiers, one release dir per system (<dir>/text, <dir>/enroll, ...;
+                           # tse2.bin.release): stage 7 installs a system's release instead of training
+                           # it, and trains the systems it has none of; "" trains every one (cls_config)
 
 # Single-stage baselines (stages 7-9; paper IV-C): none by default
 tse_configs=               # ESPnet configs of single-stage text-conditioned extractors, space-separated
@@ -132,6 +135,11 @@ if [ -n "${sep_release}" ]; then
 fi
 sep_tag=${sep_tag:-$(config_tag "${sep_config}" sep_)}
 sep_exp=${expdir}/sep_${sep_tag}
+if [ -n "${cls_release}" ]; then
+    [ -d "${cls_release}" ] || die "--cls_release ${cls_release}: no such directory"
+    cls_tag=${cls_tag:-$(basename "${cls_release}")}
+    cls_tag=${cls_tag#cls_}
+fi
 cls_tag=${cls_tag:-$(config_tag "${cls_config}" cls_)}
 results_dir=${expdir}/results_${sep_tag}_${cls_tag}
 
@@ -321,6 +329,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         [ "${kind}" = single_stage ] && train=(python -m tse2.bin.tse_train --config "$2" --output_dir "${sys_dir}" --fs "${fs}"
                                                --dynamic_mixing_conf "mix_dir=data/${train_set}_mix")
         mkdir -p "${sys_dir}"
+        rm -f "${sys_dir}/released.pth" "${sys_dir}/release.json"  # an installed release gives way
         { system_data "$1" "${train_set}" train --with_clean "${with_clean}" | tail -n +2 \
             && system_data "$1" "${valid_set}" valid | tail -n +2; } > "${sys_dir}/data_args" \
             || die "cannot write the examples of $1"
@@ -333,6 +342,16 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         if [ "${kind}" = attributes ]; then log "Stage 7: ${system}: training-free; nothing to train"; continue; fi
         config=${cls_config} args=${cls_args}
         [ "${kind}" = single_stage ] && config=${tse_config_of[${system}]} args=${tse_args}
+        release=${cls_release:+${cls_release}/${system}}
+        if [ "${kind}" != single_stage ] && [ -n "${release}" ] && [ -f "${release}/release.json" ]; then
+            skip_or_run "Stage 7: ${system}" "${sys_dir}/.stage7.done" \
+                "release=$(digest "${release}/config.yaml" "${release}/model.pth")" \
+                "${sys_dir}/config.yaml" "${sys_dir}/released.pth" -- \
+                python -m tse2.bin.release install --kind classifier --release_dir "${release}" --exp_dir "${sys_dir}"
+            log "Stage 7: ${system}: using the released classifier ${release} (give --cls_release \"\" to train ${config})"
+            continue
+        fi
+        [ -z "${release}" ] || [ "${kind}" = single_stage ] || log "Stage 7: ${system}: ${cls_release} has no release of it: training it"
         [ -f "${config}" ] || die "config ${config} of ${system} does not exist"
         sep_done=$(sep_outputs "${train_set}" "${valid_set}")
         if [ "${source}" = clean ]; then
