@@ -60,6 +60,11 @@ def test_a_release_whose_weights_do_not_fit_its_config_is_refused(tmp_path):
     assert not (tmp_path / "exp").exists()
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a release's config keeps frames in dump/feature_cache, relative to the recipe
+
+
 @requires_espeak
 @pytest.mark.parametrize("system", ["text", "text_clean"])
 def test_released_text_classifier_picks_the_described_talker(system, tmp_path):
