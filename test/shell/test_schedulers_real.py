@@ -280,7 +280,8 @@ def test_two_process_gloo_training_through_espnets_launcher_on_two_nodes(slurm_r
     cls = ["--stage", "4", "--stop_stage", "7", *OPTS, "--sep_release", "", "--sep_tag", "dist",
            "--sep_config", "conf/tuning/sep_tflocoformer_tiny_dm.yaml", "--num_nodes", "2",
            "--sep_args", "--max_epoch 4 --num_iters_per_epoch 2 --batch_size 2 --num_workers 0",
-           "--cls_config", "conf/tuning/cls_minilm_w2v_tiny.yaml", "--cls_systems", "text", "--cls_train_clean", "",
+           "--cls_config", "conf/tuning/cls_minilm_w2v_tiny.yaml", "--cls_release", "", "--cls_systems", "text",
+           "--cls_train_clean", "",
            "--cls_args", "--max_epoch 1 --num_iters_per_epoch 2 --batch_size 4 --num_workers 0"]
     out = _run(["./run.sh", *cls], rec, slurm, timeout=900)
     assert "Stage 5: already done" in out.stdout  # the separator above, not retrained

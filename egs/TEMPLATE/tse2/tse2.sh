@@ -136,7 +136,6 @@ fi
 sep_tag=${sep_tag:-$(config_tag "${sep_config}" sep_)}
 sep_exp=${expdir}/sep_${sep_tag}
 if [ -n "${cls_release}" ]; then
-    [ -d "${cls_release}" ] || die "--cls_release ${cls_release}: no such directory"
     cls_tag=${cls_tag:-$(basename "${cls_release}")}
     cls_tag=${cls_tag#cls_}
 fi
@@ -337,6 +336,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         # shellcheck disable=SC2086
         launch_training 7 "${sys_dir}" "$1 system" "${train[@]}" "${data_args[@]}" $3
     }
+    [ -z "${cls_release}" ] || [ -d "${cls_release}" ] || die "--cls_release ${cls_release}: no such directory (\"\" trains every system)"
     for system in ${all_systems}; do
         system_info "${system}"
         if [ "${kind}" = attributes ]; then log "Stage 7: ${system}: training-free; nothing to train"; continue; fi
