@@ -88,7 +88,7 @@ def scp_name(args) -> str:
 
 def infer(args) -> int:
     from tse2.inference.remix import Remixer
-    from tse2.utils.audio import read_audio
+    from tse2.utils.audio import back_to_rate, read_audio, to_model_input
     from tse2.utils.datadir import c_sort_key, read_map, write_map
     from tse2.utils.fileio import write_wav
 
@@ -114,10 +114,9 @@ def infer(args) -> int:
                 x, rate = read_audio(wavs[k])
                 if rate == rm.fs:
                     y, prob = rm.remix_and_presence(x, prompts[k])
-                else:
-                    y, prob = rm(x, prompts[k], rate).audio, None
-                    if rm.has_presence:
-                        prob = rm.remix_and_presence(read_audio(wavs[k], fs=rm.fs)[0], prompts[k])[1]
+                else:  # one pass at the model's rate, as Remixer.__call__ does
+                    y, prob = rm.remix_and_presence(to_model_input(x, rate, rm.fs, name=wavs[k]), prompts[k])
+                    y = back_to_rate(y, rm.fs, rate, len(x))
                 write_wav(path, np.clip(y, -1, 1), rate)
                 if prob is not None:
                     presence[k] = f"{prob:.4f}"
@@ -173,10 +172,10 @@ def decoded(decode_dir: Path, name: str = "wav.scp") -> Dict[str, str]:
     if one.is_file():
         return read_map(one)
     parts = sorted(decode_dir.glob(f"{name}.*"))
-    if not parts and name != "wav.scp":
-        return {}
     if not parts:
-        raise FileNotFoundError(f"{decode_dir}: no wav.scp (run infer first)")
+        if name == "wav.scp":
+            raise FileNotFoundError(f"{decode_dir}: no wav.scp (run infer first)")
+        return {}  # an optional map (presence: only a model with a head writes it)
     out: Dict[str, str] = {}
     for p in parts:
         out.update(read_map(p))

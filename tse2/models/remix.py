@@ -238,39 +238,35 @@ class SoundRemixerModel(AbsESPnetModel):
     def has_presence(self) -> bool:
         return getattr(self.remixer, "presence", None) is not None
 
+    def remix_and_logit(self, speech_mix: torch.Tensor, prompt: torch.Tensor,
+                        speech_mix_lengths: Optional[torch.Tensor] = None,
+                        prompt_lengths: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """(B, N) mixture, (B, L) prompt ids (``PROMPT_PAD`` right-padding) → the (B, N) remix and
+        the presence head's (B,) logits (None when the remixer has no head)."""
+        prompt, prompt_lengths = unpad_prompt(prompt, prompt_lengths)
+        z = self.text_encoder(prompt, prompt_lengths)
+        if isinstance(self.remixer, BLSTMRemixer):
+            return self.remixer.extract_with_presence(speech_mix, z, speech_mix_lengths)
+        return self.remixer.extract(speech_mix, z), None
+
     def remix_and_presence(self, speech_mix: torch.Tensor, prompt: torch.Tensor,
                            speech_mix_lengths: Optional[torch.Tensor] = None,
                            prompt_lengths: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """The (B, N) remix and the presence head's (B,) probability that what the prompt names
         is in the mixture (None when the remixer has no head)."""
-        prompt, prompt_lengths = unpad_prompt(prompt, prompt_lengths)
-        z = self.text_encoder(prompt, prompt_lengths)
-        if not self.has_presence:
-            return self.remix_from(speech_mix, z, speech_mix_lengths), None
-        est, logit = self.remixer.extract_with_presence(speech_mix, z, speech_mix_lengths)
-        return est, torch.sigmoid(logit)
-
-    def remix_from(self, speech_mix, z, speech_mix_lengths=None) -> torch.Tensor:
-        if isinstance(self.remixer, BLSTMRemixer):
-            return self.remixer.extract(speech_mix, z, speech_mix_lengths)
-        return self.remixer.extract(speech_mix, z)
+        est, logit = self.remix_and_logit(speech_mix, prompt, speech_mix_lengths, prompt_lengths)
+        return est, None if logit is None else torch.sigmoid(logit)
 
     def remix(self, speech_mix: torch.Tensor, prompt: torch.Tensor, speech_mix_lengths: Optional[torch.Tensor] = None,
               prompt_lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, N) mixture, (B, L) prompt ids (``PROMPT_PAD`` right-padding) → (B, N) remix."""
-        prompt, prompt_lengths = unpad_prompt(prompt, prompt_lengths)
-        return self.remix_from(speech_mix, self.text_encoder(prompt, prompt_lengths), speech_mix_lengths)
+        return self.remix_and_logit(speech_mix, prompt, speech_mix_lengths, prompt_lengths)[0]
 
     def forward(self, speech_mix: torch.Tensor, speech_ref1: torch.Tensor, prompt: torch.Tensor,
                 speech_mix_lengths: Optional[torch.Tensor] = None, prompt_lengths: Optional[torch.Tensor] = None,
                 **kwargs) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
         speech_mix_lengths = full_lengths(speech_mix, speech_mix_lengths)
-        logit = None
-        if self.has_presence:
-            p, pl = unpad_prompt(prompt, prompt_lengths)
-            est, logit = self.remixer.extract_with_presence(speech_mix, self.text_encoder(p, pl), speech_mix_lengths)
-        else:
-            est = self.remix(speech_mix, prompt, speech_mix_lengths, prompt_lengths)
+        est, logit = self.remix_and_logit(speech_mix, prompt, speech_mix_lengths, prompt_lengths)
         score = snr(est, speech_ref1, speech_mix_lengths)
         base = snr(speech_mix, speech_ref1, speech_mix_lengths).detach()
         per = -(score - base) if self.loss_type == "snri" else -score

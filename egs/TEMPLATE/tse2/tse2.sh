@@ -342,8 +342,9 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         if [ "${kind}" = attributes ]; then log "Stage 7: ${system}: training-free; nothing to train"; continue; fi
         config=${cls_config} args=${cls_args}
         [ "${kind}" = single_stage ] && config=${tse_config_of[${system}]} args=${tse_args}
-        release=${cls_release:+${cls_release}/${system}}
-        if [ "${kind}" != single_stage ] && [ -n "${release}" ] && [ -f "${release}/release.json" ]; then
+        release=  # the classifiers' releases (single-stage baselines have none)
+        [ "${kind}" = single_stage ] || release=${cls_release:+${cls_release}/${system}}
+        if [ -n "${release}" ] && [ -f "${release}/release.json" ]; then
             skip_or_run "Stage 7: ${system}" "${sys_dir}/.stage7.done" \
                 "release=$(digest "${release}/config.yaml" "${release}/model.pth")" \
                 "${sys_dir}/config.yaml" "${sys_dir}/released.pth" -- \
@@ -351,7 +352,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
             log "Stage 7: ${system}: using the released classifier ${release} (give --cls_release \"\" to train ${config})"
             continue
         fi
-        [ -z "${release}" ] || [ "${kind}" = single_stage ] || log "Stage 7: ${system}: ${cls_release} has no release of it: training it"
+        [ -z "${release}" ] || log "Stage 7: ${system}: ${cls_release} has no release of it: training it"
         [ -f "${config}" ] || die "config ${config} of ${system} does not exist"
         sep_done=$(sep_outputs "${train_set}" "${valid_set}")
         if [ "${source}" = clean ]; then
