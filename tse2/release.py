@@ -309,11 +309,6 @@ def install_release(release_dir: Path, exp_dir: Path, kind: Optional[str] = None
     return meta
 
 
-def install_separator(release_dir: Path, exp_dir: Path) -> Dict:
-    """:func:`install_release` of a separator (stage 5)."""
-    return install_release(release_dir, exp_dir, "separator")
-
-
 def summary(meta: Dict) -> str:
     """One line: what the release is, how long it trained, what it measured."""
     t = meta["training"]
