@@ -132,3 +132,40 @@ def test_key_lists_take_bare_ids_and_name_a_key_the_data_lacks(tmp_path):
     (data / "prompt").write_text("ex1 the louder one\n")
     with pytest.raises(DataDirError, match=r"bare:2: 'ex2' is not in .*cand1.scp \(1 entries\)"):
         ClassifierSelector.batches(SimpleNamespace(cue="text"), data, tmp_path / "bare")
+
+
+def test_stage_8_batches_read_the_example_dir_in_key_order_and_name_a_bad_file(tmp_path):
+    """The classifier's own reader (stage 8 no longer imports ESPnet's task for its iterator):
+    zero-padded batches with lengths, in the key list's order; a wav at another rate, or a prompt
+    file without an example's key, is named."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import soundfile as sf
+
+    from tse2.inference.classifier import ClassifierSelector
+    from tse2.utils.audio import AudioError
+    from tse2.utils.datadir import DataDirError
+
+    data = tmp_path / "examples"
+    data.mkdir()
+    for name, n in (("a", 1600), ("b", 800)):
+        sf.write(data / f"{name}.wav", np.full(n, 0.25, dtype=np.float32), 16000, subtype="FLOAT")
+    (data / "cand1.scp").write_text(f"ex1 {data / 'a.wav'}\nex2 {data / 'b.wav'}\n")
+    (data / "cand2.scp").write_text(f"ex1 {data / 'b.wav'}\nex2 {data / 'a.wav'}\n")
+    (data / "prompt").write_text("ex1 the louder one\nex2 her, not him\n")
+    (tmp_path / "keys").write_text("ex2\nex1\n")
+    selector = SimpleNamespace(cue="text", fs=16000,
+                               preprocess=lambda key, d: {**d, "prompt": np.array([len(d["prompt"])], dtype=np.int64)})
+    [(keys, batch)] = list(ClassifierSelector.batches(selector, data, tmp_path / "keys"))
+    assert keys == ["ex2", "ex1"]
+    assert batch["cand1_lengths"].tolist() == [800, 1600] and batch["cand1"].shape == (2, 1600)
+    assert batch["cand1"][0, 799] == 0.25 and batch["cand1"][0, 800:].abs().sum() == 0  # zero padding
+    assert batch["prompt"].tolist() == [[len("her, not him")], [len("the louder one")]]
+
+    sf.write(data / "b.wav", np.zeros(800, dtype=np.float32), 8000)
+    with pytest.raises(AudioError, match=r"b.wav: sample rate is 8000 Hz, expected 16000 Hz"):
+        list(ClassifierSelector.batches(selector, data))
+    (data / "prompt").write_text("ex1 the louder one\n")
+    with pytest.raises(DataDirError, match=r"prompt has no entry for 'ex2', which .*cand1.scp lists"):
+        ClassifierSelector.batches(selector, data)

@@ -56,26 +56,42 @@ class ClassifierSelector(Runtime):
 
     def batches(self, data_dir: Path, key_file: Optional[Path] = None, batch_size: int = 8) -> Iterator:
         """(keys, batch) over a ``tse2.bin.cls_data`` dir: ``cand1.scp cand2.scp`` and ``prompt``
-        (text classifier) or ``enroll.scp`` (enrollment classifier)."""
-        from tse2.tasks.cls import Tse2ClassifierTask
+        (text classifier) or ``enroll.scp`` (enrollment classifier), in ``key_file``'s order (default:
+        ``cand1.scp``'s).  Read here, not through ESPnet's streaming iterator, whose task module
+        costs ~10 s of imports in every stage-8 job; batches are what ESPnet's ``CommonCollateFn``
+        makes of the same examples (zero-padded, with ``*_lengths``)."""
+        from tse2.utils.audio import read_audio
+        from tse2.utils.datadir import DataDirError, check_keys, read_keys, read_map
 
-        names = [("cand1.scp", "cand1", "sound"), ("cand2.scp", "cand2", "sound"),
-                 ("prompt", "prompt", "text") if self.cue == "text" else ("enroll.scp", "enroll", "sound")]
-        for fname, _, _ in names:
-            if not (Path(data_dir) / fname).is_file():
-                raise FileNotFoundError(f"{Path(data_dir) / fname} is missing: the {self.cue} classifier needs it "
+        names = [("cand1.scp", "cand1"), ("cand2.scp", "cand2"),
+                 ("prompt", "prompt") if self.cue == "text" else ("enroll.scp", "enroll")]
+        tables = {}
+        for fname, name in names:
+            path = Path(data_dir) / fname
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} is missing: the {self.cue} classifier needs it "
                                         f"(tse2.bin.cls_data --cue {self.cue})")
-        if key_file is not None:  # ESPnet's iterator would fail deep inside on a key it lacks
-            from tse2.utils.datadir import check_keys, read_keys, read_map
+            tables[name] = (path, read_map(path))
+        cands_path, cands = tables["cand1"]
+        keys = list(cands)
+        if key_file is not None:
+            keys = read_keys(key_file)
+            check_keys(key_file, keys, cands_path, cands)
+        for name, (path, table) in tables.items():
+            gone = next((k for k in keys if k not in table), None)
+            if gone is not None:
+                raise DataDirError(f"{path} has no entry for {gone!r}, which {cands_path} lists: the dir is "
+                                   "incomplete; write it again (tse2.bin.cls_data)")
 
-            cands = Path(data_dir) / "cand1.scp"
-            check_keys(key_file, read_keys(key_file), cands, read_map(cands))
-        return iter(Tse2ClassifierTask.build_streaming_iterator(
-            [(str(Path(data_dir) / f), n, t) for f, n, t in names],
-            preprocess_fn=self.preprocess, collate_fn=Tse2ClassifierTask.build_collate_fn(self.args, False),
-            key_file=str(key_file) if key_file else None, batch_size=batch_size, dtype="float32",
-            num_workers=0, allow_variable_data_keys=False, ngpu=1 if self.device.startswith("cuda") else 0,
-            inference=True))
+        def example(key: str) -> Dict:
+            data = {}
+            for name, (path, table) in tables.items():
+                data[name] = table[key] if name == "prompt" else read_audio(table[key], self.fs)[0]
+            return self.preprocess(key, data)
+
+        # checked above, before the first batch; read lazily, a batch at a time
+        return ((keys[i:i + batch_size], collate([example(k) for k in keys[i:i + batch_size]]))
+                for i in range(0, len(keys), batch_size))
 
     def __call__(self, cands: np.ndarray, fs: int, prompt: Optional[str] = None,
                  enroll: Optional[np.ndarray] = None) -> Tuple[int, List[float], Dict]:
@@ -105,6 +121,18 @@ class ClassifierSelector(Runtime):
                 details["warning"] = " ".join(warnings)
                 log.warning("%s", details["warning"])
         return int(np.argmax(sims)), sims, details
+
+
+def collate(examples: List[Dict]) -> Dict:
+    """Zero-padded tensors of equal-keyed examples, with ``<key>_lengths`` (the first axis)."""
+    import torch
+
+    out = {}
+    for key in examples[0]:
+        rows = [torch.as_tensor(np.asarray(e[key])) for e in examples]
+        out[key] = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=0)
+        out[f"{key}_lengths"] = torch.tensor([r.shape[0] for r in rows], dtype=torch.long)
+    return out
 
 
 def prompt_warnings(prompt: str, tokenizer, limit: int, margin: float) -> List[str]:

@@ -19,16 +19,16 @@ class SingleStageExtractor(Runtime):
         import argparse
 
         from tse2.models.checkpoint import build_named, load_state
-        from tse2.tasks.tse import Tse2TSETask
+        from tse2.models.tse_build import build_prompt_preprocess, build_tse  # not the ESPnet task: ~10 s less
         from tse2.utils.fileio import read_yaml_config
 
         # the config and the checkpoint are read as the other runtimes read theirs: YAML errors with
         # file:line, tensors only (no pickled code), every key matched (tse2.models.checkpoint)
         args = argparse.Namespace(**read_yaml_config(config))
-        self.model = build_named(Tse2TSETask.build_model, args, config, "single-stage extractor")
+        self.model = build_named(build_tse, args, config, "single-stage extractor")
         load_state(self.model, model_file, config, device)
         self.model.to(device).eval()
-        self.preprocess = Tse2TSETask.build_preprocess_fn(args, False)
+        self.preprocess = build_prompt_preprocess(args, False)
         self.device, self.model_file = device, Path(model_file)
 
     def __call__(self, mixture: np.ndarray, prompt: str) -> np.ndarray:

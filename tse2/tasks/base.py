@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from abc import abstractmethod
-from typing import Callable, Dict, Optional
+from typing import Callable
 
 import torch
 
@@ -21,6 +21,7 @@ from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
 
+from tse2.models.tse_build import one_output_conf  # noqa: F401 - the remix task builds through it too
 from tse2.tasks import add_fs_argument
 
 
@@ -63,15 +64,3 @@ def build_text_encoder(choices: ClassChoices, args: argparse.Namespace) -> torch
     if "model_dir" not in conf:
         raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
     return choices.get_class(args.text_encoder)(out_dim=args.cond_dim, **conf)
-
-
-def one_output_conf(kind: str, conf: Optional[Dict], cond_dim: int, what: str) -> Dict:
-    """A backbone's options for a model with one output conditioned by a prompt: TF-Locoformer gets
-    ``num_spk: 1`` (any other count is an error naming ``what``), every backbone ``cond_dim``."""
-    conf = dict(conf or {})
-    if kind == "tf_locoformer":
-        conf.setdefault("num_spk", 1)
-        if conf["num_spk"] != 1:
-            raise ValueError(f"{what} has one output: num_spk must be 1, got {conf['num_spk']}")
-    conf["cond_dim"] = cond_dim
-    return conf

@@ -25,7 +25,7 @@ prompts drawn by stage 4's rules (:mod:`tse2.tasks.dynamic_mixing`); validation 
 from __future__ import annotations
 
 import argparse
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 
@@ -33,33 +33,17 @@ from espnet2.iterators.abs_iter_factory import AbsIterFactory
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.distributed_utils import DistributedOption
 
-from tse2.models.dpt import DPTExtractor
-from tse2.models.encoders import TextEncoder, load_tokenizer
-from tse2.models.tf_locoformer import TFLocoformerSeparator
-from tse2.models.tse import TextConditionedTSE, pad_prompt
+from tse2.models.tse import TextConditionedTSE
+from tse2.models.tse_build import EXTRACTORS, TEXT_ENCODERS, PromptPreprocess, build_prompt_preprocess, build_tse
 from tse2.tasks import dynamic_mixing
-from tse2.tasks.base import Tse2Task, add_prompt_and_choice_arguments, build_text_encoder, one_output_conf
-from tse2.tasks.cls import ClassifierPreprocess
+from tse2.tasks.base import Tse2Task, add_prompt_and_choice_arguments
 
-extractor_choices = ClassChoices(
-    name="extractor", classes=dict(tf_locoformer=TFLocoformerSeparator, dpt=DPTExtractor),
-    type_check=torch.nn.Module, default="tf_locoformer")
-tse_text_encoder_choices = ClassChoices(
-    name="text_encoder", classes=dict(hf_lora=TextEncoder), type_check=torch.nn.Module, default="hf_lora")
-
-
-class PromptPreprocess(ClassifierPreprocess):
-    """Tokenizes the prompt and right-pads it with -1 to ``max_prompt_tokens``.
-
-    ESPnet's chunk iterator stacks the (uncut) prompts of chunks from different utterances, so every
-    prompt must have the same length; the model recovers each prompt's length from the -1 padding.
-    """
-
-    def __call__(self, uid: str, data: Dict) -> Dict:
-        data = super().__call__(uid, data)
-        if "prompt" in data:
-            data["prompt"] = pad_prompt(data["prompt"], self.max_prompt_tokens)
-        return data
+# the same classes build_tse builds from (tse2.models.tse_build, which the runtime uses)
+extractor_choices = ClassChoices(name="extractor", classes=dict(EXTRACTORS), type_check=torch.nn.Module,
+                                 default="tf_locoformer")
+tse_text_encoder_choices = ClassChoices(name="text_encoder", classes=dict(TEXT_ENCODERS), type_check=torch.nn.Module,
+                                        default="hf_lora")
+__all__ = ["Tse2TSETask", "PromptPreprocess", "extractor_choices", "tse_text_encoder_choices"]
 
 
 class Tse2TSETask(Tse2Task):
@@ -80,9 +64,7 @@ class Tse2TSETask(Tse2Task):
 
     @classmethod
     def build_preprocess_fn(cls, args: argparse.Namespace, train: bool) -> Optional[Callable]:
-        tokenizer = load_tokenizer(args.text_encoder_conf["model_dir"])
-        return PromptPreprocess(tokenizer, getattr(args, "max_prompt_tokens", 128), train,
-                                seed=getattr(args, "seed", 0))
+        return build_prompt_preprocess(args, train)
 
     @classmethod
     def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
@@ -94,6 +76,4 @@ class Tse2TSETask(Tse2Task):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> TextConditionedTSE:
-        text = build_text_encoder(tse_text_encoder_choices, args)
-        econf = one_output_conf(args.extractor, args.extractor_conf, args.cond_dim, "the single-stage extractor")
-        return TextConditionedTSE(extractor_choices.get_class(args.extractor)(**econf), text)
+        return build_tse(args)
