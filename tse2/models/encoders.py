@@ -209,11 +209,14 @@ class TextEncoder(nn.Module):
             model's mean (0: none; beyond the paper, measured in bench/results/speech_encoders).
         head: the projection: ``mlp`` (linear, ReLU, LayerNorm) or ``linear`` (the retrieval
             paper's "linear projection layer"; fewer ways to memorise a few training prompts).
+        adapter: a text adapter merged into the model's weights before anything else
+            (``tse2://adapters/<name>`` or a dir; :mod:`tse2.models.text_adapter`): LoRA trained
+            on prompt text alone; the model stays frozen (or takes new LoRA with ``lora_r``).
     """
 
     def __init__(self, model_dir: str, out_dim: int, lora_r: int = 16, lora_alpha: int = 16,
                  lora_dropout: float = 0.05, lora_target_modules: Optional[Sequence[str]] = None,
-                 pooling: str = "auto", attn_heads: int = 0, head: str = "mlp") -> None:
+                 pooling: str = "auto", attn_heads: int = 0, head: str = "mlp", adapter: Optional[str] = None) -> None:
         super().__init__()
         path = resolve_model_dir(model_dir)
         model_type = model_config(path).get("model_type")
@@ -226,6 +229,10 @@ class TextEncoder(nn.Module):
 
             model = AutoModel.from_pretrained(path)
         self.model_dir = path
+        if adapter:
+            from tse2.models.text_adapter import merge_adapter
+
+            merge_adapter(model, adapter, path)
         if pooling == "auto":
             if model_type == "bert":
                 pooling = "mean"
@@ -256,7 +263,8 @@ class TextEncoder(nn.Module):
         self.proj = nn.Sequential(nn.Linear(width, out_dim), nn.ReLU(), nn.LayerNorm(out_dim)) if head == "mlp" \
             else nn.Sequential(nn.Linear(width, out_dim))
         exclude_frozen_from_state_dict(self, "model.")
-        log.info("text encoder %s: %s pooling, LoRA r=%d", path, pooling, lora_r)
+        log.info("text encoder %s: %s pooling, LoRA r=%d%s", path, pooling, lora_r,
+                 f", adapter {adapter}" if adapter else "")
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, L) token ids (padding anything) with their lengths → (B, out_dim)."""
