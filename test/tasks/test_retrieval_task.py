@@ -65,3 +65,23 @@ def test_the_discriminator_has_its_own_learning_rate():
     assert lrs == [1e-3, 2e-5]
     assert sum(p.numel() for p in opt.param_groups[1]["params"]) == sum(p.numel() for p in m.discriminator.parameters())
     assert isinstance(opt, torch.optim.Adam)
+
+
+def test_the_embedded_recipe_reads_prompts_with_mpnet_and_says_how_to_install_it(tmp_path, monkeypatch):
+    """conf/retrieval.yaml's text encoder is all-mpnet-base-v2 from tools/models (make text-models,
+    which make demo-retrieval runs); a checkout without it gets the one-line install hint."""
+    import argparse
+
+    import tse2.models.encoders as enc
+    from conftest import ROOT
+    from tse2.models.retrieval import build_retriever
+    from tse2.utils.fileio import read_yaml_config
+
+    config = ROOT / "egs/mini_espeak/retrieval/conf/retrieval.yaml"
+    conf = read_yaml_config(config)
+    assert conf["text_encoder_conf"]["model_dir"] == "tools://models/all-mpnet-base-v2"
+    assert "demo-retrieval: install text-models" in (ROOT / "Makefile").read_text()
+    monkeypatch.setattr(enc, "TOOLS", tmp_path)  # a checkout where make text-models never ran
+    args = argparse.Namespace(**conf, styles=["angry", "sad"])
+    with pytest.raises(FileNotFoundError, match=r"all-mpnet-base-v2 is not installed; run 'make -C tools text-models'"):
+        build_retriever(args)
