@@ -265,6 +265,13 @@ def _write_config(part_dir: Path, config: Path, meta: Dict) -> Dict:
                 shutil.copyfile(src, part_dir / dirname / src.name)
                 dirname = f"{dirname}/{src.name}"
             sub["model_dir"] = dirname  # relative to the part's dir
+    text_conf = conf.get("text_encoder_conf") or {}
+    adapter = str(text_conf.get("adapter") or "")
+    if adapter and not adapter.startswith("tse2://"):  # a local text adapter: copied (tse2:// ships with tse2)
+        from tse2.models.text_adapter import resolve_adapter_dir
+
+        shutil.copytree(resolve_adapter_dir(adapter), part_dir / "text_adapter")
+        text_conf["adapter"] = "text_adapter"  # relative to the part's dir
     if "style_list" in conf and not conf.get("styles"):  # a retrieval model trained before it named its styles
         from tse2.models.retrieval import read_style_list
 

@@ -131,3 +131,37 @@ def test_a_short_training_writes_a_readable_adapter(tmp_path):
     meta, factors = ta.read_adapter(str(tmp_path / "ad"))
     assert set(factors) == set(trained["factors"]) and meta["scale"] == 1.0
     assert not any(p.name.startswith(".ad.") for p in tmp_path.iterdir())  # no temporary dir left
+
+
+def test_a_pack_copies_a_local_adapter_and_finds_it_next_to_its_config(tmp_path):
+    import yaml
+
+    from tse2.models.checkpoint import resolved_config
+    from tse2.packing import _write_config
+
+    adapter = random_adapter(tmp_path / "mine")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"text_encoder": "hf_lora", "text_encoder_conf": {
+        "model_dir": MINILM, "lora_r": 0, "adapter": str(adapter)}}))
+    part = tmp_path / "pack/classifier"
+    part.mkdir(parents=True)
+    _write_config(part, config, {})
+    assert (part / "text_adapter/adapter.safetensors").read_bytes() == (adapter / "adapter.safetensors").read_bytes()
+    assert yaml.safe_load((part / "config.yaml").read_text())["text_encoder_conf"]["adapter"] == "text_adapter"
+    assert resolved_config(part / "config.yaml")["text_encoder_conf"]["adapter"] == str(part / "text_adapter")
+    # a shipped adapter is referenced, never copied
+    config.write_text(yaml.safe_dump({"text_encoder_conf": {"model_dir": MINILM,
+                                                            "adapter": "tse2://adapters/minilm_extraction_cues"}}))
+    other = tmp_path / "pack2"
+    other.mkdir()
+    _write_config(other, config, {})
+    assert not (other / "text_adapter").exists()
+    assert resolved_config(other / "config.yaml")["text_encoder_conf"]["adapter"] == "tse2://adapters/minilm_extraction_cues"
+
+
+def test_the_shipped_adapter_loads_and_keeps_its_measured_figures():
+    """tse2://adapters/minilm_extraction_cues: tied to the packaged MiniLM, its text-only figures kept."""
+    meta, factors = ta.read_adapter("tse2://adapters/minilm_extraction_cues")
+    assert meta["base"] == MINILM and len(factors) == 36 and meta["accuracy"]["hand-written"] >= 0.85
+    enc = TextEncoder(MINILM, out_dim=8, lora_r=0, adapter="tse2://adapters/minilm_extraction_cues")
+    assert enc.frozen

@@ -18,8 +18,8 @@ MODEL_DIR_KEYS = (("text_encoder_conf", "text_encoder"), ("speech_encoder_conf",
 
 
 def resolved_config(config: PathLike) -> Dict:
-    """A model config with its relative pretrained-model dirs found: next to the config (a pack),
-    else as written (relative to the recipe, where training ran)."""
+    """A model config with its relative pretrained-model dirs (and text adapter) found: next to the
+    config (a pack), else as written (relative to the recipe, where training ran)."""
     from tse2.utils.fileio import read_yaml_config
 
     config = Path(config)
@@ -29,6 +29,10 @@ def resolved_config(config: PathLike) -> Dict:
         md = sub.get("model_dir")
         if md and not str(md).startswith("pkg://") and not Path(md).is_absolute() and (config.parent / md).exists():
             sub["model_dir"] = str(config.parent / md)
+    text = conf.get("text_encoder_conf") or {}
+    ad = str(text.get("adapter") or "")
+    if ad and not ad.startswith("tse2://") and not Path(ad).is_absolute() and (config.parent / ad).is_dir():
+        text["adapter"] = str(config.parent / ad)  # a pack's copy of a local text adapter
     return conf
 
 
