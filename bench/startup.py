@@ -10,6 +10,9 @@ wall-clock, the median of ``--repeat``:
 - a 6 s two-talker mixture with the packed model and the attribute selector (the separator
   only), and with the trained classifier (separator + Whisper + MiniLM): the whole run.
 
+With ``--recipe_dir`` (a recipe dir after ``make demo``), also stage 8's job: one ``tse2.bin.cls_inference
+run`` of the text classifier over the test set's first 8 examples (its start-up is most of a job).
+
 Prints seconds and the ratio to the baseline, then (``--steps``) where one classifier extraction's
 time goes, step by step in one fresh process, and which heavy packages it imported (transformers,
 librosa, scipy, ...: the classifier's frozen Whisper and MiniLM run through ``tse2.models.lite``,
@@ -64,12 +67,31 @@ print(f"heavy packages imported: {', '.join(heavy) or 'none'}")
 """
 
 
+def stage8(recipe: Path, tmp: Path, repeat: int) -> float:
+    exp = next(iter(sorted(recipe.glob("exp/cls_*_text"))), None)
+    data = next(iter(sorted(recipe.glob("dump/cls/sep_*/text_relative/test_eval"))), None)
+    if exp is None or data is None:
+        raise SystemExit(f"{recipe}: no exp/cls_*_text or dump/cls/sep_*/text_relative/test_eval (run make demo)")
+    keys = (data / "cand1.scp").read_text().splitlines()[:8]
+    (tmp / "keys").write_text("".join(k.split()[0] + "\n" for k in keys))
+    cmd = [sys.executable, "-m", "tse2.bin.cls_inference", "run", "--model_dir", str(exp), "--data_dir", str(data),
+           "--key_file", str(tmp / "keys"), "--out", str(tmp / "sel.jsonl")]
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, check=True)
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_dir", type=Path, default=PACK)
     parser.add_argument("--mixture", type=Path, default=MIX)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", action="store_true", help="also time a classifier extraction step by step")
+    parser.add_argument("--recipe_dir", type=Path, default=None,
+                        help="also time a stage-8 classifier job in this recipe dir (after make demo)")
     args = parser.parse_args()
     for p, what in ((args.model_dir / "tse2_model.json", "a packed model (run make demo)"),
                     (args.mixture, "a mixture wav (run make demo)")):
@@ -89,6 +111,8 @@ def main() -> int:
                                                                   str(tmp / "o.wav")], args.repeat)),
             ("extract, trained classifier, 6 s", timed(extract + ["--prompt", "the speaker with the higher pitch",
                                                                   str(args.mixture), str(tmp / "o.wav")], args.repeat))]
+    if args.recipe_dir is not None:
+        rows.append(("stage 8: cls_inference run, 8 examples", stage8(args.recipe_dir, tmp, args.repeat)))
     base = rows[0][1]
     print("| run | wall (s) | / import torch |")
     print("|---|---|---|")

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from tse2.models.tse import PROMPT_PAD, pad_prompt, unpad_prompt
-from tse2.tasks.base import Tse2Task, one_output_conf
+from tse2.models.tse_build import one_output_conf
+from tse2.tasks.base import Tse2Task
 from tse2.tasks.cls import Tse2ClassifierTask
 from tse2.tasks.remix import Tse2RemixCascadeTask, Tse2RemixTask
 from tse2.tasks.retrieval import Tse2RetrievalTask

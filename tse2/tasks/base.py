@@ -4,8 +4,8 @@ cascade, retrieval):
 - :class:`Tse2Task`: one optimizer, ESPnet's trainer, zero-padded batches, and the task's own
   options in one "Task related" group (a task writes ``add_options(group)``);
 - :func:`add_prompt_and_choice_arguments`: the options of every task that reads prompts;
-- :func:`build_text_encoder` and :func:`one_output_conf`: the prompt-conditioned models (remix,
-  single-stage TSE) build their text encoder and their one-output backbone the same way.
+- the prompt-conditioned models (remix, single-stage TSE) are built without ESPnet, by
+  :mod:`tse2.models.tse_build` and :mod:`tse2.models.remix_build`, which the runtimes use too.
 """
 
 from __future__ import annotations
@@ -14,14 +14,10 @@ import argparse
 from abc import abstractmethod
 from typing import Callable
 
-import torch
-
 from espnet2.tasks.abs_task import AbsTask
-from espnet2.train.class_choices import ClassChoices
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.trainer import Trainer
 
-from tse2.models.tse_build import one_output_conf  # noqa: F401 - the remix task builds through it too
 from tse2.tasks import add_fs_argument
 
 
@@ -56,11 +52,3 @@ def add_prompt_and_choice_arguments(group, class_choices_list, max_prompt_tokens
                        help="unused: pretrained encoders keep their weights (kept for ESPnet's CLI)")
     for class_choices in class_choices_list:
         class_choices.add_arguments(group)
-
-
-def build_text_encoder(choices: ClassChoices, args: argparse.Namespace) -> torch.nn.Module:
-    """The prompt encoder of ``--text_encoder`` with ``--text_encoder_conf``, projected to ``--cond_dim``."""
-    conf = dict(getattr(args, "text_encoder_conf", None) or {})
-    if "model_dir" not in conf:
-        raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
-    return choices.get_class(args.text_encoder)(out_dim=args.cond_dim, **conf)
