@@ -43,6 +43,7 @@ TOOLS = {
     "sep_train_fast": ["--payload", "p", "--out", "o"],
     "prep_remix_corpora": ["--textrolspeech", "t", "--data_root", "d", "--resample_dir", "r"],
     "systems": ["describe", "--expdir", "exp", "--sep_tag", "s", "--cls_tag", "c", "--dumpdir", "dump", "text"],
+    "text_adapter": ["train", "--out", "o"],
 }
 
 
