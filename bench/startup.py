@@ -67,8 +67,8 @@ print(f"heavy packages imported: {', '.join(heavy) or 'none'}")
 """
 
 
-def stage8(recipe: Path, tmp: Path, repeat: int) -> float:
-    exp = next(iter(sorted(recipe.glob("exp/cls_*_text"))), None)
+def stage8(recipe: Path, tmp: Path, repeat: int, exp=None) -> float:
+    exp = exp or next(iter(sorted(recipe.glob("exp/cls_*_text"))), None)
     data = next(iter(sorted(recipe.glob("dump/cls/sep_*/text_relative/test_eval"))), None)
     if exp is None or data is None:
         raise SystemExit(f"{recipe}: no exp/cls_*_text or dump/cls/sep_*/text_relative/test_eval (run make demo)")
@@ -92,6 +92,8 @@ def main() -> int:
     parser.add_argument("--steps", action="store_true", help="also time a classifier extraction step by step")
     parser.add_argument("--recipe_dir", type=Path, default=None,
                         help="also time a stage-8 classifier job in this recipe dir (after make demo)")
+    parser.add_argument("--cls_exp", type=Path, default=None,
+                        help="the stage-8 job's classifier (default: the recipe's first exp/cls_*_text)")
     args = parser.parse_args()
     for p, what in ((args.model_dir / "tse2_model.json", "a packed model (run make demo)"),
                     (args.mixture, "a mixture wav (run make demo)")):
@@ -112,7 +114,7 @@ def main() -> int:
             ("extract, trained classifier, 6 s", timed(extract + ["--prompt", "the speaker with the higher pitch",
                                                                   str(args.mixture), str(tmp / "o.wav")], args.repeat))]
     if args.recipe_dir is not None:
-        rows.append(("stage 8: cls_inference run, 8 examples", stage8(args.recipe_dir, tmp, args.repeat)))
+        rows.append(("stage 8: cls_inference run, 8 examples", stage8(args.recipe_dir, tmp, args.repeat, args.cls_exp)))
     base = rows[0][1]
     print("| run | wall (s) | / import torch |")
     print("|---|---|---|")
