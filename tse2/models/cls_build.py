@@ -10,7 +10,7 @@ same model.
 from __future__ import annotations
 
 import argparse
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -30,6 +30,17 @@ def _choice(registry: Dict[str, type], slot: str, name: str) -> type:
     return registry[name]
 
 
+def build_text_encoder(args: argparse.Namespace, out_dim: Optional[int] = None) -> TextEncoder:
+    """The prompt encoder of ``text_encoder`` with ``text_encoder_conf``, projected to ``out_dim``
+    (default: ``cond_dim``, the prompt-conditioned models' FiLM input); every model that reads
+    prompts builds it here: classifier, retrieval, single-stage, remix."""
+    conf = dict(getattr(args, "text_encoder_conf", None) or {})
+    if "model_dir" not in conf:
+        raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
+    return _choice(TEXT_ENCODERS, "text_encoder", args.text_encoder)(
+        out_dim=args.cond_dim if out_dim is None else out_dim, **conf)
+
+
 def build_classifier(args: argparse.Namespace) -> TargetClassifier:
     """The :class:`TargetClassifier` of a stage-7 config (its parsed arguments)."""
     cue = getattr(args, "cue", "text")
@@ -38,10 +49,7 @@ def build_classifier(args: argparse.Namespace) -> TargetClassifier:
     if cue == "text":
         if not getattr(args, "text_encoder", None):
             raise ValueError("--cue text needs a text encoder (text_encoder: hf_lora)")
-        conf = dict(args.text_encoder_conf)
-        if "model_dir" not in conf:
-            raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
-        text = _choice(TEXT_ENCODERS, "text_encoder", args.text_encoder)(out_dim=speech.output_size, **conf)
+        text = build_text_encoder(args, speech.output_size)
     return TargetClassifier(speech, text, cue=cue, **(getattr(args, "model_conf", None) or {}))
 
 

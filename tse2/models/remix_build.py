@@ -16,23 +16,23 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from tse2.models.cls_build import _choice
+from tse2.models.cls_build import TEXT_ENCODERS, _choice, build_text_encoder
 from tse2.models.dpt import DPTExtractor
-from tse2.models.encoders import TextEncoder, load_tokenizer
+from tse2.models.encoders import load_tokenizer
 from tse2.models.remix import BLSTMRemixer, CascadeModel, PITSeparator, SoundRemixerModel
 from tse2.models.tf_locoformer import TFLocoformerSeparator
 from tse2.models.tse import pad_prompt
-from tse2.models.tse_build import one_output_conf, text_encoder_conf
+from tse2.models.tse_build import one_output_conf
 from tse2.utils.audio import DEFAULT_FS, model_rate
 
 REMIXERS = {"blstm": BLSTMRemixer, "tf_locoformer": TFLocoformerSeparator, "dpt": DPTExtractor}
-TEXT_ENCODERS = {"hf_lora": TextEncoder}
+__all__ = ["REMIXERS", "TEXT_ENCODERS", "RemixPreprocess", "build_remixer", "build_cascade", "build_remix_preprocess",
+           "build_cascade_preprocess"]
 
 
 def build_remixer(args: argparse.Namespace) -> SoundRemixerModel:
     """The :class:`SoundRemixerModel` of a remix config (its parsed arguments)."""
-    conf = text_encoder_conf(args)
-    text = _choice(TEXT_ENCODERS, "text_encoder", args.text_encoder)(out_dim=args.cond_dim, **conf)
+    text = build_text_encoder(args)
     rconf = one_output_conf(args.remixer, getattr(args, "remixer_conf", None), args.cond_dim, "the remixer")
     return SoundRemixerModel(_choice(REMIXERS, "remixer", args.remixer)(**rconf), text,
                              loss=getattr(args, "loss_type", "snr"),

@@ -159,17 +159,13 @@ def read_style_list(path: str) -> List[str]:
 
 def build_retriever(args: argparse.Namespace) -> StyleRetriever:
     """The :class:`StyleRetriever` of a training config (its parsed arguments)."""
-    from tse2.models.cls_build import SPEECH_ENCODERS, TEXT_ENCODERS, _choice
+    from tse2.models.cls_build import SPEECH_ENCODERS, _choice, build_text_encoder
 
     styles = list(getattr(args, "styles", None) or read_style_list(args.style_list))
     # the names go into the args, which ESPnet dumps to config.yaml after building the model: the
     # model dir names its own styles and does not need the recipe's style_list to be loaded
     args.styles = styles
     speech = _choice(SPEECH_ENCODERS, "speech_encoder", args.speech_encoder)(**args.speech_encoder_conf)
-    conf = dict(args.text_encoder_conf)
-    if "model_dir" not in conf:
-        raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
     model_conf = dict(getattr(args, "model_conf", None) or {})
-    text = _choice(TEXT_ENCODERS, "text_encoder", args.text_encoder)(
-        out_dim=int(model_conf.get("embed_dim", 512)), **conf)
+    text = build_text_encoder(args, int(model_conf.get("embed_dim", 512)))
     return StyleRetriever(speech, text, num_styles=len(styles), **model_conf)

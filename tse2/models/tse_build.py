@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 from typing import Dict, Optional
 
-from tse2.models.cls_build import ClassifierPreprocess, _choice
+from tse2.models.cls_build import TEXT_ENCODERS, ClassifierPreprocess, _choice, build_text_encoder
 from tse2.models.dpt import DPTExtractor
-from tse2.models.encoders import TextEncoder, load_tokenizer
+from tse2.models.encoders import load_tokenizer
 from tse2.models.tf_locoformer import TFLocoformerSeparator
 from tse2.models.tse import TextConditionedTSE, pad_prompt
 
 EXTRACTORS = {"tf_locoformer": TFLocoformerSeparator, "dpt": DPTExtractor}
-TEXT_ENCODERS = {"hf_lora": TextEncoder}
+__all__ = ["EXTRACTORS", "TEXT_ENCODERS", "PromptPreprocess", "build_prompt_preprocess", "build_tse", "one_output_conf"]
 
 
 def one_output_conf(kind: str, conf: Optional[Dict], cond_dim: int, what: str) -> Dict:
@@ -35,17 +35,9 @@ def one_output_conf(kind: str, conf: Optional[Dict], cond_dim: int, what: str) -
     return conf
 
 
-def text_encoder_conf(args: argparse.Namespace) -> Dict:
-    conf = dict(getattr(args, "text_encoder_conf", None) or {})
-    if "model_dir" not in conf:
-        raise ValueError("text_encoder_conf.model_dir is required (a local Hugging Face model directory)")
-    return conf
-
-
 def build_tse(args: argparse.Namespace) -> TextConditionedTSE:
     """The :class:`TextConditionedTSE` of a single-stage config (its parsed arguments)."""
-    conf = text_encoder_conf(args)
-    text = _choice(TEXT_ENCODERS, "text_encoder", args.text_encoder)(out_dim=args.cond_dim, **conf)
+    text = build_text_encoder(args)
     econf = one_output_conf(args.extractor, args.extractor_conf, args.cond_dim, "the single-stage extractor")
     return TextConditionedTSE(_choice(EXTRACTORS, "extractor", args.extractor)(**econf), text)
 
