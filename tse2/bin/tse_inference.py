@@ -6,7 +6,7 @@
       --out_dir exp/tse_tflocoformer_tiny/infer_test split/tse.*.jsonl
 
 ``run`` reads ``mix.scp target.scp prompt`` of a ``tse2.bin.cls_data`` dir, extracts, and writes one
-row per example: SI-SDR of the estimate and of the mixture against the target (torchmetrics),
+row per example: SI-SDR of the estimate and of the mixture against the target (torchmetrics' definition),
 SI-SDRi, PESQ (failures kept as messages).  With ``--wav_dir`` the estimates are written too.
 ``merge`` joins the parts with ``examples.jsonl`` into ``selections.jsonl`` (what stage 9 reads)
 and ``summary.json`` (mean SI-SDRi per cue type over non-similar prompts).

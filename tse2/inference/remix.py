@@ -65,16 +65,17 @@ class Remixer(Runtime):
     WHAT, STAGE, PACK_KIND = "trained remixer", 3, "remixer"
 
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
-        from tse2.models.checkpoint import build_named, load_state
+        from tse2.models.checkpoint import build_named, load_state, merged_lora_conf
         from tse2.models.remix_build import build_remix_preprocess, build_remixer  # not the ESPnet task: ~10 s less
 
         conf = resolved_config(config)
         rconf = dict(conf.get("remixer_conf") or {})
         rconf.pop("init_from", None)  # the checkpoint has every weight
         conf["remixer_conf"] = rconf
+        lora_scale = merged_lora_conf(conf)  # the prompt reader's LoRA merged: no peft at inference
         args = argparse.Namespace(**conf)
         self.model = build_named(build_remixer, args, config, "remixer")
-        load_state(self.model, model_file, config, device)
+        load_state(self.model, model_file, config, device, lora_scale)
         self.model.to(device).eval()
         self.preprocess = build_remix_preprocess(args, False)
         self.fs = model_rate(conf, str(config))

@@ -18,15 +18,17 @@ class SingleStageExtractor(Runtime):
     def __init__(self, config: Path, model_file: Path, device: str = "cpu") -> None:
         import argparse
 
-        from tse2.models.checkpoint import build_named, load_state
+        from tse2.models.checkpoint import build_named, load_state, merged_lora_conf
         from tse2.models.tse_build import build_prompt_preprocess, build_tse  # not the ESPnet task: ~10 s less
         from tse2.utils.fileio import read_yaml_config
 
         # the config and the checkpoint are read as the other runtimes read theirs: YAML errors with
         # file:line, tensors only (no pickled code), every key matched (tse2.models.checkpoint)
-        args = argparse.Namespace(**read_yaml_config(config))
+        conf = read_yaml_config(config)
+        lora_scale = merged_lora_conf(conf)  # the prompt encoder's LoRA merged: no peft at inference
+        args = argparse.Namespace(**conf)
         self.model = build_named(build_tse, args, config, "single-stage extractor")
-        load_state(self.model, model_file, config, device)
+        load_state(self.model, model_file, config, device, lora_scale)
         self.model.to(device).eval()
         self.preprocess = build_prompt_preprocess(args, False)
         self.device, self.model_file = device, Path(model_file)

@@ -9,7 +9,7 @@ pickle with code, a truncated or empty file, or another model's checkpoint is a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Optional, Union
 
 PathLike = Union[str, Path]
 
@@ -45,8 +45,55 @@ def build_named(build, args, config_file: PathLike, what: str):
         raise ValueError(f"{config_file}: not a usable {what} config ({exc})") from None
 
 
-def load_state(model, model_file: PathLike, config_file: PathLike, device: str = "cpu") -> None:
-    """Loads ``model_file`` into ``model`` (built from ``config_file``, named in the error)."""
+LORA_KEYS = (".lora_A.default.weight", ".lora_B.default.weight")
+PEFT_PREFIX = ".base_model.model."  # peft's wrapping of the model: <encoder>.model.base_model.model.<layer>
+
+
+def merged_lora_conf(conf: Dict) -> Optional[float]:
+    """For inference: a prompt encoder trained with LoRA (``text_encoder_conf.lora_r`` > 0) is built
+    frozen instead (``lora_r: 0``: the lite BERT, no peft or transformers import, ~5 s at each
+    start) and its LoRA factors are merged into the weights by :func:`load_state` (``W += s·B·A``,
+    s = lora_alpha / lora_r, as peft scales them).  Changes ``conf`` in place; returns s, or None
+    when there is nothing to merge."""
+    text = conf.get("text_encoder_conf")
+    if not isinstance(text, dict) or int(text.get("lora_r", 0) or 0) <= 0:
+        return None
+    r = int(text["lora_r"])
+    scale = float(text.get("lora_alpha", r)) / r
+    for key in ("lora_alpha", "lora_dropout", "lora_target_modules"):
+        text.pop(key, None)
+    text["lora_r"] = 0
+    return scale
+
+
+def _merge_lora(model, state: Dict, lora_scale: float, model_file: PathLike) -> None:
+    """Pops the LoRA factors out of ``state`` and adds ``lora_scale · B · A`` to the weight of the
+    layer each belongs to (peft's key ``x.model.base_model.model.y.lora_A.default.weight`` belongs to
+    ``x.model.y``)."""
+    import torch
+
+    names = sorted({k[: -len(LORA_KEYS[0])] for k in state if k.endswith(LORA_KEYS[0])})
+    with torch.no_grad():
+        for name in names:
+            a, b = state.pop(name + LORA_KEYS[0]), state.pop(name + LORA_KEYS[1], None)
+            if b is None:
+                raise ValueError(f"{model_file}: {name} has a LoRA A factor but no B")
+            layer_name = name.replace(PEFT_PREFIX, ".", 1)
+            try:
+                layer = model.get_submodule(layer_name)
+            except AttributeError:
+                raise ValueError(f"{model_file}: LoRA factors of {layer_name}, which the model lacks") from None
+            if tuple(layer.weight.shape) != (b.shape[0], a.shape[1]):
+                raise ValueError(f"{model_file}: LoRA factors of {layer_name} do not fit its weight "
+                                 f"{tuple(layer.weight.shape)}")
+            layer.weight += (lora_scale * (b.float() @ a.float())).to(layer.weight.dtype)
+
+
+def load_state(model, model_file: PathLike, config_file: PathLike, device: str = "cpu",
+               lora_scale: Optional[float] = None) -> None:
+    """Loads ``model_file`` into ``model`` (built from ``config_file``, named in the error).
+    ``lora_scale`` (from :func:`merged_lora_conf`): the checkpoint's LoRA factors are merged into
+    the frozen encoder's weights."""
     import torch
 
     try:
@@ -58,6 +105,9 @@ def load_state(model, model_file: PathLike, config_file: PathLike, device: str =
                          f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     if not isinstance(state, dict):
         raise ValueError(f"{model_file}: holds a {type(state).__name__}, not a state dict")
+    if lora_scale is not None:
+        state = dict(state)
+        _merge_lora(model, state, lora_scale, model_file)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(f"{model_file} does not fit {config_file}: missing keys {list(missing)[:3]}, "

@@ -1,4 +1,8 @@
-"""Signal metrics of an estimate against its reference: SI-SDR (torchmetrics) and PESQ (``pesq``).
+"""Signal metrics of an estimate against its reference: SI-SDR and PESQ (``pesq``).
+
+SI-SDR is torchmetrics' definition (zero-mean, float64, its epsilon) written in numpy here: importing
+torchmetrics costs ~2 s, once in every scoring and inference job, for a few lines of arithmetic
+(``test/scoring/test_metrics.py`` checks the two agree).
 
 PESQ is ITU-T P.862 from the ``pesq`` package: wide band at 16 kHz, narrow band at 8 kHz (the only
 rates P.862 defines).  It fails on some inputs (no utterance detected in a near-silent
@@ -16,14 +20,16 @@ PESQ_MODES = {16000: "wb", 8000: "nb"}
 
 
 def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
-    """Scale-invariant SDR in dB (torchmetrics, zero-mean)."""
-    import torch
-    from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
-
+    """Scale-invariant SDR in dB (zero-mean; torchmetrics' ``scale_invariant_signal_distortion_ratio``)."""
+    est, ref = np.asarray(est, dtype=np.float64), np.asarray(ref, dtype=np.float64)
     if est.shape != ref.shape:
         raise ValueError(f"SI-SDR needs equal shapes, got {est.shape} and {ref.shape}")
-    return float(scale_invariant_signal_distortion_ratio(torch.as_tensor(est, dtype=torch.float64),
-                                                         torch.as_tensor(ref, dtype=torch.float64), zero_mean=True))
+    eps = np.finfo(np.float64).eps
+    est, ref = est - est.mean(-1, keepdims=True), ref - ref.mean(-1, keepdims=True)
+    alpha = (np.sum(est * ref, -1, keepdims=True) + eps) / (np.sum(ref ** 2, -1, keepdims=True) + eps)
+    target = alpha * ref
+    noise = target - est
+    return float(10 * np.log10((np.sum(target ** 2, -1) + eps) / (np.sum(noise ** 2, -1) + eps)))
 
 
 def pesq_mode(fs: int) -> str:
