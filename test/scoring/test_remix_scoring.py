@@ -42,3 +42,21 @@ def test_a_presence_head_decides_absence_and_the_report_says_what_it_refused():
     lines = report_lines("Remix", [("headed", s)])
     assert any(ln.endswith(" refused, all ∅ |") for ln in lines)
     assert any(ln.startswith("| headed |") and ln.endswith("| 50 % |") for ln in lines)
+
+
+def test_the_report_gives_the_average_without_the_overall_volume_change_beside_it():
+    """OVC's exact gain scores up to 60 dB: the report shows the average over the other tasks too."""
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(16000)
+    x = y + 0.5 * rng.standard_normal(16000)
+    tse = score_mixture("m1", "TSE", x, y, y + (x - y) / 10 ** (10 / 20))  # SNRi 10 dB
+    ovc = score_mixture("m2", "OVC", x, 2.0 * x, 2.0 * x + 1e-3 * rng.standard_normal(16000))  # near exact
+    s = summarize([tse, ovc], absent_db=-25.0)
+    lines = report_lines("Remix", [("blstm", s)])
+    head = next(ln for ln in lines if ln.startswith("| system |"))
+    assert head.endswith("| Average | without OVC |")
+    row = next(ln for ln in lines if ln.startswith("| blstm |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert s["OVC"]["snri"] > 40 and cells[-2] == f"**{s['average']['snri']:.2f}**" and cells[-1] == "10.00"
+    only_tse = report_lines("Remix", [("blstm", summarize([tse], absent_db=-25.0))])
+    assert next(ln for ln in only_tse if ln.startswith("| blstm |")).endswith("| **10.00** | n/a |")
