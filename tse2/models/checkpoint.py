@@ -66,27 +66,34 @@ def merged_lora_conf(conf: Dict) -> Optional[float]:
     return scale
 
 
-def _merge_lora(model, state: Dict, lora_scale: float, model_file: PathLike) -> None:
-    """Pops the LoRA factors out of ``state`` and adds ``lora_scale · B · A`` to the weight of the
-    layer each belongs to (peft's key ``x.model.base_model.model.y.lora_A.default.weight`` belongs to
-    ``x.model.y``)."""
+def add_lora(model, factors: Dict, scale: float, where: str) -> None:
+    """Adds ``scale · B · A`` to the weight of each linear layer of ``model`` that ``factors``
+    names (``{module name: (A (r, in), B (out, r))}``), in place; an unknown module or a shape that
+    does not fit is a ValueError starting with ``where``.  Shared by the text adapters
+    (:func:`tse2.models.text_adapter.merge_adapter`) and the checkpoints' LoRA (:func:`load_state`)."""
     import torch
 
-    names = sorted({k[: -len(LORA_KEYS[0])] for k in state if k.endswith(LORA_KEYS[0])})
     with torch.no_grad():
-        for name in names:
-            a, b = state.pop(name + LORA_KEYS[0]), state.pop(name + LORA_KEYS[1], None)
-            if b is None:
-                raise ValueError(f"{model_file}: {name} has a LoRA A factor but no B")
-            layer_name = name.replace(PEFT_PREFIX, ".", 1)
+        for name, (a, b) in factors.items():
             try:
-                layer = model.get_submodule(layer_name)
+                layer = model.get_submodule(name)
             except AttributeError:
-                raise ValueError(f"{model_file}: LoRA factors of {layer_name}, which the model lacks") from None
-            if tuple(layer.weight.shape) != (b.shape[0], a.shape[1]):
-                raise ValueError(f"{model_file}: LoRA factors of {layer_name} do not fit its weight "
-                                 f"{tuple(layer.weight.shape)}")
-            layer.weight += (lora_scale * (b.float() @ a.float())).to(layer.weight.dtype)
+                raise ValueError(f"{where}: the model has no module {name}") from None
+            if not isinstance(layer, torch.nn.Linear) or layer.weight.shape != (b.shape[0], a.shape[1]):
+                raise ValueError(f"{where}: {name} is not a linear layer of shape {(b.shape[0], a.shape[1])}")
+            layer.weight += (scale * (b.float() @ a.float())).to(layer.weight.dtype)
+
+
+def _merge_lora(model, state: Dict, lora_scale: float, model_file: PathLike) -> None:
+    """Pops the LoRA factors out of ``state`` and merges them (:func:`add_lora`); peft's key
+    ``x.model.base_model.model.y.lora_A.default.weight`` belongs to the layer ``x.model.y``."""
+    factors = {}
+    for name in sorted({k[: -len(LORA_KEYS[0])] for k in state if k.endswith(LORA_KEYS[0])}):
+        a, b = state.pop(name + LORA_KEYS[0]), state.pop(name + LORA_KEYS[1], None)
+        if b is None:
+            raise ValueError(f"{model_file}: {name} has a LoRA A factor but no B")
+        factors[name.replace(PEFT_PREFIX, ".", 1)] = (a, b)
+    add_lora(model, factors, lora_scale, f"{model_file}: LoRA factors")
 
 
 def load_state(model, model_file: PathLike, config_file: PathLike, device: str = "cpu",

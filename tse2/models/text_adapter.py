@@ -100,15 +100,9 @@ def merge_adapter(model: nn.Module, spec: str, model_dir: str) -> Dict:
     if want != have:
         raise ValueError(f"text adapter {spec} was trained on {meta.get('base')} (sha256 {str(want)[:12]}…), "
                          f"not on {model_dir} (sha256 {have[:12]}…)")
-    for name, (a, b) in factors.items():
-        try:
-            layer = model.get_submodule(name)
-        except AttributeError:
-            raise ValueError(f"text adapter {spec}: the model has no module {name}") from None
-        if not isinstance(layer, nn.Linear) or layer.weight.shape != (b.shape[0], a.shape[1]):
-            raise ValueError(f"text adapter {spec}: {name} is not a linear layer of shape "
-                             f"{(b.shape[0], a.shape[1])}")
-        layer.weight += (float(meta["scale"]) * (b @ a)).to(layer.weight.dtype)
+    from tse2.models.checkpoint import add_lora
+
+    add_lora(model, factors, float(meta["scale"]), f"text adapter {spec}")
     log.info("text adapter %s merged into %d layers", spec, len(factors))
     return meta
 
