@@ -252,7 +252,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     }
     # shellcheck disable=SC2046
     skip_or_run "Stage 4" data/.stage4.done \
-        "seed=${prompt_seed} variety=${prompt_variety} similar=${keep_similar_train}/${keep_similar_eval} heldout=${heldout_sets} hand=$(digest "${MAIN_ROOT}/tse2/cues/handwritten/extraction.txt") engine=$(digest "${MAIN_ROOT}/tse2/cues/variety.py" "${MAIN_ROOT}/tse2/cues/prompts.py") inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
+        "seed=${prompt_seed} variety=${prompt_variety} similar=${keep_similar_train}/${keep_similar_eval} heldout=${heldout_sets} prompts=$(digest "${MAIN_ROOT}"/tse2/cues/{handwritten/extraction.txt,variety.py,prompts.py}) inputs=$(digest $(for d in ${all_sets}; do echo "data/${d}_mix/mixtures.jsonl"; done))" \
         $(for d in ${all_sets}${heldout_sets}; do echo "data/${d}_mix/prompts.jsonl"; done) -- make_prompts
 fi
 
