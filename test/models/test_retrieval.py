@@ -67,3 +67,33 @@ def test_schedule_classification_then_contrastive_then_adversarial():
     loss, stats, _ = m(**batch)
     assert torch.allclose(loss, 0.5 * stats["cls"] + stats["contrast"] + 0.1 * stats["disc"])
     assert abs(stats["temperature"].item() - 0.07) < 1e-5
+
+
+def test_text_aux_weight_classifies_the_prompts_with_the_speech_classifier():
+    torch.manual_seed(0)
+    m = StyleRetriever(_Speech(), _Text(8), num_styles=3, embed_dim=8, cls_only_epochs=1, text_aux_weight=0.25)
+    style = torch.tensor([0, 1, 2, 0, 1, 2])
+    prompt = (style[:, None] * 3 + torch.arange(3)[None]).repeat(1, 2)  # each style its own words
+    batch = dict(speech=torch.randn(6, 100), speech_lengths=torch.full((6,), 100), prompt=prompt,
+                 prompt_lengths=torch.full((6,), 6), style=style)
+    m.set_epoch(1)
+    loss, stats, _ = m(**batch)
+    assert torch.allclose(loss, 0.5 * stats["cls"] + 0.25 * stats["cls_text"])
+    loss.backward()
+    assert m.text_encoder.emb.weight.grad.abs().sum() > 0  # the prompts train from the first epoch
+    # the prompts end up where the shared classifier reads their style
+    first = stats["cls_text"].item()
+    opt = torch.optim.Adam(m.parameters(), lr=0.05)
+    for _ in range(60):
+        loss, stats, _ = m(**batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    _, stats, _ = m(**batch)
+    assert stats["acc_text"].item() == 1.0 and stats["cls_text"].item() < 0.2 * first
+
+def test_text_aux_weight_needs_the_auxiliary_classifier():
+    import pytest
+
+    with pytest.raises(ValueError, match="text_aux_weight"):
+        StyleRetriever(_Speech(), _Text(8), num_styles=3, embed_dim=8, aux_weight=0.0, text_aux_weight=0.5)

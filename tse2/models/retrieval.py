@@ -11,6 +11,14 @@ trained with a CLIP-style symmetric contrastive loss and a learnable temperature
 - the schedule: classification only for ``cls_only_epochs``, then contrastive (plus the
   auxiliary loss), and the discriminator from ``adversarial_from_epoch`` on.
 
+``text_aux_weight`` (beyond the paper, 0 by default) puts the prompts' embeddings through the same
+auxiliary classifier: the text projection then learns to place a prompt in its style's region of the
+joint space, where the speech of that style is classified, from the style label and not only from
+the contrastive pairs of a batch.  With a frozen text encoder this is what makes wordings that
+training never had (the prompt-variety engine's held-out grammar) land with their style: a readout
+trained to classify generalises to them far better than one shaped by noisy in-batch contrast alone
+(README of the retrieval recipe, issue 35).
+
 ``label_aware`` (beyond the paper, off by default) counts every same-style pair of a batch as a
 positive in the contrastive loss. With 13 styles and 32 examples a batch nearly always holds
 repeats, and the plain CLIP loss then pushes apart a speech clip and a prompt of the same style.
@@ -79,12 +87,14 @@ class StyleRetriever(AbsESPnetModel):
         cls_only_epochs: epochs 1..N train the classifier only.
         adversarial_from_epoch: the discriminator joins from this epoch (0: never).
         label_aware: same-style pairs are positives too (see the module docstring).
+        text_aux_weight: weight of the auxiliary classifier on the prompt embeddings (the module
+            docstring; 0: the paper's, speech only).
     """
 
     def __init__(self, speech_encoder: nn.Module, text_encoder: nn.Module, num_styles: int, embed_dim: int = 512,
                  temperature: float = 0.07, aux_weight: float = 0.5, disc_weight: float = 0.1,
                  cls_only_epochs: int = 0, adversarial_from_epoch: int = 0, label_aware: bool = False,
-                 hidden: int = 128) -> None:
+                 hidden: int = 128, text_aux_weight: float = 0.0) -> None:
         super().__init__()
         if num_styles < 2:
             raise ValueError(f"retrieval needs at least 2 styles, got {num_styles}")
@@ -92,6 +102,9 @@ class StyleRetriever(AbsESPnetModel):
             raise ValueError(f"temperature must be in (0, 1), got {temperature}")
         if cls_only_epochs and not aux_weight:
             raise ValueError("cls_only_epochs trains the auxiliary classifier alone: it needs aux_weight > 0")
+        if text_aux_weight < 0 or (text_aux_weight and not aux_weight):
+            raise ValueError(f"text_aux_weight {text_aux_weight} needs the auxiliary classifier (aux_weight > 0) "
+                             "and must be >= 0")
         self.speech_encoder, self.text_encoder = speech_encoder, text_encoder
         self.speech_proj = nn.Linear(speech_encoder.output_size, embed_dim)
         self.logit_scale = nn.Parameter(torch.tensor(1.0 / temperature).log())
@@ -99,7 +112,7 @@ class StyleRetriever(AbsESPnetModel):
         self.discriminator = _mlp(embed_dim, hidden, 1) if disc_weight else None
         self.aux_weight, self.disc_weight = aux_weight, disc_weight
         self.cls_only_epochs, self.adversarial_from_epoch = cls_only_epochs, adversarial_from_epoch
-        self.label_aware = label_aware
+        self.label_aware, self.text_aux_weight = label_aware, text_aux_weight
         self.epoch = 10 ** 9  # after every schedule boundary unless a trainer says otherwise
 
     def set_epoch(self, epoch: int) -> None:
@@ -124,6 +137,12 @@ class StyleRetriever(AbsESPnetModel):
             stats["cls"], stats["acc"] = cls.detach(), (logits.argmax(1) == style).float().mean().detach()
             loss = loss + self.aux_weight * cls
         zt = self.embed_text(prompt, prompt_lengths)
+        if self.text_aux_weight:
+            logits_t = self.classifier(zt)
+            cls_t = F.cross_entropy(logits_t, style)
+            stats["cls_text"] = cls_t.detach()
+            stats["acc_text"] = (logits_t.argmax(1) == style).float().mean().detach()
+            loss = loss + self.text_aux_weight * cls_t
         scale = self.logit_scale.exp().clamp(max=100.0)
         contrast = contrastive_loss(zs, zt, scale, style if self.label_aware else None)
         stats["contrast"], stats["temperature"] = contrast.detach(), (1.0 / scale).detach()

@@ -16,7 +16,8 @@ Slots (``ClassChoices``), read by :func:`build_retriever`:
     speech_encoder: whisper | hf | crepe | resemblyzer | dvector | combo   (tse2.models.cls_build)
     text_encoder:   hf_lora   text_encoder_conf: {model_dir: pkg://..., lora_r: 0}
     model_conf:     StyleRetriever's keywords (embed_dim, temperature, aux_weight, disc_weight,
-                    cls_only_epochs, adversarial_from_epoch, label_aware)
+                    cls_only_epochs, adversarial_from_epoch, label_aware,
+                    text_aux_weight)
 """
 
 from __future__ import annotations
