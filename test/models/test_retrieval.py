@@ -92,6 +92,7 @@ def test_text_aux_weight_classifies_the_prompts_with_the_speech_classifier():
     _, stats, _ = m(**batch)
     assert stats["acc_text"].item() == 1.0 and stats["cls_text"].item() < 0.2 * first
 
+
 def test_text_aux_weight_needs_the_auxiliary_classifier():
     import pytest
 
