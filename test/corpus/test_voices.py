@@ -168,3 +168,46 @@ def test_installed_tuxpaint_holds_the_held_out_speakers():
     speakers = {c.speaker for c in clips}
     assert len(speakers) >= 10 and set(voices.REAL_TEST + voices.REAL_DEV) <= speakers
     assert sum(1 for c in clips if c.text) > 0.9 * len(clips)
+
+
+# ------------------------------------------------------------------ the MBROLA source (recorded-speaker timbres)
+
+
+def test_mbrola_source_missing_is_one_line(tmp_path):
+    assert voices.parse_sources("espeak,mbrola") == ["mbrola"]
+    with pytest.raises(voices.VoicesError, match=r"voices source 'mbrola'.*make -C tools voices-mbrola"):
+        voices.build(["mbrola"], voices.Roots(tmp_path), FS, 0, tmp_path / "work")
+    with pytest.raises(voices.VoicesError, match="needs --voices_dir"):
+        voices.mbrola_plan(voices.Roots(None), 2, 0)
+
+
+def test_mbrola_source_renders_each_voice_with_its_seeded_prosody(tmp_path):
+    """The plan is a pure function of the seed; a clip planned low-pitched is heard lower than one of
+    the same voice planned high-pitched; the rendered wav is at the corpus rate and level."""
+    import librosa
+
+    from tse2.corpus.mbrola import MBROLA_VOICES, MbrolaMissing, mbrola_paths
+
+    roots = voices.Roots(ROOT / "tools/voices")
+    try:
+        mbrola_paths(roots.voices_dir)
+    except MbrolaMissing:
+        pytest.skip("the MBROLA voices are not installed (make -C tools voices-mbrola)")
+    plan = voices.mbrola_plan(roots, 6, seed=0)
+    assert plan == voices.mbrola_plan(roots, 6, seed=0) and plan != voices.mbrola_plan(roots, 6, seed=1)
+    assert {c.gender for c in plan if c.speaker == "mbrola-us1"} == {MBROLA_VOICES["us1"][1]}
+    lo, hi = voices.MBROLA_PROSODY["pitch"]
+    for c in plan:
+        assert lo <= int(c.path.split(":")[3]) <= hi and c.text
+    us1 = [c for c in plan if c.speaker == "mbrola-us1"]
+    low = voices.replace(us1[0], path="mbrola:us1:170:30:50:0000")
+    high = voices.replace(us1[0], path="mbrola:us1:170:70:50:0001")
+    speak = voices.MbrolaSpeaker(roots, FS)
+    f0 = {}
+    for c in (low, high):
+        wav = speak(c, tmp_path / f"{c.path.split(':')[-1]}.wav")
+        x, fs = sf.read(wav, dtype="float32")
+        assert fs == FS and len(x) > FS and 0.02 < np.sqrt(np.mean(x ** 2)) < 0.3
+        est, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=fs)
+        f0[c.path.split(":")[3]] = float(np.nanmedian(est[voiced]))
+    assert f0["70"] > 1.2 * f0["30"]

@@ -27,7 +27,7 @@ log = logging.getLogger("tse2.voices_corpus")
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--voices", default="recorded,festival", help="sources: recorded, tuxpaint, asterisk, "
-                   "hedgewars, codec2, festival (comma or space separated; espeak is ignored here)")
+                   "hedgewars, codec2, festival, mbrola (comma or space separated; espeak is ignored here)")
     p.add_argument("--voices_dir", type=Path, default=None, help="where `make -C tools voices` unpacked the "
                    "Debian packages (searched before the installed ones)")
     p.add_argument("--data_root", type=Path, required=True)
@@ -37,6 +37,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max_utts_per_speaker", type=int, default=120)
     p.add_argument("--festival_per_voice", type=int, default=60)
+    p.add_argument("--mbrola_per_voice", type=int, default=60, help="sentences each MBROLA voice reads "
+                   "(`make -C tools voices-mbrola`; non-commercial voices)")
     p.add_argument("--splits", default="train,dev_real,test_real",
                    help="which splits to build (dev_real,test_real reads only the held-out recorded speakers)")
     p.add_argument("--nj", type=int, default=2, help="synthesizer processes at a time")
@@ -54,7 +56,7 @@ def prepare(args) -> int:
     utts = voices.build(sources, voices.Roots(args.voices_dir), args.fs, args.seed,
                         args.work_dir or args.wav_dir.parent / "work", args.max_utts_per_speaker,
                         args.festival_per_voice, log=log.info, nj=args.nj,
-                        splits=[x for x in args.splits.split(",") if x])
+                        splits=[x for x in args.splits.split(",") if x], mbrola_per_voice=args.mbrola_per_voice)
     stats = voices.write_corpus(utts, args.wav_dir, args.data_root, args.fs)
     for name, s in stats.items():
         print(f"{args.data_root / name}: {s['utterances']} utterances, {s['speakers']} speakers, {s['minutes']:.1f} min")

@@ -103,7 +103,7 @@ def stamp_sentences(voices_dir: Path, langs: Sequence[str], per_lang: int = 60) 
     for txt in sorted(root.rglob("*.txt")):
         found = stamp_texts(txt)
         for lang in langs:
-            t = " ".join(found.get(STAMP_LANG[lang], "").replace("...", " ").replace("…", " ").split())
+            t = " ".join(found.get(STAMP_LANG.get(lang, lang), "").replace("...", " ").replace("…", " ").split())
             t = re.sub(r"^[\W_]+", "", t)  # a leading dash or quote: MBROLA loses its way on some
             # words and plain punctuation only: quotes and symbols break espeak's word events
             if 5 <= len(t.split()) <= 16 and re.fullmatch(r"[^\W\d_][^\W\d_ ,.!?;:'’-]*(?:[ ,.!?;:'’-]+[^\W\d_]*)*", t):

@@ -16,6 +16,10 @@ source          kind        what is read
 ``codec2``      recorded    ``codec2-examples``: English test sentences, some over the radio
 ``festival``    synthesizer Festival's 16 Debian-main voices (diphone, clunits, HTS), reading the
                             stamp texts of ``tuxpaint`` in their own language
+``mbrola``      synthesizer the 50 MBROLA diphone voices of ``make -C tools voices-mbrola`` (Debian
+                            contrib/non-free; each one recorded speaker's diphones, 19 languages)
+                            through espeak-ng, reading the stamp texts with a seeded prosody per
+                            utterance; non-commercial, non-military use only
 ==============  ==========  =====================================================================
 
 ``flite`` and ``asterisk-core-sounds-{en,es,fr,it}`` are never read: they are kept out of every
@@ -271,16 +275,92 @@ def synthesize_festival(clip: Clip, out: Path) -> Optional[Path]:
     return out
 
 
-def synthesize_all(clips: Sequence[Clip], out_dir: Path, nj: int) -> List[Clip]:
+def synthesize_all(clips: Sequence[Clip], out_dir: Path, nj: int,
+                   speak: Callable[[Clip, Path], Optional[Path]] = None) -> List[Clip]:
     """The planned clips with ``path`` set to their wavs, synthesizing the missing ones with ``nj``
-    Festival processes at a time (a rerun reuses what is there)."""
+    synthesizer processes at a time (``speak``: Festival's by default; a rerun reuses what is there)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    speak = speak or synthesize_festival
     wavs = [Path(out_dir) / c.speaker / f"{c.path.split(':')[-1]}.wav" for c in clips]
     todo = [(c, w) for c, w in zip(clips, wavs) if not w.is_file()]
     with ThreadPoolExecutor(max_workers=max(1, nj)) as pool:
-        list(pool.map(lambda cw: synthesize_festival(*cw), todo))
+        list(pool.map(lambda cw: speak(*cw), todo))
     return [replace(c, path=str(w)) for c, w in zip(clips, wavs) if w.is_file()]
+
+
+# --------------------------------------------------------------------------- MBROLA
+
+# Per-utterance prosody of an MBROLA clip, drawn uniformly: espeak's rate (words/min), base pitch
+# and pitch range (0..99).  A diphone voice has one recorded speaker's timbre; varying the prosody
+# around it gives the separator many pitch tracks per timbre, as a real talker has across sentences.
+MBROLA_PROSODY = {"rate": (135, 195), "pitch": (35, 65), "pitch_range": (30, 75)}
+
+
+def mbrola_voices(roots: Roots) -> List[Tuple[str, str, str]]:
+    """(voice, language, gender) of the MBROLA voices that are installed and in the voice table
+    (:data:`tse2.corpus.mbrola.MBROLA_VOICES`; every one is a training voice here: the separator's
+    real-speech sets are recorded speakers, never a synthesizer)."""
+    from tse2.corpus.mbrola import MBROLA_VOICES, MbrolaMissing, mbrola_paths
+
+    if roots.voices_dir is None:
+        raise VoicesError("voices source 'mbrola' needs --voices_dir (where `make -C tools voices-mbrola` unpacked "
+                          "the MBROLA voices)")
+    try:
+        data, _ = mbrola_paths(Path(roots.voices_dir))
+    except MbrolaMissing as exc:
+        raise VoicesError(f"voices source 'mbrola': {exc}") from None
+    have = {p.name for p in (data / "espeak-ng-data" / "mbrola").iterdir()}
+    return [(v, lang, g) for v, (lang, g, _) in sorted(MBROLA_VOICES.items()) if v in have]
+
+
+def mbrola_plan(roots: Roots, per_voice: int, seed: int) -> List[Clip]:
+    """One clip per utterance to synthesize: one or two stamp texts of the voice's language
+    (:func:`tse2.corpus.styles.stamp_sentences`), with a seeded prosody (:data:`MBROLA_PROSODY`)
+    written into the clip's path, ``mbrola:<voice>:<rate>:<pitch>:<range>:<k>``."""
+    from tse2.corpus.styles import stamp_sentences
+
+    voices = mbrola_voices(roots)
+    texts = stamp_sentences(Path(roots.voices_dir), sorted({lang for _, lang, _ in voices}), per_lang=200)
+    clips = []
+    for voice, lang, gender in voices:
+        pool = texts.get(lang, [])
+        if len(pool) < 4:
+            continue
+        rng = np.random.default_rng([seed, zlib.crc32(voice.encode()), 3])
+        for k in range(per_voice):
+            n = int(rng.integers(1, 3))
+            text = " ".join(pool[int(i)] for i in rng.choice(len(pool), size=n, replace=False))
+            rate, pitch, prange = (int(rng.integers(lo, hi + 1)) for lo, hi in MBROLA_PROSODY.values())
+            clips.append(Clip("mbrola", f"mbrola-{voice}", lang, f"mbrola:{voice}:{rate}:{pitch}:{prange}:{k:04d}",
+                              text=text, gender=gender))
+    return clips
+
+
+class MbrolaSpeaker:
+    """Renders :func:`mbrola_plan` clips to wavs (level-calibrated by
+    :class:`tse2.corpus.mbrola.MbrolaRenderer`); a clip MBROLA cannot finish is skipped (None)."""
+
+    def __init__(self, roots: Roots, fs: int) -> None:
+        from tse2.corpus.mbrola import MbrolaRenderer, mbrola_synth
+
+        self.fs = fs
+        self.render = MbrolaRenderer(mbrola_synth(Path(roots.voices_dir)), fs)
+
+    def __call__(self, clip: Clip, out: Path) -> Optional[Path]:
+        from types import SimpleNamespace
+
+        from tse2.utils.fileio import write_wav
+
+        _, voice, rate, pitch, prange, k = clip.path.split(":")
+        u = SimpleNamespace(voice=f"mb-{voice}", rate=int(rate), pitch=int(pitch), pitch_range=int(prange), volume=100)
+        try:
+            audio = self.render(u, clip.text, seed=int(k)).audio
+        except RuntimeError:  # MBROLA gave no complete audio for this text in its tries
+            return None
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_wav(out, audio, self.fs)  # atomic: a rerun never reads half a file
+        return out
 
 
 SOURCES: Dict[str, Source] = {
@@ -295,6 +375,9 @@ SOURCES: Dict[str, Source] = {
                                  "te-nsk", "italp16k", "itapc16k")),
                        "Festival: MIT-style; voices: free licences per package (see /usr/share/doc/festvox-*)",
                        lambda roots: []),  # planned by festival_plan (it synthesizes)
+    "mbrola": Source("mbrola", "synthesizer", ("mbrola", "espeak-ng-mbrola"),
+                     "MBROLA voices: non-commercial, non-military use only (so is a model trained on them)",
+                     lambda roots: [], apt_component="contrib/non-free"),  # planned by mbrola_plan
 }
 RECORDED = tuple(n for n, s in SOURCES.items() if s.kind == "recorded")
 
@@ -465,7 +548,8 @@ def select_clips(clips: Sequence[Clip], seed: int, per_speaker: int, splits: Opt
 
 
 def build(sources: Sequence[str], roots: Roots, fs: int, seed: int, work_dir: Path, max_utts: int = 120,
-          festival_per_voice: int = 60, log=print, nj: int = 2, splits: Optional[Sequence[str]] = None) -> List[Utterance]:
+          festival_per_voice: int = 60, log=print, nj: int = 2, splits: Optional[Sequence[str]] = None,
+          mbrola_per_voice: int = 60) -> List[Utterance]:
     """Reads, cleans and assembles every source (only the speakers of ``splits``: ``train``,
     ``dev_real``, ``test_real``; all by default); returns the utterances (audio attached).  A
     speaker's clips are read up to 8 per utterance wanted."""
@@ -484,6 +568,11 @@ def build(sources: Sequence[str], roots: Roots, fs: int, seed: int, work_dir: Pa
             if splits is not None and "train" not in splits:
                 continue
             clips = synthesize_all(festival_plan(roots, festival_per_voice, seed), Path(work_dir) / "festival", nj)
+        elif name == "mbrola":
+            if splits is not None and "train" not in splits:
+                continue
+            clips = synthesize_all(mbrola_plan(roots, mbrola_per_voice, seed), Path(work_dir) / "mbrola", nj,
+                                   speak=MbrolaSpeaker(roots, fs))
         else:
             clips = select_clips(src.reader(roots), seed, 8 * max_utts, splits)
         log(f"voices: {name}: {len(clips)} clips")
