@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# MBROLA voices for the expressive corpus's recorded-speaker styles (tse2/corpus/styles.py):
+# MBROLA voices for the expressive corpus's recorded-speaker styles (tse2/corpus/styles.py) and the
+# voices corpus's mbrola source (tse2/corpus/voices.py, --voices ...,mbrola):
 #   install_mbrola.sh [VOICE...]        (default: the 50 voices of tse2.corpus.styles.MBROLA_VOICES)
 #
 # What it changes: nothing outside tools/.  MBROLA is in Debian contrib (the engine) and non-free
