@@ -211,3 +211,25 @@ def test_mbrola_source_renders_each_voice_with_its_seeded_prosody(tmp_path):
         est, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=fs)
         f0[c.path.split(":")[3]] = float(np.nanmedian(est[voiced]))
     assert f0["70"] > 1.2 * f0["30"]
+
+
+def test_a_broken_synthesizer_voice_is_left_out_with_one_line(tmp_path):
+    """An installed but broken voice (a Festival voice missing its own files) does not stop the
+    corpus: its clips are dropped with one line naming it; every voice broken is an error."""
+    clips = [voices.Clip("festival", spk, "en", f"festival:{spk}:latin-1:{k:04d}", text="A bird.")
+             for spk in ("festival-good", "festival-bad") for k in range(3)]
+
+    def speak(clip, out):
+        if clip.speaker == "festival-bad":
+            raise voices.VoicesError("festival voice bad failed: SIOD ERROR: could not open file bad_phones.scm")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(out), np.zeros(1600, np.float32), FS)
+        return out
+
+    logged = []
+    got = voices.synthesize_all(clips, tmp_path, 2, speak=speak, log=logged.append)
+    assert {c.speaker for c in got} == {"festival-good"} and len(got) == 3
+    assert len(logged) == 1 and "festival-bad left out" in logged[0] and "bad_phones.scm" in logged[0]
+    with pytest.raises(voices.VoicesError, match="every voice failed"):
+        voices.synthesize_all([c for c in clips if c.speaker == "festival-bad"], tmp_path / "b", 1, speak=speak,
+                              log=logged.append)

@@ -276,17 +276,38 @@ def synthesize_festival(clip: Clip, out: Path) -> Optional[Path]:
 
 
 def synthesize_all(clips: Sequence[Clip], out_dir: Path, nj: int,
-                   speak: Callable[[Clip, Path], Optional[Path]] = None) -> List[Clip]:
+                   speak: Callable[[Clip, Path], Optional[Path]] = None, log=print) -> List[Clip]:
     """The planned clips with ``path`` set to their wavs, synthesizing the missing ones with ``nj``
-    synthesizer processes at a time (``speak``: Festival's by default; a rerun reuses what is there)."""
+    synthesizer processes at a time (``speak``: Festival's by default; a rerun reuses what is there).
+
+    A voice whose synthesizer fails (an installed but broken voice package, e.g. a Festival voice
+    missing one of its own files) is left out with one logged line naming it and the error; the
+    corpus is built from the others.  All voices failing is an error."""
     from concurrent.futures import ThreadPoolExecutor
 
     speak = speak or synthesize_festival
+    broken: Dict[str, str] = {}
+
+    def one(cw):
+        c, w = cw
+        if c.speaker in broken:
+            return
+        try:
+            speak(c, w)
+        except VoicesError as exc:
+            if c.speaker not in broken:
+                broken[c.speaker] = str(exc)
+                log(f"voices: {c.speaker} left out, its synthesizer fails: {exc}")
+
     wavs = [Path(out_dir) / c.speaker / f"{c.path.split(':')[-1]}.wav" for c in clips]
     todo = [(c, w) for c, w in zip(clips, wavs) if not w.is_file()]
     with ThreadPoolExecutor(max_workers=max(1, nj)) as pool:
-        list(pool.map(lambda cw: speak(*cw), todo))
-    return [replace(c, path=str(w)) for c, w in zip(clips, wavs) if w.is_file()]
+        list(pool.map(one, todo))
+    out = [replace(c, path=str(w)) for c, w in zip(clips, wavs) if w.is_file() and c.speaker not in broken]
+    if clips and not out:
+        raise VoicesError(f"every voice failed to synthesize under {out_dir}: " + "; ".join(
+            f"{k}: {v}" for k, v in sorted(broken.items())[:3]))
+    return out
 
 
 # --------------------------------------------------------------------------- MBROLA
@@ -567,12 +588,13 @@ def build(sources: Sequence[str], roots: Roots, fs: int, seed: int, work_dir: Pa
         if name == "festival":
             if splits is not None and "train" not in splits:
                 continue
-            clips = synthesize_all(festival_plan(roots, festival_per_voice, seed), Path(work_dir) / "festival", nj)
+            clips = synthesize_all(festival_plan(roots, festival_per_voice, seed), Path(work_dir) / "festival", nj,
+                                   log=log)
         elif name == "mbrola":
             if splits is not None and "train" not in splits:
                 continue
             clips = synthesize_all(mbrola_plan(roots, mbrola_per_voice, seed), Path(work_dir) / "mbrola", nj,
-                                   speak=MbrolaSpeaker(roots, fs))
+                                   speak=MbrolaSpeaker(roots, fs), log=log)
         else:
             clips = select_clips(src.reader(roots), seed, 8 * max_utts, splits)
         log(f"voices: {name}: {len(clips)} clips")
