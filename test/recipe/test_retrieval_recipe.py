@@ -42,8 +42,8 @@ def _tool(recipe, *args):
 
 def test_the_recipe_writes_every_table(recipe):
     res = (recipe / "exp/results_ret_retrieval/RESULTS.md").read_text()
-    for part in ("| ret_retrieval | train phrasings |", "| ret_retrieval | held-out phrasings |",
-                 "| ret_retrieval | classifier |", "fewer than 400", "Recall by the positive's duration",
+    for part in ("| ret_retrieval | test | train phrasings |", "| ret_retrieval | test | held-out phrasings |",
+                 "| ret_retrieval | test | classifier |", "fewer than 400", "Recall by the positive's duration",
                  "Logistic regression on 39 acoustic features", "sounds like they are about to cry"):
         assert part in res, part
     scores = json.loads((recipe / "exp/ret_retrieval/score_test/results.json").read_text())

@@ -44,6 +44,7 @@ import numpy as np
 
 from tse2.corpus.embedded import LANGS, SPLITS, Speaker, Utterance, _rng
 from tse2.corpus.mbrola import MBROLA_VOICES, WHISPER_EFFECT, MbrolaMissing
+from tse2.corpus.voices import STAMP_LANG, stamp_sentences  # noqa: F401  (they live with the tuxpaint reader)
 
 
 @dataclass(frozen=True)
@@ -77,44 +78,7 @@ SPEAKER_SPREAD = {"pitch": (50, 6), "pitch_range": (50, 6), "rate": (170, 8), "v
 VARIANTS = {"f": ("f1", "f2", "f3", "f4", "f5"), "m": ("m1", "m2", "m3", "m4", "m5", "m6", "m7")}
 
 
-# the recipe's sentence lists cover en/fr/de/es; the other languages read tuxpaint's stamp texts
-STAMP_LANG = {"it": "it", "nl": "nl", "pt": "pt", "pt-br": "pt", "ro": "ro", "sv": "sv", "pl": "pl",
-              "cs": "cs", "hu": "hu", "el": "el", "tr": "tr"}
 MBROLA_SPLITS = ("train", "dev", "test_real")
-
-
-def stamp_sentences(voices_dir: Path, langs: Sequence[str], per_lang: int = 60) -> Dict[str, List[str]]:
-    """Sentences for the MBROLA voices whose language the recipe's lists lack: tuxpaint's spoken
-    stamp descriptions (``tuxpaint-stamps-default``, installed by ``make -C tools``), 5-16 words,
-    letters and plain punctuation only (no digits, quotes, symbols or ellipses: they break espeak's
-    word events), the first ``per_lang`` in a fixed hash order."""
-    import re
-    import zlib
-
-    from tse2.corpus.voices import stamp_texts
-
-    root = Path(voices_dir) / "tuxpaint-stamps-default" / "usr/share/tuxpaint/stamps"
-    if not root.is_dir():
-        root = Path("/usr/share/tuxpaint/stamps")
-    if not root.is_dir():
-        raise MbrolaMissing("the MBROLA voices of other languages read tuxpaint's stamp texts: "
-                            "run `make -C tools` (it unpacks tuxpaint-stamps-default)")
-    texts: Dict[str, set] = {lang: set() for lang in langs}
-    for txt in sorted(root.rglob("*.txt")):
-        found = stamp_texts(txt)
-        for lang in langs:
-            t = " ".join(found.get(STAMP_LANG.get(lang, lang), "").replace("...", " ").replace("…", " ").split())
-            t = re.sub(r"^[\W_]+", "", t)  # a leading dash or quote: MBROLA loses its way on some
-            # words and plain punctuation only: quotes and symbols break espeak's word events
-            if 5 <= len(t.split()) <= 16 and re.fullmatch(r"[^\W\d_][^\W\d_ ,.!?;:'’-]*(?:[ ,.!?;:'’-]+[^\W\d_]*)*", t):
-                texts[lang].add(t)
-    out = {}
-    for lang in langs:
-        pick = sorted(texts[lang], key=lambda t: zlib.crc32(t.encode("utf-8")))[:per_lang]
-        if len(pick) < 13:
-            raise ValueError(f"tuxpaint has only {len(pick)} usable {lang} sentences")
-        out[lang] = pick
-    return out
 
 
 def with_pauses(text: str) -> str:

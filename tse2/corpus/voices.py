@@ -337,10 +337,8 @@ def mbrola_voices(roots: Roots) -> List[Tuple[str, str, str]]:
 
 def mbrola_plan(roots: Roots, per_voice: int, seed: int) -> List[Clip]:
     """One clip per utterance to synthesize: one or two stamp texts of the voice's language
-    (:func:`tse2.corpus.styles.stamp_sentences`), with a seeded prosody (:data:`MBROLA_PROSODY`)
+    (:func:`stamp_sentences`), with a seeded prosody (:data:`MBROLA_PROSODY`)
     written into the clip's path, ``mbrola:<voice>:<rate>:<pitch>:<range>:<k>``."""
-    from tse2.corpus.styles import stamp_sentences
-
     voices = mbrola_voices(roots)
     texts = stamp_sentences(Path(roots.voices_dir), sorted({lang for _, lang, _ in voices}), per_lang=200)
     clips = []
@@ -401,6 +399,45 @@ SOURCES: Dict[str, Source] = {
                      lambda roots: [], apt_component="contrib/non-free"),  # planned by mbrola_plan
 }
 RECORDED = tuple(n for n, s in SOURCES.items() if s.kind == "recorded")
+
+
+# the recipe's sentence lists cover en/fr/de/es; the other languages read tuxpaint's stamp texts
+STAMP_LANG = {"it": "it", "nl": "nl", "pt": "pt", "pt-br": "pt", "ro": "ro", "sv": "sv", "pl": "pl",
+              "cs": "cs", "hu": "hu", "el": "el", "tr": "tr"}
+
+
+def stamp_sentences(voices_dir: Path, langs: Sequence[str], per_lang: int = 60) -> Dict[str, List[str]]:
+    """Sentences for the MBROLA voices whose language the recipe's lists lack: tuxpaint's spoken
+    stamp descriptions (``tuxpaint-stamps-default``, installed by ``make -C tools``), 5-16 words,
+    letters and plain punctuation only (no digits, quotes, symbols or ellipses: they break espeak's
+    word events), the first ``per_lang`` in a fixed hash order."""
+    import re
+    import zlib
+
+    from tse2.corpus.mbrola import MbrolaMissing
+
+    root = Path(voices_dir) / "tuxpaint-stamps-default" / "usr/share/tuxpaint/stamps"
+    if not root.is_dir():
+        root = Path("/usr/share/tuxpaint/stamps")
+    if not root.is_dir():
+        raise MbrolaMissing("the MBROLA voices of other languages read tuxpaint's stamp texts: "
+                            "run `make -C tools` (it unpacks tuxpaint-stamps-default)")
+    texts: Dict[str, set] = {lang: set() for lang in langs}
+    for txt in sorted(root.rglob("*.txt")):
+        found = stamp_texts(txt)
+        for lang in langs:
+            t = " ".join(found.get(STAMP_LANG.get(lang, lang), "").replace("...", " ").replace("…", " ").split())
+            t = re.sub(r"^[\W_]+", "", t)  # a leading dash or quote: MBROLA loses its way on some
+            # words and plain punctuation only: quotes and symbols break espeak's word events
+            if 5 <= len(t.split()) <= 16 and re.fullmatch(r"[^\W\d_][^\W\d_ ,.!?;:'’-]*(?:[ ,.!?;:'’-]+[^\W\d_]*)*", t):
+                texts[lang].add(t)
+    out = {}
+    for lang in langs:
+        pick = sorted(texts[lang], key=lambda t: zlib.crc32(t.encode("utf-8")))[:per_lang]
+        if len(pick) < 13:
+            raise ValueError(f"tuxpaint has only {len(pick)} usable {lang} sentences")
+        out[lang] = pick
+    return out
 
 
 # --------------------------------------------------------------------------- clips to utterances
