@@ -17,7 +17,7 @@ source          kind        what is read
 ``festival``    synthesizer Festival's 16 Debian-main voices (diphone, clunits, HTS), reading the
                             stamp texts of ``tuxpaint`` in their own language
 ``mbrola``      synthesizer the 50 MBROLA diphone voices of ``make -C tools voices-mbrola`` (Debian
-                            contrib/non-free; each one recorded speaker's diphones, 19 languages)
+                            contrib/non-free; each one recorded speaker's diphones, 15 languages)
                             through espeak-ng, reading the stamp texts with a seeded prosody per
                             utterance; non-commercial, non-military use only
 ==============  ==========  =====================================================================
