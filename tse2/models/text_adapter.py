@@ -167,6 +167,57 @@ def extraction_examples(classes: Sequence[str], n: int, part: str, seed: int, te
     return out
 
 
+# ------------------------------------------------------------------ training data (remix instructions)
+
+def remix_classes() -> List[str]:
+    """The classes a remix adapter tells apart: the 16 remixing tasks (``task TSE`` ...; OVC split
+    into ``task OVC up``/``down``, since the direction is the one thing its prompt says) and the
+    sound categories an instruction acts on (``sound birds`` ...)."""
+    from tse2.corpus.sounds import CATEGORIES
+    from tse2.simulation.remix_tasks import TASKS
+
+    tasks = [t for t in TASKS if t != "OVC"] + ["OVC up", "OVC down"]
+    return [f"task {t}" for t in tasks] + [f"sound {c.name}" for c in CATEGORIES]
+
+
+def _remix_sources(rng: np.random.Generator):
+    """A mixture's sources as the remix recipe composes them (mostly 2 speech + 2 audio, the
+    zero-shot compositions too): talkers that differ in gender or style, distinct categories."""
+    from tse2.corpus.sounds import CATEGORIES
+    from tse2.simulation.remix_tasks import AUDIO, SPEECH, STYLE_WORDS, Source
+
+    n_s, n_a = [(2, 2), (2, 2), (2, 2), (2, 1), (1, 2), (2, 0)][int(rng.integers(6))]
+    genders = ["f", "m"] if rng.random() < 0.5 else [str(rng.choice(["f", "m"]))] * 2
+    styles = [str(s) for s in rng.choice(sorted(STYLE_WORDS), size=2, replace=False)]
+    speech = [Source(SPEECH, gender=genders[k], style=styles[k]) for k in range(n_s)]
+    audio = [Source(AUDIO, category=CATEGORIES[int(k)].name) for k in rng.choice(len(CATEGORIES), n_a, replace=False)]
+    return speech + audio
+
+
+def remix_examples(classes: Sequence[str], n: int, part: str, seed: int,
+                   variety: float = 0.5) -> List[Tuple[str, Set[int]]]:
+    """``n`` instructions with their class sets (the task, and the categories of the sounds it acts
+    on), worded as the remix recipe words them: ``train``, a ``variety`` share from the engine's
+    training grammar and the rest from the templates; ``heldout``: the engine's held-out grammar
+    and source words; ``handwritten``: the hand-written sentences with the training source words."""
+    from tse2.simulation.remix_tasks import AUDIO, handwritten_prompt, sample_instruction
+
+    index = {c: i for i, c in enumerate(classes)}
+    rng = np.random.default_rng([seed, {"train": 0, "heldout": 1, "handwritten": 2}[part]])
+    out: List[Tuple[str, Set[int]]] = []
+    while len(out) < n:
+        sources = _remix_sources(rng)
+        ins = sample_instruction(sources, rng, held_out=part == "heldout", variety=variety if part == "train" else 0.0)
+        text = handwritten_prompt(ins.task, ins.gains, sources, rng) if part == "handwritten" else ins.prompt
+        task = ins.task if ins.task != "OVC" else f"OVC {'up' if ins.gains[0] > 1 else 'down'}"
+        idx = {index[f"task {task}"]}
+        if ins.task in ("TAE", "TAR", "TAU", "TAD", "MVC", "MEVC"):
+            named = [s for s, g in zip(sources, ins.gains) if (g == 1.0) == (ins.task == "TAE")]
+            idx |= {index[f"sound {s.category}"] for s in named if s.kind == AUDIO}
+        out.append((text, idx))
+    return out
+
+
 # ------------------------------------------------------------------ training
 
 class _Tuned(nn.Module):
@@ -177,7 +228,9 @@ class _Tuned(nn.Module):
 
         base = AutoModel.from_pretrained(model_dir)
         names = {n.rsplit(".", 1)[-1] for n, m in base.named_modules() if isinstance(m, nn.Linear)}
-        self.targets = sorted(names & {"query", "key", "value", "dense", "q_proj", "k_proj", "v_proj", "o_proj"})
+        # BERT names its attention query/key/value (+ dense), MPNet q/k/v/o, decoder LLMs *_proj
+        self.targets = sorted(names & {"query", "key", "value", "dense", "q", "k", "v", "o",
+                                       "q_proj", "k_proj", "v_proj", "o_proj"})
         # the pooler (BERT's [CLS] head) is not used by mean pooling: no LoRA there
         layers = [n for n, m in base.named_modules() if isinstance(m, nn.Linear)
                   and n.rsplit(".", 1)[-1] in self.targets and not n.startswith("pooler")]
@@ -212,10 +265,11 @@ def _batches(tok, rows, size):
 
 def train(model_dir: str, classes: Sequence[str], train_rows: Sequence[Tuple[str, Set[int]]],
           eval_sets: Dict[str, Sequence[Tuple[str, Set[int]]]], r: int = 8, alpha: int = 8, epochs: int = 4,
-          lr: float = 1e-3, batch_size: int = 32, seed: int = 0) -> Tuple[Dict, Dict[str, float]]:
+          lr: float = 1e-3, batch_size: int = 32, seed: int = 0,
+          score_on: Optional[Sequence[int]] = None) -> Tuple[Dict, Dict[str, float]]:
     """LoRA + a linear head (cross-entropy; a prompt naming k cues has k targets of 1/k each) on
-    ``train_rows``; returns
-    (LoRA factors, accuracy of each eval set's single-class prompts: top class right)."""
+    ``train_rows``; returns (LoRA factors, accuracy of each eval set's single-class prompts: top
+    class right; with ``score_on``, of every prompt: its top class among those right)."""
     from transformers import AutoTokenizer
 
     torch.manual_seed(seed)
@@ -241,16 +295,34 @@ def train(model_dir: str, classes: Sequence[str], train_rows: Sequence[Tuple[str
             total += loss.item() * len(part)
         log.info("text adapter: epoch %d loss %.4f", epoch + 1, total / max(1, len(rows)))
     net.eval()
-    acc = {}
+    acc: Dict[str, float] = {}
+    per_class: Dict[str, Dict[str, float]] = {}  # eval set -> the cue (or task) of the prompt -> accuracy
+    scored = list(score_on) if score_on is not None else None
     with torch.no_grad():
         for name, data in eval_sets.items():
-            single = [(t, idx) for t, idx in data if len(idx) == 1]
-            right = 0
+            single = [(t, idx) for t, idx in data if len(idx) == 1 or scored is not None]
+            hits: Dict[str, List[int]] = {}
             for ids, mask, part in _batches(tok, single, 64):
-                pred = net(ids, mask).argmax(1).tolist()
-                right += sum(p in idx for p, (_, idx) in zip(pred, part))
-            acc[name] = right / max(1, len(single))
-    return {"factors": net.factors(), "targets": net.targets}, acc
+                logits = net(ids, mask)
+                if scored is not None:
+                    keep = torch.full_like(logits, float("-inf"))
+                    keep[:, scored] = 0.0
+                    logits = logits + keep
+                for p, (_, idx) in zip(logits.argmax(1).tolist(), part):
+                    truth = sorted(idx if scored is None else set(idx) & set(scored)) or sorted(idx)
+                    group = _group(classes[truth[0]])
+                    hits.setdefault(group, []).append(int(p in idx))
+            total = [h for v in hits.values() for h in v]
+            acc[name] = sum(total) / max(1, len(total))
+            per_class[name] = {g: round(sum(v) / len(v), 4) for g, v in sorted(hits.items())}
+    return {"factors": net.factors(), "targets": net.targets, "per_class": per_class}, acc
+
+
+def _group(cls: str) -> str:
+    """The cue of an extraction class (``pitch higher`` -> ``pitch``), the task of a remix class."""
+    if cls.startswith("task "):
+        return cls[len("task "):]
+    return cls if cls == "transcription" else cls.rpartition(" ")[0]
 
 
 def save(out: Path, factors: Dict[str, Tuple[torch.Tensor, torch.Tensor]], meta: Dict) -> None:

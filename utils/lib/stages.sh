@@ -25,8 +25,10 @@
 #                            an ESPnet training through ESPnet's launcher (--ngpu GPUs, --num_nodes
 #                            nodes, DDP; fp16 on GPU; --resume true), saved as EXP/run.sh, a replay
 #                            script.  Inside skip_or_run, a run resumes only an interrupted run of the
-#                            same unit of work: EXP/.resume_key holds its signature, and another one
-#                            clears the old checkpoints first.
+#                            same unit of work: EXP/.resume_key holds its signature; under another
+#                            one (other options, e.g. a larger --max_epoch, or other data) the old
+#                            checkpoints, config and log are moved to EXP/superseded/<time>/, never
+#                            deleted, and the training starts over.
 #   resume_or_clear KEY PATH ...
 #                            inside skip_or_run, for work that continues where it stopped (training,
 #                            inference that keeps finished outputs): keeps PATHs when KEY holds this
@@ -121,8 +123,8 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
     [ "${ngpu}" -gt 0 ] && use_amp=true
     threads=$(train_threads)
     mkdir -p "${exp}"
-    # another unit's checkpoints (other options or data) must not be resumed
-    resume_or_clear "${exp}/.resume_key" "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log"
+    # another unit's checkpoints (other options or data) must not be resumed, nor lost: set aside
+    resume_or_set_aside "${exp}/.resume_key" "${exp}" "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log"
     # a job killed while ESPnet wrote its epoch files leaves them half-written: put them right first
     python -m tse2.tasks.resume "${exp}" || die "${exp}: cannot be resumed (see above)"
     # the fixed options go first, so that options given by the user (last) win
@@ -143,6 +145,22 @@ resume_or_clear() {  # <key file> <path> ...
     [ -n "${_unit_signature:-}" ] || return 0
     [ "$(cat "$1" 2>/dev/null)" != "${_unit_signature}" ] || return 0
     rm -rf "${@:2}"
+    mkdir -p "$(dirname "$1")"
+    printf '%s\n' "${_unit_signature}" > "$1"
+}
+resume_or_set_aside() {  # <key file> <exp dir> <path> ...
+    [ -n "${_unit_signature:-}" ] || return 0
+    [ "$(cat "$1" 2>/dev/null)" != "${_unit_signature}" ] || return 0
+    local aside p
+    aside="$2/superseded/$(date +%Y%m%d-%H%M%S)"
+    for p in "${@:3}"; do
+        [ -e "${p}" ] || [ -L "${p}" ] || continue
+        mkdir -p "${aside}" && mv "${p}" "${aside}/" || die "cannot move ${p} into ${aside}"
+    done
+    if [ -d "${aside}" ]; then
+        log "$2 held the checkpoints of other options or data: moved them to ${aside}; training starts over" \
+            "(to start from one, add --init_param ${aside}/<epoch>.pth to the stage's args)"
+    fi
     mkdir -p "$(dirname "$1")"
     printf '%s\n' "${_unit_signature}" > "$1"
 }
