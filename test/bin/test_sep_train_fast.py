@@ -88,6 +88,21 @@ def test_payload_round_trip(payload):
 
 
 @requires_espeak
+def test_payload_is_the_same_read_in_two_processes(payload, tmp_path):
+    """--nj 2 reads the audio in a pool: the same index and the same decoded Opus audio as one
+    process (the files' bytes differ only in Ogg's random stream serial numbers)."""
+    top = payload.parent
+    rc = sep_payload.main(["--train", str(top / "train"), "--dev", str(top / "dev"), "--bank", str(top / "bank"),
+                           "--rooms", "4", "--out", str(tmp_path / "pl2"), "--nj", "2"])
+    assert rc == 0
+    assert json.loads((tmp_path / "pl2/index.json").read_text()) == json.loads((payload / "index.json").read_text())
+    for f in sorted(payload.glob("*.ogg")):
+        assert np.array_equal(sf.read(tmp_path / "pl2" / f.name)[0], sf.read(f)[0]), f.name
+    assert sep_payload.main(["--train", str(top / "train"), "--bank", str(top / "bank"), "--out",
+                             str(tmp_path / "pl3"), "--nj", "0"]) != 0
+
+
+@requires_espeak
 def test_mixer_is_deterministic_and_follows_stage3(payload):
     _, sets, rirs = sep_fast.load_payload(payload)
     audio, utts = sets["train"]

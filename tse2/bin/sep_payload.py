@@ -45,13 +45,14 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--opus_level", type=float, default=0.95)
     p.add_argument("--max_utts_per_speaker", type=int, default=0, help="0: all")
     p.add_argument("--minutes_per_file", type=float, default=10.0)
+    p.add_argument("--nj", type=int, default=1,
+                   help="processes that read and resample the audio (the payload is the same for any nj)")
     return p
 
 
-def trimmed(data_dir: Path, fs: int, cap: int):
-    """(utt, speaker, recorded, samples) of a data dir, trimmed to speech."""
-    from tse2.simulation.mixing import trimmed_span
-    from tse2.utils.audio import read_audio
+def _planned(data_dir: Path, cap: int):
+    """[(utt, speaker, recorded, wav path, trim attributes or None)] of a data dir, in order, the
+    per-speaker cap applied: everything that decides what goes in is fixed before any reading."""
     from tse2.utils.datadir import read_map, read_map_if_present
     from tse2.utils.fileio import read_jsonl
 
@@ -62,26 +63,56 @@ def trimmed(data_dir: Path, fs: int, cap: int):
     if (data_dir / "attributes.jsonl").is_file():
         attrs = {r["utt"]: r for r in read_jsonl(data_dir / "attributes.jsonl")}
     per_spk: Dict[str, int] = {}
+    plan = []
     for utt in sorted(wavs):
         spk = utt2spk[utt]
         if cap and per_spk.get(spk, 0) >= cap:
             continue
         per_spk[spk] = per_spk.get(spk, 0) + 1
-        audio, _ = read_audio(wavs[utt], fs=fs)
-        x = audio
-        if utt in attrs:  # stage 3's own trim points, uncropped
-            try:
-                start, n = trimmed_span(attrs[utt], fs, max_len=len(audio) / fs)
-            except ValueError:  # no speech between the trim points
-                continue
-            x = audio[start: start + n]
-        if len(x) < fs // 2:
-            continue
-        yield utt, spk, int(source.get(utt, "") in RECORDED_SOURCES), x
+        plan.append((utt, spk, int(source.get(utt, "") in RECORDED_SOURCES), wavs[utt], attrs.get(utt)))
+    return plan
+
+
+def _read_one(item, fs: int) -> Optional[np.ndarray]:
+    """The samples of one planned utterance, trimmed to speech (None: under half a second of it)."""
+    from tse2.simulation.mixing import trimmed_span
+    from tse2.utils.audio import read_audio
+
+    _, _, _, wav, attr = item
+    x, _ = read_audio(wav, fs=fs)
+    if attr is not None:  # stage 3's own trim points, uncropped
+        try:
+            start, n = trimmed_span(attr, fs, max_len=len(x) / fs)
+        except ValueError:  # no speech between the trim points
+            return None
+        x = x[start: start + n]
+    return x if len(x) >= fs // 2 else None
+
+
+def trimmed(data_dir: Path, fs: int, cap: int, nj: int = 1):
+    """(utt, speaker, recorded, samples) of a data dir, trimmed to speech, in the data dir's order;
+    ``nj`` > 1 reads and resamples in that many processes (the same output: the plan is fixed
+    first and the pool keeps its order)."""
+    import functools
+
+    plan = _planned(data_dir, cap)
+    read = functools.partial(_read_one, fs=fs)
+    if nj > 1 and len(plan) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(nj) as pool:
+            for item, x in zip(plan, pool.imap(read, plan, chunksize=8)):
+                if x is not None:
+                    yield item[0], item[1], item[2], x
+        return
+    for item in plan:
+        x = read(item)
+        if x is not None:
+            yield item[0], item[1], item[2], x
 
 
 def write_set(name: str, dirs: List[Path], out: Path, fs: int, level: float, cap: int, per_file: float,
-              speakers: Dict[str, int]) -> Dict:
+              speakers: Dict[str, int], nj: int = 1) -> Dict:
     import soundfile as sf
 
     files, utts, buf, offset, file_start = [], [], [], 0, 0
@@ -96,7 +127,7 @@ def write_set(name: str, dirs: List[Path], out: Path, fs: int, level: float, cap
         buf, file_start = [], offset
 
     for d in dirs:
-        for utt, spk, real, x in trimmed(d, fs, cap):
+        for utt, spk, real, x in trimmed(d, fs, cap, nj):
             sid = speakers.setdefault(spk, len(speakers))
             utts.append([offset, len(x), sid, real])
             buf.append(np.clip(x, -1, 1))
@@ -128,13 +159,15 @@ def rir_array(bank: Path, rooms: int, decay_db: float = 45.0) -> np.ndarray:
 def pack(args) -> int:
     from tse2.utils.fileio import atomic_open
 
+    if args.nj < 1:
+        raise ValueError(f"--nj must be at least 1, got {args.nj}")
     args.out.mkdir(parents=True, exist_ok=True)
     speakers: Dict[str, int] = {}
     sets = {"train": write_set("train", [Path(d) for d in args.train.split(",") if d], args.out, args.fs,
-                               args.opus_level, args.max_utts_per_speaker, args.minutes_per_file, speakers)}
+                               args.opus_level, args.max_utts_per_speaker, args.minutes_per_file, speakers, args.nj)}
     if args.dev:
         sets["dev"] = write_set("dev", [Path(d) for d in args.dev.split(",") if d], args.out, args.fs,
-                                args.opus_level, args.max_utts_per_speaker, args.minutes_per_file, speakers)
+                                args.opus_level, args.max_utts_per_speaker, args.minutes_per_file, speakers, args.nj)
     rirs = rir_array(args.bank, args.rooms, args.rir_db)
     with open(args.out / "rirs.npz", "wb") as f:
         np.savez_compressed(f, rirs=rirs)
