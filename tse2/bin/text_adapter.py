@@ -83,26 +83,28 @@ def train(args) -> int:
     path = resolve_model_dir(args.model_dir)
     t0 = time.time()
     if args.task == "remix":
-        classes, score_on = ta.remix_classes(), None
+        classes = ta.remix_classes()
         score_on = [i for i, c in enumerate(classes) if c.startswith("task ")]
-        rows = ta.remix_examples(classes, args.n_train, "train", args.seed, args.variety)
-        evals = {"training": ta.remix_examples(classes, args.n_eval, "train", args.seed + 1, args.variety),
-                 "held-out grammar": ta.remix_examples(classes, args.n_eval, "heldout", args.seed),
-                 "hand-written": ta.remix_examples(classes, args.n_eval, "handwritten", args.seed)}
+
+        def examples(n, part, seed, multi=0.0):
+            return ta.remix_examples(classes, n, part, seed, args.variety)
     else:
         texts = read_texts(args.texts)
         classes, score_on = ta.extraction_classes(), None
-        rows = ta.extraction_examples(classes, args.n_train, "train", args.seed, texts, args.multi, args.variety)
-        evals = {"training": ta.extraction_examples(classes, args.n_eval, "train", args.seed + 1, texts, 0.0,
-                                                    args.variety),
-                 "held-out grammar": ta.extraction_examples(classes, args.n_eval, "heldout", args.seed, texts),
-                 "hand-written": ta.extraction_examples(classes, args.n_eval, "handwritten", args.seed, texts)}
+
+        def examples(n, part, seed, multi=0.0):
+            return ta.extraction_examples(classes, n, part, seed, texts, multi, args.variety)
+    rows = examples(args.n_train, "train", args.seed, args.multi)
+    evals = {"training": examples(args.n_eval, "train", args.seed + 1),
+             "held-out grammar": examples(args.n_eval, "heldout", args.seed),
+             "hand-written": examples(args.n_eval, "handwritten", args.seed)}
     trained, acc = ta.train(path, classes, rows, evals, r=args.r, alpha=args.alpha, epochs=args.epochs,
                             lr=args.lr, seed=args.seed, score_on=score_on)
     meta = {"base": args.model_dir, "base_sha256": ta.file_sha256(ta.base_weights(path)),
             "r": args.r, "alpha": args.alpha, "scale": args.alpha / args.r, "targets": trained["targets"],
             "task": "extraction cues" if args.task == "extraction" else "remix tasks", "classes": classes,
-            "data": {"n_train": len(rows), "multi": args.multi if args.task == "extraction" else None, "variety": args.variety, "seed": args.seed,
+            "data": {"n_train": len(rows), "multi": args.multi if args.task == "extraction" else None,
+                     "variety": args.variety, "seed": args.seed,
                      "n_eval": {k: sum(len(i) == 1 or score_on is not None for _, i in v)
                                 for k, v in evals.items()}},
             "accuracy": {k: round(v, 4) for k, v in acc.items()}, "accuracy_per_cue": trained["per_class"],

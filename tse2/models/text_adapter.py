@@ -297,7 +297,7 @@ def train(model_dir: str, classes: Sequence[str], train_rows: Sequence[Tuple[str
     net.eval()
     acc: Dict[str, float] = {}
     per_class: Dict[str, Dict[str, float]] = {}  # eval set -> the cue (or task) of the prompt -> accuracy
-    scored = list(score_on) if score_on is not None else None
+    scored = sorted(set(score_on)) if score_on is not None else None
     with torch.no_grad():
         for name, data in eval_sets.items():
             single = [(t, idx) for t, idx in data if len(idx) == 1 or scored is not None]
@@ -309,7 +309,7 @@ def train(model_dir: str, classes: Sequence[str], train_rows: Sequence[Tuple[str
                     keep[:, scored] = 0.0
                     logits = logits + keep
                 for p, (_, idx) in zip(logits.argmax(1).tolist(), part):
-                    truth = sorted(idx if scored is None else set(idx) & set(scored)) or sorted(idx)
+                    truth = sorted(idx if scored is None else idx.intersection(scored)) or sorted(idx)
                     group = _group(classes[truth[0]])
                     hits.setdefault(group, []).append(int(p in idx))
             total = [h for v in hits.values() for h in v]

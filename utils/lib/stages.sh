@@ -33,6 +33,9 @@
 #                            inside skip_or_run, for work that continues where it stopped (training,
 #                            inference that keeps finished outputs): keeps PATHs when KEY holds this
 #                            unit's signature (an interrupted run of it), else removes them and writes KEY
+#   resume_or_set_aside KEY EXP PATH ...
+#                            the same for hours of work (launch_training's checkpoints): another unit's
+#                            PATHs are moved to EXP/superseded/<time>/ with a log line, never removed
 #   run_local_data DIR ... [-- FILE ...]
 #                            stage 1 of every task: local/data.sh with --nj --cmd --fs and
 #                            --local_data_opts, then every DIR must exist (and hold each FILE) and
@@ -141,16 +144,20 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
         "${cmd_line[@]}" || die "${what} training failed (see ${exp}/train.log)"
 }
 
-resume_or_clear() {  # <key file> <path> ...
-    [ -n "${_unit_signature:-}" ] || return 0
-    [ "$(cat "$1" 2>/dev/null)" != "${_unit_signature}" ] || return 0
-    rm -rf "${@:2}"
+unit_changed() {  # <key file>: inside skip_or_run, whether KEY holds another unit's signature
+    [ -n "${_unit_signature:-}" ] && [ "$(cat "$1" 2>/dev/null)" != "${_unit_signature}" ]
+}
+mark_unit() {  # <key file>
     mkdir -p "$(dirname "$1")"
     printf '%s\n' "${_unit_signature}" > "$1"
 }
+resume_or_clear() {  # <key file> <path> ...
+    unit_changed "$1" || return 0
+    rm -rf "${@:2}"
+    mark_unit "$1"
+}
 resume_or_set_aside() {  # <key file> <exp dir> <path> ...
-    [ -n "${_unit_signature:-}" ] || return 0
-    [ "$(cat "$1" 2>/dev/null)" != "${_unit_signature}" ] || return 0
+    unit_changed "$1" || return 0
     local aside p
     aside="$2/superseded/$(date +%Y%m%d-%H%M%S)"
     for p in "${@:3}"; do
@@ -161,8 +168,7 @@ resume_or_set_aside() {  # <key file> <exp dir> <path> ...
         log "$2 held the checkpoints of other options or data: moved them to ${aside}; training starts over" \
             "(to start from one, add --init_param ${aside}/<epoch>.pth to the stage's args)"
     fi
-    mkdir -p "$(dirname "$1")"
-    printf '%s\n' "${_unit_signature}" > "$1"
+    mark_unit "$1"
 }
 run_local_data() {  # <data dir> ... [-- <file each must hold> ...]
     local dirs=() files=() d f
