@@ -24,11 +24,16 @@
 #   launch_training STAGE EXP WHAT python -m MODULE OPTIONS ...
 #                            an ESPnet training through ESPnet's launcher (--ngpu GPUs, --num_nodes
 #                            nodes, DDP; fp16 on GPU; --resume true), saved as EXP/run.sh, a replay
-#                            script.  Inside skip_or_run, a run resumes only an interrupted run of the
-#                            same unit of work: EXP/.resume_key holds its signature; under another
-#                            one (other options, e.g. a larger --max_epoch, or other data) the old
-#                            checkpoints, config and log are moved to EXP/superseded/<time>/, never
-#                            deleted, and the training starts over.
+#                            script.  Inside skip_or_run, a run resumes the checkpoints of the same
+#                            training: EXP/.resume_key holds its signature without the epoch budget
+#                            (training_signature's max_epoch=, --max_epoch in the args), so a larger
+#                            --max_epoch goes on from the last epoch, as ESPnet's --resume does.
+#                            Under other options or data the old checkpoints, config and log are
+#                            moved to EXP/superseded/<time>/, never deleted, and training starts over.
+#   training_signature CONFIG
+#                            "config=<md5> max_epoch=<N>" of a training config: the md5 leaves out the
+#                            config's max_epoch line, which is given on its own (a stage signature
+#                            changes with the budget; the resume key does not)
 #   resume_or_clear KEY PATH ...
 #                            inside skip_or_run, for work that continues where it stopped (training,
 #                            inference that keeps finished outputs): keeps PATHs when KEY holds this
@@ -126,7 +131,11 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
     [ "${ngpu}" -gt 0 ] && use_amp=true
     threads=$(train_threads)
     mkdir -p "${exp}"
-    # another unit's checkpoints (other options or data) must not be resumed, nor lost: set aside
+    # another training's checkpoints (other options or data) must not be resumed, nor lost: set aside;
+    # the same training with another epoch budget goes on (ESPnet's --resume runs to the new one)
+    local budgetless
+    budgetless=$(without_epoch_budget "${_unit_signature:-}")
+    local _unit_signature=${budgetless}  # for resume_or_set_aside only: skip_or_run keeps the whole one
     resume_or_set_aside "${exp}/.resume_key" "${exp}" "${exp}"/*.pth "${exp}/images" "${exp}/config.yaml" "${exp}/train.log"
     # a job killed while ESPnet wrote its epoch files leaves them half-written: put them right first
     python -m tse2.tasks.resume "${exp}" || die "${exp}: cannot be resumed (see above)"
@@ -144,6 +153,14 @@ launch_training() {  # <stage> <exp dir> <what> python -m <module> <options ...>
         "${cmd_line[@]}" || die "${what} training failed (see ${exp}/train.log)"
 }
 
+training_signature() {  # <config> -> "config=<md5 without its max_epoch line> max_epoch=<N>"
+    # (a missing config counts as empty, as in digest: the training itself then says so)
+    printf 'config=%s max_epoch=%s' "$(grep -Ev '^max_epoch[[:space:]]*:' "$1" 2>/dev/null | md5sum | cut -c1-32)" \
+        "$(sed -n 's/^max_epoch[[:space:]]*:[[:space:]]*\([^[:space:]#]*\).*/\1/p' "$1" 2>/dev/null | tail -n 1)"
+}
+without_epoch_budget() {  # <signature> -> the signature without max_epoch=<N> and --max_epoch[= ]<N>
+    printf '%s' "$1" | sed -E 's/(^| )max_epoch=[^ ]*//g; s/--max_epoch(=| +)[^ ]+//g; s/  +/ /g; s/= /=/g'
+}
 unit_changed() {  # <key file>: inside skip_or_run, whether KEY holds another unit's signature
     [ -n "${_unit_signature:-}" ] && [ "$(cat "$1" 2>/dev/null)" != "${_unit_signature}" ]
 }

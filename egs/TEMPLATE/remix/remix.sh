@@ -170,7 +170,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         # shellcheck disable=SC2206
         args+=(${remix_args})
         skip_or_run "Stage 3: ${remix_exp}" "${remix_exp}/.stage3.done" \
-            "config=$(digest "${remix_config}") args=${remix_args} styles=${speech_styles} ngpu=${ngpu} inputs=${inputs}" \
+            "$(training_signature "${remix_config}") args=${remix_args} styles=${speech_styles} ngpu=${ngpu} inputs=${inputs}" \
             "${remix_exp}/config.yaml" -- launch_training 3 "${remix_exp}" remixer "${args[@]}"
     fi
     if [ "${cascade}" = true ] && [ -z "${cascade_model}" ]; then
@@ -179,7 +179,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         # shellcheck disable=SC2206
         args+=(${cascade_args})
         skip_or_run "Stage 3: ${cascade_exp}" "${cascade_exp}/.stage3.done" \
-            "config=$(digest "${cascade_config}") args=${cascade_args} styles=${speech_styles} ngpu=${ngpu} inputs=${inputs}" \
+            "$(training_signature "${cascade_config}") args=${cascade_args} styles=${speech_styles} ngpu=${ngpu} inputs=${inputs}" \
             "${cascade_exp}/config.yaml" -- launch_training 3 "${cascade_exp}" "cascade separator" "${args[@]}"
     fi
 fi

@@ -116,7 +116,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         # shellcheck disable=SC2206
         train+=(${extra} ${ret_args})
         skip_or_run "Stage 3: ${exp}" "${exp}/.stage3.done" \
-            "config=$(digest "${ret_config}") args=${extra} ${ret_args} fs=${fs} ngpu=${ngpu} inputs=${inputs}" \
+            "$(training_signature "${ret_config}") args=${extra} ${ret_args} fs=${fs} ngpu=${ngpu} inputs=${inputs}" \
             "${exp}/config.yaml" -- launch_training 3 "${exp}" "retrieval model" "${train[@]}"
     done
 fi

@@ -279,7 +279,7 @@ elif [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     }
     # dynamic mixing (dynamic_mixing: true in the config) also reads the clean training set and its RIR bank
     skip_or_run "Stage 5" "${sep_exp}/.stage5.done" \
-        "config=$(digest "${sep_config}") args=${sep_args} fs=${fs} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
+        "$(training_signature "${sep_config}") args=${sep_args} fs=${fs} ngpu=${ngpu} inputs=$(digest "data/${train_set}_mix/wav.scp" "data/${valid_set}_mix/wav.scp" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
         "${sep_exp}/config.yaml" -- train_separator
 fi
 
@@ -366,7 +366,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         [[ " ${cls_train_clean} " == *" ${system} "* ]] && with_clean=true
         log "Stage 7: ${system} (${config}) in ${sys_dir}"
         skip_or_run "Stage 7: ${system}" "${sys_dir}/.stage7.done" \
-            "config=$(digest "${config}") args=${args} fs=${fs} ngpu=${ngpu} separated=${sep_done}$([ "${with_clean}" = false ] || echo " with_clean=true") inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
+            "$(training_signature "${config}") args=${args} fs=${fs} ngpu=${ngpu} separated=${sep_done}$([ "${with_clean}" = false ] || echo " with_clean=true") inputs=$(digest "data/${train_set}_mix/prompts.jsonl" "data/${valid_set}_mix/prompts.jsonl" "data/${train_set}_mix/simulation.json" "data/${train_set}/attributes.jsonl")" \
             "${sys_dir}/config.yaml" -- train_system "${system}" "${config}" "${args}"
     done
 fi
