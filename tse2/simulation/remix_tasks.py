@@ -161,16 +161,7 @@ SPEECH_GROUP = ("the speech", "the voices", "all the speakers", "the people talk
 SPEECH_GROUP_HELD_OUT = ("the dialogue", "the human voices")
 AUDIO_GROUP = ("the background sounds", "the noise", "the non-speech sounds", "the sound effects")
 AUDIO_GROUP_HELD_OUT = ("the ambient noise", "everything that is not a voice")
-# the whole mix: many wordings (an adjective for "all of it" before a noun for the audio), so that a
-# reader learns the idea, not four phrases: with the four it had, the held-out "the entire clip"
-# was never read as OVC by the remix text adapter.  None is a phrase of the hand-written file's
-# [everything], and "entire" and "clip" stay held out.
-_WHOLE_NOUNS = ("recording", "mix", "audio", "track", "file", "soundtrack", "sample", "excerpt", "snippet", "thing",
-                "piece", "take")
-EVERYTHING = ("everything", "the mixture", "all the sounds", "the master volume", "the audio as a whole",
-              "the mix as a whole") + tuple(
-    f"the {adj} {noun}" for adj in ("whole", "full", "complete", "overall") for noun in _WHOLE_NOUNS
-    if f"the {adj} {noun}" not in ("the whole thing", "the full track", "the overall thing", "the overall take"))
+EVERYTHING = ("everything", "the whole recording", "the mixture", "all the sounds")
 EVERYTHING_HELD_OUT = ("the entire clip",)
 
 VERBS = {
